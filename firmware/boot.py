@@ -1,0 +1,4 @@
+# Runs on every reset before main.py (and before the raw REPL). Keep it tiny.
+import gc
+
+gc.collect()

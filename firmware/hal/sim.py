@@ -1,0 +1,49 @@
+# Virtual ESP-EYE backend (MicroPython unix port). The serial line is the VM's stdin/stdout (a
+# pseudo-terminal on the host); sensors and nn come from the host service on a loopback socket
+# named by EYEAUTH_SIM_SERVICE (the physical sensor stand-in).
+import os
+import sys
+
+from hal import common
+
+NAME = os.getenv("EYEAUTH_SIM_BOARD") or "esp-eye"
+
+
+class Board:
+    NAME = NAME
+
+    def __init__(self):
+        self._in = sys.stdin.buffer
+        self._out = sys.stdout.buffer
+        self._svc = None
+
+    def serial_write(self, b):
+        self._out.write(b)
+
+    def _read_chunk(self):
+        # readinto of a 1-byte buffer returns as soon as a byte is there; then take the rest of
+        # the line in one readline (the host sends whole lines).
+        b = self._in.read(1)
+        if not b:
+            raise SystemExit(0)
+        if b == b"\n":
+            return b
+        return b + self._in.readline(4096)
+
+    def serial_lines(self, max_len):
+        return common.lines(self._read_chunk, max_len)
+
+    def urandom(self, n):
+        return os.urandom(n)
+
+    def fs_free(self):
+        return common.fs_free("/")
+
+    def soft_reset(self):
+        raise SystemExit(10)
+
+    def service(self):
+        if self._svc is None:
+            from hal.simlink import ServiceLink
+            self._svc = ServiceLink(os.getenv("EYEAUTH_SIM_SERVICE"))
+        return self._svc

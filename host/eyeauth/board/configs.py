@@ -1,0 +1,30 @@
+"""Boards are data: one JSON file per board in board_configs/, and this registry."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eyeauth import BOARD_CONFIGS_DIR
+from eyeauth.errors import UsageError
+
+REQUIRED = ("name", "chip", "cpu_mhz", "sram_bytes", "psram_bytes", "flash_bytes",
+            "micropython_heap_bytes", "flash_layout")
+
+
+def board_names(config_dir: Path = BOARD_CONFIGS_DIR) -> list[str]:
+    return sorted(p.stem for p in Path(config_dir).glob("*.json"))
+
+
+def load_board(name: str, config_dir: Path = BOARD_CONFIGS_DIR) -> dict:
+    path = Path(config_dir) / f"{name}.json"
+    if not path.exists():
+        known = ", ".join(board_names(config_dir)) or "none"
+        raise UsageError(f"unknown board {name!r}; known boards: {known} (files in {config_dir})")
+    try:
+        cfg = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"board config {path} is not valid JSON ({exc.msg}, line {exc.lineno}); fix the file") from None
+    missing = [k for k in REQUIRED if k not in cfg]
+    if missing:
+        raise UsageError(f"board config {path} lacks {', '.join(missing)}; add them")
+    return cfg

@@ -1,0 +1,261 @@
+"""Put the app, the models and the premodel onto the board filesystem, with mpremote.
+
+* The bundle is what ``firmware/manifest.py`` names, compiled with mpy-cross (``main.py`` and
+  ``boot.py`` stay source, as MicroPython runs only those by name), plus ``models/*.tflite`` and
+  their cards. A file that does not compile stops the build with its file and line.
+* Incremental by content: the board hashes the files it has (sha256, in C on the device); only
+  files whose hash differs are sent. An unchanged tree copies nothing.
+* Atomic per file: each file is written to ``<name>.part``, its hash checked on the board, then
+  renamed into place. A cable pulled mid-file leaves the old file (or none) under the real name
+  and a ``.part`` that the next deploy removes.
+"""
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import json
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eyeauth import FIRMWARE_DIR, MODELS_DIR
+from eyeauth.errors import EyeauthError, LinkError
+
+MANAGED_DIRS = ("/eyeauth_fw", "/hal", "/models")
+CHUNK = 3072  # raw bytes per exec: 4 KB of base64
+
+
+class BuildError(EyeauthError):
+    exit_code = 7
+
+
+@dataclass
+class DeployResult:
+    port: str
+    files_total: int = 0
+    files_sent: list = field(default_factory=list)
+    files_removed: list = field(default_factory=list)
+    bytes_sent: int = 0
+    seconds: float = 0.0
+    app_started: bool | None = None
+
+    def as_dict(self) -> dict:
+        return {"port": self.port, "files_total": self.files_total, "files_sent": self.files_sent,
+                "files_removed": self.files_removed, "bytes_sent": self.bytes_sent,
+                "seconds": round(self.seconds, 3), "app_started": self.app_started,
+                "bytes_per_s": round(self.bytes_sent / self.seconds) if self.seconds > 0 else None}
+
+
+def manifest_entries(firmware_dir: Path = FIRMWARE_DIR) -> list[tuple[Path, str]]:
+    """(local file, board path) for everything firmware/manifest.py names."""
+    firmware_dir = Path(firmware_dir)
+    entries: list[tuple[Path, str]] = []
+
+    def package(name, base_path="."):
+        root = firmware_dir / base_path / name
+        for p in sorted(root.rglob("*.py")):
+            entries.append((p, "/" + p.relative_to(firmware_dir / base_path).as_posix()))
+
+    def module(name, base_path="."):
+        p = firmware_dir / base_path / name
+        entries.append((p, "/" + name))
+
+    src = (firmware_dir / "manifest.py").read_text()
+    exec(compile(src, str(firmware_dir / "manifest.py"), "exec"),
+         {"package": package, "module": module, "require": lambda *a, **k: None,
+          "include": lambda *a, **k: None, "freeze": lambda *a, **k: None})
+    return entries
+
+
+def compile_mpy(path: Path, board_path: str) -> bytes:
+    """mpy-cross a file; BuildError with file and line if it does not compile."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.mpy"
+        proc = subprocess.run(["mpy-cross", "-O1", "-s", board_path.lstrip("/"), "-o", str(out), str(path)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            msg = (proc.stderr or proc.stdout).strip().splitlines()
+            where = next((l.strip() for l in msg if "line" in l), "")
+            last = msg[-1] if msg else "mpy-cross failed"
+            raise BuildError(f"{path}: does not compile for MicroPython ({where} {last}); fix it and build again")
+        return out.read_bytes()
+
+
+def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MODELS_DIR,
+                 use_mpy: bool = True, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """{board path: bytes} of the whole app image."""
+    files: dict[str, bytes] = {}
+    for local, board_path in manifest_entries(firmware_dir):
+        if use_mpy and board_path not in ("/main.py", "/boot.py"):
+            files[board_path[:-3] + ".mpy"] = compile_mpy(local, board_path)
+        else:
+            compile_mpy(local, board_path)  # compile anyway: a syntax error stops the build
+            files[board_path] = local.read_bytes()
+    if models_dir and Path(models_dir).is_dir():
+        for tfl in sorted(Path(models_dir).glob("*.tflite")):
+            files["/models/" + tfl.name] = tfl.read_bytes()
+            card = tfl.with_suffix(".json")
+            if card.exists():
+                files["/models/" + card.name] = json.dumps(json.loads(card.read_text()),
+                                                           separators=(",", ":")).encode()
+    files.update(extra or {})
+    return files
+
+
+# -- the board side, as MicroPython snippets run through mpremote's raw REPL ------------------
+
+_HASH_ALL = """
+import os, hashlib, binascii
+def _h(p):
+    h = hashlib.sha256()
+    with open(p, 'rb') as f:
+        while True:
+            b = f.read(2048)
+            if not b:
+                break
+            h.update(b)
+    return binascii.hexlify(h.digest()).decode()
+def _walk(d, out):
+    try:
+        items = list(os.ilistdir(d))
+    except OSError:
+        return
+    for it in items:
+        p = d + '/' + it[0]
+        if it[1] & 0x4000:
+            _walk(p, out)
+        else:
+            out[p] = _h(p)
+_o = {}
+for _d in %r:
+    _walk(_d, _o)
+for _p in %r:
+    try:
+        _o[_p] = _h(_p)
+    except OSError:
+        pass
+print(repr(_o))
+"""
+
+
+def _board_hashes(t, top_files: list[str]) -> dict[str, str]:
+    """{path: sha256 hex} of the files the board has in the managed folders and at the top."""
+    out = t.exec(_HASH_ALL % (list(MANAGED_DIRS), top_files)).decode().strip()
+    return ast.literal_eval(out)
+
+
+def _mkdirs(t, path: str, made: set):
+    parts = path.strip("/").split("/")[:-1]
+    cur = ""
+    for p in parts:
+        cur += "/" + p
+        if cur not in made:
+            t.exec("import os\ntry:\n    os.mkdir(%r)\nexcept OSError:\n    pass" % cur)
+            made.add(cur)
+
+
+def _write_atomic(t, path: str, data: bytes, progress=None):
+    part = path + ".part"
+    t.exec("from binascii import a2b_base64 as _d\n_f=open(%r,'wb')" % part)
+    for i in range(0, len(data), CHUNK):
+        t.exec("_f.write(_d(%r))" % base64.b64encode(data[i:i + CHUNK]).decode())
+        if progress:
+            progress(min(CHUNK, len(data) - i))
+    digest = hashlib.sha256(data).hexdigest()
+    res = t.exec(
+        "_f.close()\nimport os, hashlib, binascii\n_h=hashlib.sha256()\n_f=open(%r,'rb')\n"
+        "while True:\n    _b=_f.read(2048)\n    if not _b:\n        break\n    _h.update(_b)\n_f.close()\n"
+        "if binascii.hexlify(_h.digest()).decode()!=%r:\n    os.remove(%r)\n    print('BAD')\nelse:\n"
+        "    try:\n        os.rename(%r,%r)\n    except OSError:\n        os.remove(%r)\n        os.rename(%r,%r)\n"
+        "    print('OK')" % (part, digest, part, part, path, path, part, path)).decode().strip()
+    if res != "OK":
+        raise LinkError(f"{path} arrived damaged on the board (hash mismatch); run the deploy again")
+
+
+def _interrupt(ser, timeout: float = 8.0) -> None:
+    """Ctrl-C until the REPL prompt answers (twice in a row, so a stale prompt from an earlier
+    session does not count): the app may be running, or the board still booting (a Ctrl-C
+    that lands before MicroPython is up is lost, on a real board as here)."""
+    deadline = time.monotonic() + timeout
+    ser.timeout = 0.05
+    answered = 0
+    while time.monotonic() < deadline and answered < 2:
+        while ser.in_waiting:
+            ser.read(ser.in_waiting)
+        ser.write(b"\r\x03\x03\x02")  # interrupt; leave the raw REPL if in it
+        seen = b""
+        t_end = time.monotonic() + 0.4
+        while time.monotonic() < t_end and b">>> " not in seen:
+            seen = (seen + ser.read(ser.in_waiting or 1))[-512:]
+        answered = answered + 1 if b">>> " in seen else 0
+    if answered < 2:
+        raise LinkError("the board does not answer Ctrl-C with a REPL prompt; is MicroPython on it? "
+                        "Flash it first (`eyeauth flash`), then deploy again")
+
+
+def _restart_app(ser, timeout: float = 10.0) -> bool:
+    """Soft reset from the friendly REPL; True once the app's hello frame shows."""
+    ser.write(b"\x04")
+    ser.timeout = 0.1
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = (seen + ser.read(ser.in_waiting or 1))[-4096:]
+        if b"\nH1 0 " in seen or seen.startswith(b"H1 0 "):
+            return True
+    return False
+
+
+def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, restart: bool = True,
+           baudrate: int = 115200) -> DeployResult:
+    """Copy what changed onto the board at `port`; restart the app afterwards."""
+    from mpremote.transport import TransportError
+    from mpremote.transport_serial import SerialTransport
+
+    files = build_bundle() if files is None else files
+    result = DeployResult(port=port, files_total=len(files))
+    t0 = time.monotonic()
+    try:
+        t = SerialTransport(port, baudrate=baudrate)
+    except Exception as exc:
+        raise LinkError(f"cannot open {port} for deploy ({str(exc).splitlines()[0][:120]}); "
+                        f"check the port (`eyeauth sim start` prints the virtual board's)") from None
+    try:
+        _interrupt(t.serial)
+        t.enter_raw_repl(soft_reset=True)
+        top = [p for p in files if p.count("/") == 1]
+        have = _board_hashes(t, top)
+        stale = [p for p in have if (p.endswith(".part") or (p not in files and p.startswith(MANAGED_DIRS)))]
+        for p in stale:
+            t.exec("import os\nos.remove(%r)" % p)
+            result.files_removed.append(p)
+        todo = {p: d for p, d in sorted(files.items()) if have.get(p) != hashlib.sha256(d).hexdigest()}
+        if progress:
+            progress(0, total=sum(len(d) for d in todo.values()))
+        made: set = set()
+        for path, data in todo.items():
+            _mkdirs(t, path, made)
+            _write_atomic(t, path, data, progress)
+            result.files_sent.append(path)
+            result.bytes_sent += len(data)
+        if restart:
+            t.exit_raw_repl()
+            result.app_started = _restart_app(t.serial)
+    except (TransportError, OSError) as exc:
+        raise LinkError(f"lost the board on {port} during deploy ({str(exc).splitlines()[0][:100]}); "
+                        f"files already copied are complete; reconnect and run `eyeauth deploy` again") from None
+    except Exception as exc:
+        if type(exc).__name__ in ("SerialException", "SerialTimeoutException"):
+            raise LinkError(f"lost the board on {port} during deploy; reconnect and run "
+                            f"`eyeauth deploy` again (it resumes where it stopped)") from None
+        raise
+    finally:
+        try:
+            t.close()
+        except Exception:  # the port may already be gone (cable pulled)
+            pass
+    result.seconds = time.monotonic() - t0
+    return result

