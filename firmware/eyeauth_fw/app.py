@@ -85,7 +85,7 @@ class App:
         self.write(protocol.encode("H", 0, self.hello()))
         for line in self.board.serial_lines(protocol.MAX_LINE):
             if line is None:
-                self.reply(protocol.peek_seq(b""), {"ok": False, "err": "too_long"})
+                self.reply(0, {"ok": False, "err": "too_long", "msg": "line over %d bytes" % protocol.MAX_LINE})
                 continue
             if line:
                 self.handle(line)
@@ -117,6 +117,7 @@ def _telemetry(app, args):
 @register("bench_link")
 def _bench_link(app, args):
     n = int(args.get("n", 1000))
+    gap = int(args.get("interval_ms", 0))
     pad = "x" * int(args.get("pad", 0))
     extra = {"pad": pad} if pad else None
     first = app.tel.seq
@@ -124,6 +125,8 @@ def _bench_link(app, args):
     rec = app.tel.record
     for i in range(n):
         rec("bench", "link", i, -1, 0, extra)
+        if gap:
+            time.sleep_ms(gap)
     return {"n": n, "elapsed_us": time.ticks_diff(time.ticks_us(), t0), "first_seq": first,
             "last_seq": app.tel.seq - 1}
 

@@ -210,8 +210,9 @@ def _restart_app(ser, timeout: float = 10.0) -> bool:
 
 
 def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, restart: bool = True,
-           baudrate: int = 115200) -> DeployResult:
-    """Copy what changed onto the board at `port`; restart the app afterwards."""
+           baudrate: int = 115200, prune: bool = True) -> DeployResult:
+    """Copy what changed onto the board at `port`; restart the app afterwards. With prune, files
+    in the app's folders that the bundle no longer has are removed."""
     from mpremote.transport import TransportError
     from mpremote.transport_serial import SerialTransport
 
@@ -228,7 +229,8 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
         t.enter_raw_repl(soft_reset=True)
         top = [p for p in files if p.count("/") == 1]
         have = _board_hashes(t, top)
-        stale = [p for p in have if (p.endswith(".part") or (p not in files and p.startswith(MANAGED_DIRS)))]
+        stale = [p for p in have if p.endswith(".part")
+                 or (prune and p not in files and p.startswith(MANAGED_DIRS))]
         for p in stale:
             t.exec("import os\nos.remove(%r)" % p)
             result.files_removed.append(p)

@@ -90,4 +90,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from eyeauth.cli.main import main as _main  # the package's copy, so isinstance(Result) holds
+    sys.exit(_main())

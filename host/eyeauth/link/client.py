@@ -26,6 +26,7 @@ class AppClient:
         self.hellos: list = []
         self.logs: list = []
         self.on_frame = on_frame
+        self.invalid_telemetry = 0
         self._seq = int(time.time() * 1000) % 1000000
 
     def _dispatch(self, frame):
@@ -35,7 +36,7 @@ class AppClient:
             try:
                 self.telemetry.append(protocol.TelemetryRecord.from_frame(frame))
             except ValueError:
-                self.decoder.stats.dropped += 1
+                self.invalid_telemetry += 1
         elif frame.kind == "H":
             self.hellos.append(frame.payload)
         elif frame.kind == "L":

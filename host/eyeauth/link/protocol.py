@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 VERSION = 1
 KINDS = frozenset("CRTHL")
 MAX_LINE = 8192
+_HEX_DIGITS = b"0123456789abcdef"
 TELEMETRY_FIELDS = ("boot", "stage", "model", "latency_us", "modeled_us", "heap_free", "arena_used")
 
 
@@ -66,10 +67,9 @@ def decode_line(line: bytes) -> Frame:
     if n < 14 or line[n - 9] != 0x20:
         raise ValueError("too short or no checksum field")
     body, crc_text = line[: n - 9], line[n - 8 :]
-    try:
-        crc = int(crc_text, 16)
-    except ValueError:
-        raise ValueError("checksum is not hex") from None
+    if crc_text.strip(_HEX_DIGITS):  # int(x, 16) alone takes "ABCDEF01", " +abcdef", "0_abcdef"
+        raise ValueError("checksum is not 8 lowercase hex digits")
+    crc = int(crc_text, 16)
     if zlib.crc32(body) & 0xFFFFFFFF != crc:
         raise ValueError("checksum mismatch")
     if len(body) < 4 or chr(body[0]) not in KINDS or body[1:2] != b"1" or body[2:3] != b" ":
@@ -77,10 +77,12 @@ def decode_line(line: bytes) -> Frame:
     sp = body.find(b" ", 3)
     if sp < 0:
         raise ValueError("no payload")
+    if not body[3:sp].isdigit():  # int() alone takes "+5", "1_0"
+        raise ValueError("seq is not a decimal number")
     try:
         seq = int(body[3:sp])
         payload = json.loads(body[sp + 1 :].decode("ascii"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting: RecursionError
         raise ValueError("bad seq or payload") from None
     if seq < 0:
         raise ValueError("negative seq")

@@ -234,11 +234,23 @@ class VirtualBoard:
                                    None, flash=self.flash.image)
             except Exception as exc:  # a broken esptool session must not kill the board
                 self._log(f"bootloader session error: {exc!r}")
-            if self.flash.dirty():
+            time.sleep(0.05)
+
+    def _flash_watch(self):
+        """Once esptool has written the flash and gone quiet for a second, save the image and
+        reset the board, as esptool's hard reset (RTS) does on a real one."""
+        last = None
+        while not self.stopping.wait(0.5):
+            digest = self.flash.digest()
+            if digest == self.flash.saved_digest:
+                last = None
+            elif digest == last:
                 self.flash.save()
                 self._log("flash written; resetting the board (esptool's hard reset)")
                 self.reset()
-            time.sleep(0.05)
+                last = None
+            else:
+                last = digest
 
     # -- control ------------------------------------------------------------------------------
     def _control_loop(self):
@@ -317,7 +329,7 @@ class VirtualBoard:
     def run(self):
         self._open_ptys()
         self.services.start()
-        for target in (self._relay, self._bootloader_loop, self._control_loop):
+        for target in (self._relay, self._bootloader_loop, self._flash_watch, self._control_loop):
             threading.Thread(target=target, daemon=True).start()
         vm_thread = threading.Thread(target=self._vm_loop, daemon=True)
         vm_thread.start()

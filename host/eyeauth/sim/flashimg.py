@@ -69,16 +69,19 @@ class PersistentFlash:
         self.image = FlashImage()
         if self.path.exists() and self.path.stat().st_size == len(self.image.data):
             self.image.data[:] = self.path.read_bytes()
-        self._saved = hashlib.md5(self.image.data).digest()
+        self.saved_digest = self.digest()
+
+    def digest(self) -> bytes:
+        return hashlib.md5(self.image.data).digest()
 
     def dirty(self) -> bool:
-        return hashlib.md5(self.image.data).digest() != self._saved
+        return self.digest() != self.saved_digest
 
     def save(self) -> None:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_bytes(self.image.data)
         os.replace(tmp, self.path)
-        self._saved = hashlib.md5(self.image.data).digest()
+        self.saved_digest = self.digest()
 
     def app_bundle(self, offset: int) -> dict[str, bytes] | None:
         head = self.image.read(offset, HEADER.size)

@@ -1,0 +1,5 @@
+import sys
+
+from eyeauth.cli.main import main
+
+sys.exit(main())

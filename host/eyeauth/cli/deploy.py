@@ -1,0 +1,38 @@
+"""`eyeauth deploy --port P`: app, models and premodel onto the board filesystem."""
+from eyeauth.board.deploy import build_bundle, deploy
+from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.progress import Bar
+
+
+def register(sub):
+    p = sub.add_parser("deploy", help="copy the app and models onto the board (mpremote)",
+                       description="Compile the firmware with mpy-cross and copy it, the models and "
+                       "the premodel onto the board's filesystem through mpremote's raw REPL. Only "
+                       "files whose content changed are sent; each is written to a temporary name "
+                       "and renamed, so an interrupted deploy leaves no half file and the next one "
+                       "completes. The app restarts at the end.")
+    p.add_argument("--port", required=True, help="the board's serial port")
+    p.add_argument("--no-mpy", action="store_true", help="copy .py sources instead of .mpy")
+    p.add_argument("--no-models", action="store_true", help="leave models/ out")
+    add_json_flag(p)
+    p.set_defaults(func=_deploy)
+
+
+def _deploy(args):
+    from eyeauth import MODELS_DIR
+
+    files = build_bundle(models_dir=None if args.no_models else MODELS_DIR, use_mpy=not args.no_mpy)
+    bar = Bar("deploying", enabled=None if not args.json else False)
+
+    def progress(n, total=None):
+        if total is not None:
+            bar.set_total(total or 1)
+        bar.advance(n)
+
+    res = deploy(args.port, files, progress=progress)
+    bar.close()
+    d = res.as_dict()
+    text = (f"{len(res.files_sent)} of {res.files_total} files sent ({res.bytes_sent} bytes, "
+            f"{res.seconds:.1f} s); {len(res.files_removed)} stale removed; "
+            f"app {'started' if res.app_started else 'did NOT start: check `mpremote connect ' + args.port + ' repl`'}")
+    return Result(d, text)

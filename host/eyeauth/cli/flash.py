@@ -1,0 +1,31 @@
+"""`eyeauth flash --port P [--firmware F]`: write and verify an image with esptool."""
+from pathlib import Path
+
+from eyeauth.board.configs import load_board
+from eyeauth.board.flash import flash
+from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.progress import Bar
+
+
+def register(sub):
+    p = sub.add_parser("flash", help="write and verify a firmware image (esptool)",
+                       description="Write an image to the board's flash with esptool and verify it. "
+                       "Without --firmware, builds the eyeauth app image (firmware modules compiled "
+                       "with mpy-cross) and writes it at the board's app offset. Give the board's "
+                       "bootloader port (a virtual board prints it as ttyBOOT).")
+    p.add_argument("--port", required=True, help="serial port of the board's ROM bootloader")
+    p.add_argument("--firmware", type=Path, help="image file (.bin); default: build the app image")
+    p.add_argument("--address", type=lambda s: int(s, 0), help="flash offset (default: board config)")
+    p.add_argument("--board", default="esp-eye")
+    p.add_argument("--baud", type=int, default=460800)
+    add_json_flag(p)
+    p.set_defaults(func=_flash)
+
+
+def _flash(args):
+    bar = Bar("flashing", total=100, enabled=None if not args.json else False)
+    res = flash(args.port, args.firmware, args.address, load_board(args.board), args.baud,
+                progress=bar.update)
+    bar.close()
+    return Result(res, f"wrote {res['bytes']} bytes at 0x{res['address']:x} in {res['write_s']} s; "
+                  f"verified (digest matched)")

@@ -1,0 +1,55 @@
+"""`eyeauth sim start|stop|status|reset|unplug|replug`: virtual ESP-EYE boards."""
+from pathlib import Path
+
+from eyeauth import sim
+from eyeauth.cli.main import Result, add_json_flag
+
+
+def register(sub):
+    p = sub.add_parser("sim", help="start and stop virtual ESP-EYE boards",
+                       description="A virtual ESP-EYE: the real MicroPython VM running the firmware "
+                       "behind a pseudo-terminal, a ROM bootloader port for esptool, and the real "
+                       "TFLM interpreter for inference. Its ports open like /dev/ttyUSB0.")
+    ss = p.add_subparsers(dest="sim_cmd", metavar="ACTION", required=True)
+    start = ss.add_parser("start", help="start a board; prints its serial port")
+    start.add_argument("--board", default="esp-eye", help="board config name (default esp-eye)")
+    start.add_argument("--state-dir", help="folder for the board's filesystem, flash and ports "
+                       "(default ~/.cache/eyeauth/sim/BOARD, or $EYEAUTH_SIM_DIR)")
+    start.add_argument("--fresh", action="store_true", help="erase the board's filesystem and flash first")
+    start.add_argument("--port-file", help="also write the serial port path into this file")
+    add_json_flag(start)
+    start.set_defaults(func=_start)
+    for name, helptext in (("stop", "stop the board; no process is left behind"),
+                           ("status", "show the board's ports and state"),
+                           ("reset", "press the reset button"),
+                           ("unplug", "pull the USB cable (the port disappears)"),
+                           ("replug", "plug the USB cable back in")):
+        q = ss.add_parser(name, help=helptext)
+        q.add_argument("--board", default="esp-eye")
+        q.add_argument("--state-dir")
+        add_json_flag(q)
+        q.set_defaults(func=_other)
+
+
+def _state(args):
+    return Path(args.state_dir) if args.state_dir else sim.default_state_dir(args.board)
+
+
+def _start(args):
+    info = sim.start(args.board, _state(args), fresh=args.fresh)
+    if args.port_file:
+        Path(args.port_file).write_text(info["port"] + "\n")
+    return Result(info, info["port"] + f"\n(bootloader port for esptool: {info['boot_port']}; "
+                  f"stop with `eyeauth sim stop`)" if not args.json else None)
+
+
+def _other(args):
+    state = _state(args)
+    if args.sim_cmd == "stop":
+        was = sim.stop(state)
+        return Result({"stopped": was}, "stopped" if was else "no virtual board was running")
+    if args.sim_cmd == "status":
+        info = sim.status(state)
+        return Result(info, "\n".join(f"{k}: {v}" for k, v in info.items()))
+    getattr(sim, args.sim_cmd)(state)
+    return Result({"ok": True}, f"{args.sim_cmd}: done")

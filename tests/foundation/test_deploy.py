@@ -1,0 +1,79 @@
+"""Deploy: incremental by content, atomic per file, resumable after a pulled cable."""
+import hashlib
+import shutil
+import threading
+import time
+
+import pytest
+
+from eyeauth import FIRMWARE_DIR
+from eyeauth.board import deploy as dep
+from eyeauth.errors import LinkError
+from eyeauth.sim import replug, unplug
+
+
+def test_unchanged_tree_copies_nothing(fresh_sim):
+    files = dep.build_bundle(models_dir=None)
+    again = dep.deploy(fresh_sim.port, files)
+    assert again.files_sent == [] and again.bytes_sent == 0 and again.app_started
+
+
+def test_changed_file_alone_is_sent_and_stale_files_pruned(fresh_sim):
+    files = dep.build_bundle(models_dir=None)
+    files["/models/extra.bin"] = b"\x01" * 1000
+    first = dep.deploy(fresh_sim.port, files)
+    assert first.files_sent == ["/models/extra.bin"]
+    del files["/models/extra.bin"]
+    second = dep.deploy(fresh_sim.port, files)
+    assert second.files_sent == [] and second.files_removed == ["/models/extra.bin"]
+
+
+def test_cable_pulled_mid_deploy_leaves_no_half_file_and_next_deploy_completes(fresh_sim):
+    fs = fresh_sim.state / "fs"
+    big = bytes(range(256)) * 1600  # 400 KB: several seconds through the raw REPL
+    files = dep.build_bundle(models_dir=None)
+    files["/models/big.tflite"] = big
+    errors = []
+
+    def run():
+        try:
+            dep.deploy(fresh_sim.port, files)
+        except LinkError as exc:
+            errors.append(exc)
+
+    th = threading.Thread(target=run)
+    th.start()
+    part = fs / "models" / "big.tflite.part"
+    deadline = time.monotonic() + 30
+    while not (part.exists() and part.stat().st_size > 30_000) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    unplug(fresh_sim.state)
+    th.join(30)
+    assert errors, "deploy should fail when the cable is pulled"
+    assert "deploy" in str(errors[0]) and "\n" not in str(errors[0])
+    assert not (fs / "models" / "big.tflite").exists(), "no half file under the real name"
+    replug(fresh_sim.state)
+    res = dep.deploy(fresh_sim.port, files)
+    assert "/models/big.tflite" in res.files_sent
+    assert (fs / "models" / "big.tflite").read_bytes() == big
+    assert not part.exists()
+    assert res.app_started
+
+
+def test_file_that_does_not_compile_fails_the_build_with_file_and_line(tmp_path):
+    fw = tmp_path / "firmware"
+    shutil.copytree(FIRMWARE_DIR, fw)
+    bad = fw / "eyeauth_fw" / "broken.py"
+    bad.write_text("x = 1\ndef f(:\n    pass\n")
+    with pytest.raises(dep.BuildError) as ei:
+        dep.build_bundle(firmware_dir=fw, models_dir=None)
+    msg = str(ei.value)
+    assert "broken.py" in msg and "line 2" in msg
+
+
+def test_bundle_compiles_every_firmware_module():
+    files = dep.build_bundle(models_dir=None)
+    assert "/main.py" in files and "/eyeauth_fw/app.mpy" in files
+    assert all(v[:1] == b"M" for k, v in files.items() if k.endswith(".mpy"))
+    assert hashlib.sha256(files["/main.py"]).hexdigest() == hashlib.sha256(
+        (FIRMWARE_DIR / "main.py").read_bytes()).hexdigest()
