@@ -14,12 +14,24 @@ def shared_data():
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def sim_arch():
+    """The native-code architecture of the MicroPython VM behind the virtual board."""
+    import subprocess
+
+    from eyeauth.board.deploy import ARCHES
+
+    out = subprocess.run(["micropython", "-c", "import sys; print(sys.implementation._mpy)"],
+                         capture_output=True, text=True, check=True).stdout
+    return ARCHES[int(out) >> 10]
+
+
 @pytest.fixture
 def fresh_sim(tmp_path):
-    """A virtual board of this test's own, with the app deployed; stopped afterwards."""
-    from eyeauth.board.deploy import deploy
+    """A virtual board of this test's own, with the app (no models) deployed; stopped afterwards."""
+    from eyeauth.board.deploy import build_bundle, deploy
     from eyeauth.sim import VirtualBoard
 
     with VirtualBoard(tmp_path / "board") as vb:
-        deploy(vb.port)
+        deploy(vb.port, build=lambda arch: build_bundle(models_dir=None, arch=arch))
         yield vb

@@ -3,6 +3,7 @@
 # named by EYEAUTH_SIM_SERVICE (the physical sensor stand-in).
 import os
 import sys
+from binascii import a2b_base64, b2a_base64
 
 from hal import common
 
@@ -16,6 +17,8 @@ class Board:
         self._in = sys.stdin.buffer
         self._out = sys.stdout.buffer
         self._svc = None
+        # Python stages: host-VM microseconds times this = the board's (board config).
+        self.py_factor = float(os.getenv("EYEAUTH_SIM_PY_FACTOR") or 1.0)
 
     def serial_write(self, b):
         self._out.write(b)
@@ -47,3 +50,23 @@ class Board:
             from hal.simlink import ServiceLink
             self._svc = ServiceLink(os.getenv("EYEAUTH_SIM_SERVICE"))
         return self._svc
+
+    def nn_run(self, model, tensor):
+        # -> (int8 output bytes, {"modeled_us", "arena"}): the host runs the model in TFLM.
+        r = self.service().call({"op": "nn", "model": model,
+                                 "input": b2a_base64(tensor).decode().strip()})
+        if not r.get("ok"):
+            from eyeauth_fw.pipeline import PipelineError
+            raise PipelineError(r.get("err", "nn"), r.get("msg", "inference failed"))
+        return a2b_base64(r["output"]), r
+
+    def capture(self, sensor):
+        # What the (virtual) camera sees or the microphone hears: the host's sensor feed.
+        r = self.service().call({"op": "sensor", "sensor": sensor})
+        if not r.get("ok"):
+            return None
+        raw = a2b_base64(r["data"])
+        if sensor == "camera":
+            return raw, r["w"], r["h"]
+        from array import array
+        return array("h", raw), r.get("rate", 8000), 0

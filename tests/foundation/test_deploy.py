@@ -12,14 +12,14 @@ from eyeauth.errors import LinkError
 from eyeauth.sim import replug, unplug
 
 
-def test_unchanged_tree_copies_nothing(fresh_sim):
-    files = dep.build_bundle(models_dir=None)
+def test_unchanged_tree_copies_nothing(fresh_sim, sim_arch):
+    files = dep.build_bundle(models_dir=None, arch=sim_arch)
     again = dep.deploy(fresh_sim.port, files)
     assert again.files_sent == [] and again.bytes_sent == 0 and again.app_started
 
 
-def test_changed_file_alone_is_sent_and_stale_files_pruned(fresh_sim):
-    files = dep.build_bundle(models_dir=None)
+def test_changed_file_alone_is_sent_and_stale_files_pruned(fresh_sim, sim_arch):
+    files = dep.build_bundle(models_dir=None, arch=sim_arch)
     files["/models/extra.bin"] = b"\x01" * 1000
     first = dep.deploy(fresh_sim.port, files)
     assert first.files_sent == ["/models/extra.bin"]
@@ -28,10 +28,10 @@ def test_changed_file_alone_is_sent_and_stale_files_pruned(fresh_sim):
     assert second.files_sent == [] and second.files_removed == ["/models/extra.bin"]
 
 
-def test_cable_pulled_mid_deploy_leaves_no_half_file_and_next_deploy_completes(fresh_sim):
+def test_cable_pulled_mid_deploy_leaves_no_half_file_and_next_deploy_completes(fresh_sim, sim_arch):
     fs = fresh_sim.state / "fs"
     big = bytes(range(256)) * 1600  # 400 KB: several seconds through the raw REPL
-    files = dep.build_bundle(models_dir=None)
+    files = dep.build_bundle(models_dir=None, arch=sim_arch)
     files["/models/big.tflite"] = big
     errors = []
 

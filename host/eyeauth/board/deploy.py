@@ -70,11 +70,18 @@ def manifest_entries(firmware_dir: Path = FIRMWARE_DIR) -> list[tuple[Path, str]
     return entries
 
 
-def compile_mpy(path: Path, board_path: str) -> bytes:
+# sys.implementation._mpy >> 10 -> mpy-cross -march (native and viper code need the target's)
+ARCHES = [None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+          "xtensa", "xtensawin", "rv32imc", "rv64imc"]
+DEFAULT_ARCH = "xtensawin"  # the ESP32
+
+
+def compile_mpy(path: Path, board_path: str, arch: str | None = DEFAULT_ARCH) -> bytes:
     """mpy-cross a file; BuildError with file and line if it does not compile."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mpy"
-        proc = subprocess.run(["mpy-cross", "-O1", "-s", board_path.lstrip("/"), "-o", str(out), str(path)],
+        march = [f"-march={arch}"] if arch else []
+        proc = subprocess.run(["mpy-cross", "-O1", *march, "-s", board_path.lstrip("/"), "-o", str(out), str(path)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             msg = (proc.stderr or proc.stdout).strip().splitlines()
@@ -85,24 +92,44 @@ def compile_mpy(path: Path, board_path: str) -> bytes:
 
 
 def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MODELS_DIR,
-                 use_mpy: bool = True, extra: dict[str, bytes] | None = None) -> dict[str, bytes]:
-    """{board path: bytes} of the whole app image."""
+                 use_mpy: bool = True, extra: dict[str, bytes] | None = None,
+                 arch: str | None = DEFAULT_ARCH) -> dict[str, bytes]:
+    """{board path: bytes} of the whole app image, .mpy compiled for `arch`."""
     files: dict[str, bytes] = {}
     for local, board_path in manifest_entries(firmware_dir):
         if use_mpy and board_path not in ("/main.py", "/boot.py"):
-            files[board_path[:-3] + ".mpy"] = compile_mpy(local, board_path)
+            files[board_path[:-3] + ".mpy"] = compile_mpy(local, board_path, arch)
         else:
-            compile_mpy(local, board_path)  # compile anyway: a syntax error stops the build
+            compile_mpy(local, board_path, arch)  # compile anyway: a syntax error stops the build
             files[board_path] = local.read_bytes()
     if models_dir and Path(models_dir).is_dir():
         for tfl in sorted(Path(models_dir).glob("*.tflite")):
             files["/models/" + tfl.name] = tfl.read_bytes()
             card = tfl.with_suffix(".json")
             if card.exists():
-                files["/models/" + card.name] = json.dumps(json.loads(card.read_text()),
-                                                           separators=(",", ":")).encode()
+                files["/models/" + card.name] = _compact_card(json.loads(card.read_text()))
+        th = Path(models_dir) / "thresholds.json"
+        if th.exists():
+            files["/models/thresholds.json"] = json.dumps(json.loads(th.read_text()),
+                                                         separators=(",", ":")).encode()
     files.update(extra or {})
     return files
+
+
+def _compact_card(card: dict) -> bytes:
+    """What the board needs of a model card (its full card stays on the host)."""
+    keep = {k: card[k] for k in ("name", "modality", "input", "output", "arena_bytes_target",
+                                 "latency_esp32_ms", "eer") if k in card}
+    keep["input"] = {k: v for k, v in keep.get("input", {}).items() if k in ("shape", "scale", "zero_point")}
+    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point")}
+    return json.dumps(keep, separators=(",", ":")).encode()
+
+
+def board_arch(t) -> str | None:
+    """The native-code architecture of the board on mpremote transport `t`."""
+    n = int(t.eval("__import__('sys').implementation._mpy"))
+    idx = n >> 10
+    return ARCHES[idx] if idx < len(ARCHES) else None
 
 
 # -- the board side, as MicroPython snippets run through mpremote's raw REPL ------------------
@@ -180,7 +207,7 @@ def _interrupt(ser, timeout: float = 8.0) -> None:
     session does not count): the app may be running, or the board still booting (a Ctrl-C
     that lands before MicroPython is up is lost, on a real board as here)."""
     deadline = time.monotonic() + timeout
-    ser.timeout = 0.05
+    saved, ser.timeout = ser.timeout, 0.05
     answered = 0
     while time.monotonic() < deadline and answered < 2:
         while ser.in_waiting:
@@ -191,6 +218,7 @@ def _interrupt(ser, timeout: float = 8.0) -> None:
         while time.monotonic() < t_end and b">>> " not in seen:
             seen = (seen + ser.read(ser.in_waiting or 1))[-512:]
         answered = answered + 1 if b">>> " in seen else 0
+    ser.timeout = saved  # mpremote's own reads need their timeout back
     if answered < 2:
         raise LinkError("the board does not answer Ctrl-C with a REPL prompt; is MicroPython on it? "
                         "Flash it first (`eyeauth flash`), then deploy again")
@@ -210,14 +238,13 @@ def _restart_app(ser, timeout: float = 10.0) -> bool:
 
 
 def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, restart: bool = True,
-           baudrate: int = 115200, prune: bool = True) -> DeployResult:
+           baudrate: int = 115200, prune: bool = True, build=None, pairing_key: bytes | None = None) -> DeployResult:
     """Copy what changed onto the board at `port`; restart the app afterwards. With prune, files
     in the app's folders that the bundle no longer has are removed."""
     from mpremote.transport import TransportError
     from mpremote.transport_serial import SerialTransport
 
-    files = build_bundle() if files is None else files
-    result = DeployResult(port=port, files_total=len(files))
+    result = DeployResult(port=port)
     t0 = time.monotonic()
     try:
         t = SerialTransport(port, baudrate=baudrate)
@@ -227,6 +254,11 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
     try:
         _interrupt(t.serial)
         t.enter_raw_repl(soft_reset=True)
+        if files is None:
+            files = (build or (lambda arch: build_bundle(arch=arch)))(board_arch(t))
+        if pairing_key is not None:
+            files = {**files, "/pairing.key": pairing_key.hex().encode()}
+        result.files_total = len(files)
         top = [p for p in files if p.count("/") == 1]
         have = _board_hashes(t, top)
         stale = [p for p in have if p.endswith(".part")

@@ -14,6 +14,8 @@ def register(sub):
     p.add_argument("--port", required=True, help="the board's serial port")
     p.add_argument("--no-mpy", action="store_true", help="copy .py sources instead of .mpy")
     p.add_argument("--no-models", action="store_true", help="leave models/ out")
+    p.add_argument("--pair", action="store_true", help="put the pairing secret on the board (created "
+                   "in ~/.config/eyeauth/pairing.key if missing): enroll and delete need it")
     add_json_flag(p)
     p.set_defaults(func=_deploy)
 
@@ -21,7 +23,13 @@ def register(sub):
 def _deploy(args):
     from eyeauth import MODELS_DIR
 
-    files = build_bundle(models_dir=None if args.no_models else MODELS_DIR, use_mpy=not args.no_mpy)
+    def build(arch):
+        return build_bundle(models_dir=None if args.no_models else MODELS_DIR, use_mpy=not args.no_mpy, arch=arch)
+
+    key = None
+    if args.pair:
+        from eyeauth.auth.pairing import load_key
+        key = load_key(create=True)
     bar = Bar("deploying", enabled=None if not args.json else False)
 
     def progress(n, total=None):
@@ -29,7 +37,7 @@ def _deploy(args):
             bar.set_total(total or 1)
         bar.advance(n)
 
-    res = deploy(args.port, files, progress=progress)
+    res = deploy(args.port, build=build, progress=progress, pairing_key=key)
     bar.close()
     d = res.as_dict()
     text = (f"{len(res.files_sent)} of {res.files_total} files sent ({res.bytes_sent} bytes, "

@@ -38,7 +38,8 @@ def pytest_configure(config):
 class Board:
     """What a test gets: the port(s), an app client factory, and the sim controls if virtual."""
 
-    def __init__(self, port: str, boot_port: str | None, sim=None):
+    def __init__(self, port: str, boot_port: str | None, sim=None, key: bytes | None = None):
+        self.key = key  # the pairing secret deployed onto the board
         self.port = port
         self.boot_port = boot_port
         self.sim = sim  # eyeauth.sim.VirtualBoard or None
@@ -68,10 +69,15 @@ class Board:
 def board(request):
     from eyeauth.board.deploy import deploy
 
+    import os
+    import secrets
+
     port = request.config.getoption("--port", default=None)
     if port:
-        b = Board(port, request.config.getoption("--boot-port"))
-        deploy(port)
+        from eyeauth.auth.pairing import load_key
+        key = load_key(create=True)
+        b = Board(port, request.config.getoption("--boot-port"), key=key)
+        deploy(port, pairing_key=key)
         yield b
         b.close_clients()
         return
@@ -80,8 +86,9 @@ def board(request):
     name = request.config.getoption("--board", default="sim") or "sim"
     name = "esp-eye" if name == "sim" else name
     with tempfile.TemporaryDirectory(prefix="eyeauth-hil-") as tmp, VirtualBoard(tmp, board=name) as vb:
-        deploy(vb.port)
-        b = Board(vb.port, vb.boot_port, sim=vb)
+        key = secrets.token_bytes(32)
+        deploy(vb.port, pairing_key=key)
+        b = Board(vb.port, vb.boot_port, sim=vb, key=key)
         yield b
         b.close_clients()
 

@@ -50,6 +50,7 @@ class AppClient:
         return frames
 
     def command(self, cmd: str, timeout: float | None = None, **args) -> dict:
+        """Send one command, return its reply; DeviceError for an error reply."""
         self._seq = (self._seq + 1) % (2**31)
         seq = self._seq
         payload = {"cmd": cmd}

@@ -85,6 +85,8 @@ class VirtualBoard:
         self.next_mode = "friendly"
         self._lock = threading.Lock()
         self.services = ServiceServer(board)
+        from eyeauth.sim.nn_service import NNService
+        self.services.nn = NNService(self.fs_dir, board["chip"])
         self.dropped_bytes = 0
         self._out = bytearray()
 
@@ -182,6 +184,7 @@ class VirtualBoard:
         env = dict(os.environ)
         env["EYEAUTH_SIM_SERVICE"] = f"127.0.0.1:{self.services.port}"
         env["EYEAUTH_SIM_BOARD"] = self.board["name"]
+        env["EYEAUTH_SIM_PY_FACTOR"] = str(self.board.get("python_speed_factor", 1.0))
         slave = self.vm_slave
 
         def child_setup():

@@ -1,0 +1,37 @@
+# Fusion policies: face only, voice only, score sum, both-must-pass, cascade. Pure Python: the
+# same file runs on the board and in the host's `eyeauth eval fusion`, so both decide alike.
+# Scores are margins over each model's operating threshold (cosine - threshold): >= 0 passes.
+POLICIES = ("face", "voice", "sum", "both", "cascade")
+CASCADE_MARGIN = 0.08
+
+
+def needs(policy):
+    # The modalities a policy may use, in the order they run.
+    if policy == "face":
+        return ("face",)
+    if policy == "voice":
+        return ("voice",)
+    return ("face", "voice")
+
+
+def decide(policy, face=None, voice=None, margin=CASCADE_MARGIN):
+    # -> (accepted, used) where `used` names the modalities whose score decided. For "cascade"
+    # `voice` may be a function that computes the voice margin only when it is needed.
+    if policy == "face":
+        return face >= 0, ("face",)
+    if policy == "voice":
+        v = voice() if callable(voice) else voice
+        return v >= 0, ("voice",)
+    if policy == "cascade":
+        if face >= margin:
+            return True, ("face",)
+        if face <= -margin:
+            return False, ("face",)
+        v = voice() if callable(voice) else voice
+        return face + v >= 0, ("face", "voice")
+    v = voice() if callable(voice) else voice
+    if policy == "sum":
+        return face + v >= 0, ("face", "voice")
+    if policy == "both":
+        return face >= 0 and v >= 0, ("face", "voice")
+    raise ValueError("unknown policy " + str(policy))

@@ -1,0 +1,1 @@
+"""Host side of on-device authentication: pairing, the board client, thresholds, evaluation."""

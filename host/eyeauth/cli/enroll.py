@@ -1,0 +1,108 @@
+"""`eyeauth enroll`, `eyeauth auth`, `eyeauth users`: authentication on the board."""
+from pathlib import Path
+
+from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.errors import DataError
+
+IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
+AUDIO_EXT = {".wav"}
+
+
+def register(sub):
+    p = sub.add_parser("enroll", help="enroll a user from face images and voice clips",
+                       description="Send N face images and N voice clips to the board (what its camera "
+                       "and microphone would capture) and enroll the user: the board computes and "
+                       "stores the templates; they never leave it. Signed with the pairing secret.")
+    p.add_argument("--port", required=True)
+    p.add_argument("--user", required=True)
+    p.add_argument("--face", type=Path, help="folder of face images (or one image)")
+    p.add_argument("--voice", type=Path, help="folder of voice clips (.wav) (or one clip)")
+    p.add_argument("-n", "--samples", type=int, default=5, help="images and clips to use (default 5)")
+    add_json_flag(p)
+    p.set_defaults(func=_enroll)
+
+    a = sub.add_parser("auth", help="authenticate a face image and/or voice clip on the board",
+                       description="Run one authentication on the board: detect, crop, embed, match, "
+                       "fuse, decide. Prints the decision, scores, models and per-stage latency "
+                       "(measured on the board, modeled for it).")
+    a.add_argument("--port", required=True)
+    a.add_argument("--face", type=Path, help="face image")
+    a.add_argument("--voice", type=Path, help="voice clip (.wav)")
+    a.add_argument("--user", help="claimed identity (default: identify among the enrolled)")
+    a.add_argument("--policy", choices=("face", "voice", "sum", "both", "cascade"),
+                   help="fusion policy (default: the board's, cascade)")
+    add_json_flag(a)
+    a.set_defaults(func=_auth)
+
+    u = sub.add_parser("users", help="list, delete or unlock users on the board")
+    u.add_argument("--port", required=True)
+    u.add_argument("--delete", metavar="USER", help="delete this user's templates (signed)")
+    u.add_argument("--unlock", action="store_true", help="clear a lockout after failed attempts (signed)")
+    add_json_flag(u)
+    u.set_defaults(func=_users)
+
+
+def _files(path, ext, n, what):
+    if path is None:
+        return []
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{what} {path} not found")
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in ext)
+    if not files:
+        raise DataError(f"no {what} files ({', '.join(sorted(ext))}) in {path}")
+    return files[:n]
+
+
+def _client(port):
+    from eyeauth.auth.client import AuthClient
+    from eyeauth.link.client import AppClient
+    from eyeauth.link.transport import open_transport
+
+    t = open_transport(port)
+    app = AppClient(t)
+    app.ensure_app()
+    return AuthClient(app), t
+
+
+def _enroll(args):
+    faces = _files(args.face, IMAGE_EXT, args.samples, "face image")
+    voices = _files(args.voice, AUDIO_EXT, args.samples, "voice clip")
+    if not faces and not voices:
+        raise DataError("give --face and/or --voice")
+    c, t = _client(args.port)
+    with t:
+        r = c.enroll(args.user, faces, voices)
+    return Result(r, f"enrolled {r['user']}: {r['samples']}")
+
+
+def _auth(args):
+    if args.face is None and args.voice is None:
+        raise DataError("give --face and/or --voice")
+    c, t = _client(args.port)
+    with t:
+        r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
+    lines = [f"{'ACCEPTED ' + str(r['user']) if r['accepted'] else 'REJECTED'} ({r['policy']}, used {'+'.join(r['used'])})"]
+    for k in ("face_score", "voice_score"):
+        if k in r:
+            lines.append(f"  {k}: {r[k]:.3f}")
+    lines.append(f"  {'stage':12} {'model':10} {'measured ms':>12} {'modeled ms':>11}")
+    for stage, model, us, mod in r["stages"]:
+        lines.append(f"  {stage:12} {model:10} {us / 1000:12.1f} {mod / 1000:11.1f}")
+    lines.append(f"  total: measured {r['total_us'] / 1000:.1f} ms, modeled for the board {r['modeled_us'] / 1000:.1f} ms")
+    return Result(r, "\n".join(lines))
+
+
+def _users(args):
+    c, t = _client(args.port)
+    with t:
+        if args.delete:
+            c.delete(args.delete)
+        if args.unlock:
+            c.unlock()
+        r = c.users()
+    text = "\n".join(f"{u}: {m}" for u, m in sorted(r["users"].items())) or "nobody is enrolled"
+    if r.get("locked"):
+        text += "\n(locked: too many failed attempts; `eyeauth users --unlock`)"
+    return Result(r, text)
