@@ -64,6 +64,7 @@ class App:
         if fn is None:
             self.reply(seq, {"ok": False, "err": "unknown_cmd", "msg": str(msg.get("cmd"))})
             return
+        res = None
         try:
             res = fn(self, msg)
             out = {"ok": True}
@@ -76,6 +77,9 @@ class App:
         except MemoryError:
             gc.collect()
             out = {"ok": False, "err": "no_memory", "msg": "out of heap"}
+        except Exception as e:  # a bug must cost one command, not the app
+            out = {"ok": False, "err": "internal", "msg": "%s: %s" % (type(e).__name__, e)}
+        self.tel.sample_heap()  # before collecting: what the command held live plus its garbage
         self.reply(seq, out)
         gc.collect()
         if res and res.get("_reset"):

@@ -228,6 +228,8 @@ def _auth(app, args):
         p._py("fusion", policy, t1)
     except pipeline.PipelineError as e:
         raise AppError(e.code, e.msg)
+    if "voice" not in used and s["q"]["mic"] and args.get("drop_unused", True):
+        s["q"]["mic"].pop(0)  # the clip presented with this attempt was not needed (cascade)
     sec.attempt(ok)
     res.update({"accepted": ok, "user": names.pop() if ok else None, "used": list(used),
                 "stages": [list(x) for x in p.stages],

@@ -7,6 +7,10 @@ from pathlib import Path
 from eyeauth import BOARD_CONFIGS_DIR
 from eyeauth.errors import UsageError
 
+# MicroPython bytecode time on the chip relative to the unix-port VM on an x86-64 host (an
+# estimate; field telemetry recalibrates it). A board config may override it.
+PY_SPEED_FACTOR = {"esp32": 30.0, "esp32s3": 20.0}
+
 REQUIRED = ("name", "chip", "cpu_mhz", "sram_bytes", "psram_bytes", "flash_bytes",
             "micropython_heap_bytes", "flash_layout")
 
@@ -27,4 +31,5 @@ def load_board(name: str, config_dir: Path = BOARD_CONFIGS_DIR) -> dict:
     missing = [k for k in REQUIRED if k not in cfg]
     if missing:
         raise UsageError(f"board config {path} lacks {', '.join(missing)}; add them")
+    cfg.setdefault("python_speed_factor", PY_SPEED_FACTOR.get(cfg["chip"], 30.0))
     return cfg

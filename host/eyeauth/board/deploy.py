@@ -252,8 +252,15 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
         raise LinkError(f"cannot open {port} for deploy ({str(exc).splitlines()[0][:120]}); "
                         f"check the port (`eyeauth sim start` prints the virtual board's)") from None
     try:
-        _interrupt(t.serial)
-        t.enter_raw_repl(soft_reset=True)
+        for attempt in range(3):
+            _interrupt(t.serial)
+            try:
+                t.enter_raw_repl(soft_reset=True)
+                break
+            except TransportError:
+                if attempt == 2:  # the board reset under us (just flashed, or rebooting): again
+                    raise
+                time.sleep(0.5)
         if files is None:
             files = (build or (lambda arch: build_bundle(arch=arch)))(board_arch(t))
         if pairing_key is not None:

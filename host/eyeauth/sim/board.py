@@ -243,7 +243,7 @@ class VirtualBoard:
         """Once esptool has written the flash and gone quiet for a second, save the image and
         reset the board, as esptool's hard reset (RTS) does on a real one."""
         last = None
-        while not self.stopping.wait(0.5):
+        while not self.stopping.wait(0.3):
             digest = self.flash.digest()
             if digest == self.flash.saved_digest:
                 last = None

@@ -1,0 +1,97 @@
+"""`eyeauth bench auth`: per-stage and end-to-end latency of one authentication, per fusion
+policy: measured on the (virtual) board, modeled for the ESP-EYE and the ESP32-S3-EYE, and the
+app's peak heap."""
+from __future__ import annotations
+
+import json
+import secrets
+import statistics
+import tempfile
+
+from eyeauth.cli.bench import target
+from eyeauth.cli.main import Result
+
+POLICIES = ("face", "voice", "sum", "both", "cascade")
+BOARDS = ("esp-eye", "esp32-s3-eye")
+
+
+def _bundle(arch):
+    from eyeauth import MODELS_DIR
+    from eyeauth.board.deploy import build_bundle
+
+    th = json.loads((MODELS_DIR / "thresholds.json").read_text())
+    keep = {th["default"]["face"], th["default"]["voice"], "face_det"}
+    th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
+    files = {p: d for p, d in build_bundle(arch=arch).items()
+             if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
+    files["/models/thresholds.json"] = json.dumps(th).encode()
+    return files
+
+
+def _run_board(port, key, rounds, data):
+    from eyeauth.auth.client import AuthClient
+    from eyeauth.board.deploy import deploy
+    from eyeauth.datasets import fsdd, orl
+    from eyeauth.link.client import AppClient
+    from eyeauth.link.transport import open_transport
+
+    deploy(port, build=_bundle, pairing_key=key)
+    faces, voices = orl(data).files, fsdd(data).files
+    fid, vid = list(faces)[-1], list(voices)[-1]
+    out = {}
+    with open_transport(port) as t:
+        app = AppClient(t, timeout=60)
+        app.ensure_app()
+        c = AuthClient(app, key)
+        c.enroll("bench", faces[fid][:3], voices[vid][:3])
+        for policy in POLICIES:
+            runs = [c.auth(faces[fid][5 + i % 5], voices[vid][10 + i], policy=policy, user="bench")
+                    for i in range(rounds)]
+            if app.command("users")["locked"]:
+                c.unlock()
+            stages: dict = {}
+            for r in runs:
+                for stage, model, us, mod in r["stages"]:
+                    stages.setdefault(stage, []).append((us, mod))
+            out[policy] = {
+                "measured_ms": round(statistics.mean(r["total_us"] for r in runs) / 1000, 2),
+                "modeled_ms": round(statistics.mean(r["modeled_us"] for r in runs) / 1000, 1),
+                "stages": {s: {"measured_ms": round(statistics.mean(u for u, _ in v) / 1000, 3),
+                               "modeled_ms": round(statistics.mean(m for _, m in v) / 1000, 2),
+                               "runs": len(v)} for s, v in stages.items()},
+            }
+        st = app.command("status")
+    return out, st
+
+
+@target("auth", "latency of one authentication per fusion policy, measured and modeled; peak heap")
+def bench_auth(args, parser):
+    if parser is not None:
+        parser.add_argument("--rounds", type=int, default=5, help="authentications per policy")
+        parser.add_argument("--data", help="data folder (default ../shared/data)")
+        return None
+    from eyeauth.sim import VirtualBoard
+
+    key = secrets.token_bytes(32)
+    result = {"policies": {}, "boards": {}}
+    boards = [("given", args.port)] if args.port else [(b, None) for b in BOARDS]
+    for name, port in boards:
+        if port:
+            per, st = _run_board(port, key, args.rounds, args.data)
+        else:
+            with tempfile.TemporaryDirectory(prefix="eyeauth-bench-") as tmp, VirtualBoard(tmp, board=name) as vb:
+                per, st = _run_board(vb.port, key, args.rounds, args.data)
+        result["boards"][name] = {"heap_min_free": st["heap_min"],
+                                  "heap_free": st["heap_free"]}
+        for policy, v in per.items():
+            p = result["policies"].setdefault(policy, {"measured_ms": v["measured_ms"], "stages": v["stages"]})
+            p[f"modeled_ms_{name}"] = v["modeled_ms"]
+            for s, sv in v["stages"].items():
+                p["stages"].setdefault(s, {})[f"modeled_ms_{name}"] = sv["modeled_ms"]
+    lines = [f"{'policy':8} {'measured ms':>12} " + " ".join(f"{'modeled ' + b:>20}" for b, _ in boards)]
+    for policy, v in result["policies"].items():
+        lines.append(f"{policy:8} {v['measured_ms']:12.1f} " + " ".join(
+            f"{v.get('modeled_ms_' + b, float('nan')):20.0f}" for b, _ in boards))
+    for b, v in result["boards"].items():
+        lines.append(f"{b}: app heap low-water mark {v['heap_min_free']} bytes free")
+    return Result(result, "\n".join(lines))
