@@ -5,7 +5,7 @@ import sys
 import time
 
 from eyeauth import sim
-from eyeauth.board.deploy import deploy
+from eyeauth.board.deploy import build_bundle, deploy
 from eyeauth.link.client import AppClient
 from eyeauth.link.transport import open_transport
 
@@ -33,7 +33,7 @@ def test_cli_start_then_stop_leaves_no_process(tmp_path):
 
 def test_soft_reset_restarts_the_app_with_a_new_boot_id(tmp_path):
     with sim.VirtualBoard(tmp_path / "b") as vb:
-        deploy(vb.port)
+        deploy(vb.port, build=lambda arch: build_bundle(models_dir=None, arch=arch))
         with open_transport(vb.port) as t:
             c = AppClient(t)
             first = c.ensure_app()["boot"]
@@ -45,7 +45,7 @@ def test_soft_reset_restarts_the_app_with_a_new_boot_id(tmp_path):
 
 def test_power_cut_reboots_into_the_app(tmp_path):
     with sim.VirtualBoard(tmp_path / "b") as vb:
-        deploy(vb.port)
+        deploy(vb.port, build=lambda arch: build_bundle(models_dir=None, arch=arch))
         with open_transport(vb.port) as t:
             c = AppClient(t)
             first = c.ensure_app()["boot"]

@@ -34,6 +34,12 @@ def default_state_dir(board: str = "esp-eye") -> Path:
 
 
 def _alive(pid: int) -> bool:
+    try:  # our own child (started in this process): reap it, or it lingers as a zombie
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
