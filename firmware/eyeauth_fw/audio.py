@@ -171,7 +171,8 @@ def voice_input(x, n_frames, n_mels, centre):
     bank = mel_bank(n_mels)
     re = array("f", bytes(4 * FRAME))
     im = array("f", bytes(4 * FRAME))
-    db = []
+    db = array("f", bytes(4 * n_frames * n_mels))  # preallocated: no list growth on the heap
+    j = 0
     for t in range(n_frames):
         off = t * HOP
         for i in range(FRAME):
@@ -183,7 +184,8 @@ def voice_input(x, n_frames, n_mels, centre):
             for k in range(len(w)):
                 b = first + k
                 s += w[k] * (re[b] * re[b] + im[b] * im[b])
-            db.append(10.0 * math.log10(s + 1e-10))
+            db[j] = 10.0 * math.log10(s + 1e-10)
+            j += 1
     top = max(db)
     out = bytearray(len(db))
     for i, d in enumerate(db):

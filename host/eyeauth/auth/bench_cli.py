@@ -45,8 +45,9 @@ def _run_board(port, key, rounds, data):
         c = AuthClient(app, key)
         c.enroll("bench", faces[fid][:3], voices[vid][:3])
         for policy in POLICIES:
+            # one warm-up attempt (first-use costs: mel filterbank, model load) is not counted
             runs = [c.auth(faces[fid][5 + i % 5], voices[vid][10 + i], policy=policy, user="bench")
-                    for i in range(rounds)]
+                    for i in range(rounds + 1)][1:]
             if app.command("users")["locked"]:
                 c.unlock()
             stages: dict = {}
@@ -81,7 +82,10 @@ def bench_auth(args, parser):
         else:
             with tempfile.TemporaryDirectory(prefix="eyeauth-bench-") as tmp, VirtualBoard(tmp, board=name) as vb:
                 per, st = _run_board(vb.port, key, args.rounds, args.data)
+        from eyeauth.board.configs import load_board
+        heap = load_board(name)["micropython_heap_bytes"] if name != "given" else None
         result["boards"][name] = {"heap_min_free": st["heap_min"],
+                                  "peak_heap_used": heap - st["heap_min"] if heap else None,
                                   "heap_free": st["heap_free"]}
         for policy, v in per.items():
             p = result["policies"].setdefault(policy, {"measured_ms": v["measured_ms"], "stages": v["stages"]})
@@ -93,5 +97,5 @@ def bench_auth(args, parser):
         lines.append(f"{policy:8} {v['measured_ms']:12.1f} " + " ".join(
             f"{v.get('modeled_ms_' + b, float('nan')):20.0f}" for b, _ in boards))
     for b, v in result["boards"].items():
-        lines.append(f"{b}: app heap low-water mark {v['heap_min_free']} bytes free")
+        lines.append(f"{b}: app peak heap {v['peak_heap_used']} bytes used (low-water mark {v['heap_min_free']} bytes free)")
     return Result(result, "\n".join(lines))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
+import io
 import hashlib
 import json
 import subprocess
@@ -255,7 +257,8 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
         for attempt in range(3):
             _interrupt(t.serial)
             try:
-                t.enter_raw_repl(soft_reset=True)
+                with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got on failure
+                    t.enter_raw_repl(soft_reset=True)
                 break
             except TransportError:
                 if attempt == 2:  # the board reset under us (just flashed, or rebooting): again

@@ -1,0 +1,106 @@
+"""`eyeauth eval thresholds|fusion`: operating thresholds and face+voice fusion, scored as the
+board scores."""
+from eyeauth.cli.main import Result, add_json_flag
+
+
+def register(subparsers):
+    p = subparsers.add_parser("eval", help="operating thresholds and fusion policies",
+                              description="Evaluate authentication the way the board decides: "
+                              "int8 templates, cosine with the normalised sum, per-model "
+                              "thresholds and the firmware's fusion policies.")
+    sub = p.add_subparsers(dest="eval_command", metavar="ACTION")
+
+    t = sub.add_parser("thresholds", help="compute every model's EER threshold -> "
+                       "models/thresholds.json",
+                       description="For every built face and voice model: genuine and impostor "
+                       "scores on the identities it never trained on (its card's held-out "
+                       "identities), with the board's scoring (enrol 3 images / 5 clips as int8); "
+                       "operating threshold = EER threshold. Writes models/thresholds.json, which "
+                       "`eyeauth deploy` copies to the board.")
+    t.add_argument("--out", help="output file (default: models/thresholds.json)")
+    t.add_argument("--data", help="data root holding faces/orl and voices/fsdd "
+                   "(default: ../shared/data)")
+    add_json_flag(t)
+    t.set_defaults(func=_thresholds)
+
+    f = sub.add_parser("fusion", help="EER, FAR/FRR and modeled latency of every fusion policy",
+                       description="Pair face and voice identities into virtual persons (natural "
+                       "order, first k of each), enrol the first files of each, probe with the "
+                       "rest (seeded random face+voice pairs), claim every enrolled person, and "
+                       "score the policies face, voice, sum, both, cascade with the board's "
+                       "decision rule. Latency is modeled for the board (cards + Python stages "
+                       "timed in the MicroPython VM).")
+    f.add_argument("--faces", required=True, help="folder of face images, <identity>/<files>")
+    f.add_argument("--voices", required=True, help="folder of .wav clips, <identity>/<files> "
+                   "or FSDD's flat recordings/ folder")
+    f.add_argument("--face-model", help="face model (default: thresholds.json's default)")
+    f.add_argument("--voice-model", help="voice model (default: thresholds.json's default)")
+    f.add_argument("--enrol-face", type=int, default=3, help="images enrolled per person (3)")
+    f.add_argument("--enrol-voice", type=int, default=5, help="clips enrolled per person (5)")
+    f.add_argument("--persons", type=int, help="use at most this many virtual persons")
+    f.add_argument("--trials-per-person", type=int,
+                   help="probe pairs per person (default: its larger probe count)")
+    f.add_argument("--heldout-only", nargs="?", const="both", choices=("both", "face", "voice"),
+                   help="only identities the chosen models never trained on (both modalities, "
+                   "or only face / only voice)")
+    f.add_argument("--seed", type=int, default=0, help="seed of the probe pairing (0)")
+    f.add_argument("--board", default="esp-eye", help="board config for latency (esp-eye)")
+    f.add_argument("--thresholds", help="thresholds file (default: models/thresholds.json)")
+    add_json_flag(f)
+    f.set_defaults(func=_fusion)
+    p.set_defaults(func=lambda args: _help(p))
+
+
+def _help(parser):
+    parser.print_help()
+    return 2
+
+
+def _pct(x):
+    return f"{100 * x:6.2f}%"
+
+
+def _thresholds(args):
+    from eyeauth.auth import thresholds
+
+    r = thresholds.build(out=args.out, data_dir=args.data)
+    lines = [f"{'model':10s} {'modality':8s} {'EER':>7s} {'threshold':>9s} {'FRR@FAR1%':>9s} "
+             f"{'trials':>10s}"]
+    for mod in ("face", "voice"):
+        for name in r["models"][mod]:
+            d = r["data"]["per_model"][name]
+            star = " *" if r["default"][mod] == name else ""
+            lines.append(f"{name:10s} {mod:8s} {_pct(r['eer'][name])} {r['thresholds'][name]:9.4f} "
+                         f"{_pct(d['frr_at_far_1pct']):>9s} "
+                         f"{d['genuine_trials']:>4d}+{d['impostor_trials']:<5d}{star}")
+    lines.append(f"* default per modality (best EER); wrote {r['path']}")
+    return Result(r, "\n".join(lines))
+
+
+def _fusion(args):
+    from eyeauth.auth import fusion_eval
+
+    r = fusion_eval.evaluate(args.faces, args.voices, face_model=args.face_model,
+                             voice_model=args.voice_model, enrol_face=args.enrol_face,
+                             enrol_voice=args.enrol_voice, seed=args.seed,
+                             trials_per_person=args.trials_per_person, persons=args.persons,
+                             heldout_only=args.heldout_only, thresholds_path=args.thresholds,
+                             board=args.board)
+    t = r["trials"]
+    lat = r["latency"]
+    lines = [f"{r['persons']} virtual persons ({r['models']['face']} + {r['models']['voice']}), "
+             f"{t['genuine']} genuine + {t['impostor']} impostor trials, seed {t['seed']}",
+             f"{'policy':8s} {'EER':>7s} {'FAR':>7s} {'FRR':>7s} {'FRR@FAR1%':>9s} "
+             f"{'ms (all)':>9s} {'ms (gen.)':>9s} {'voice':>6s}"]
+    for name, p in r["policies"].items():
+        lines.append(f"{name:8s} {_pct(p['eer'])} {_pct(p['far'])} {_pct(p['frr'])} "
+                     f"{_pct(p['frr_at_far_1pct']):>9s} {p['mean_latency_ms']:9.1f} "
+                     f"{p['mean_latency_ms_genuine']:9.1f} {100 * p['voice_fraction']:5.1f}%")
+    b = r["best_fused"]
+    verdict = "beats" if b["beats_both"] else "does NOT beat"
+    lines.append(f"best fused policy: {b['policy']} (EER {100 * b['eer']:.2f}%) {verdict} the "
+                 "best single modality")
+    lines.append(f"modeled {lat['board']}: face path {lat['face_ms']:.0f} ms, voice path "
+                 f"{lat['voice_ms']:.0f} ms (Python stages x{lat['python_speed_factor']:g})")
+    lines.extend(f"warning: {w}" for w in r["warnings"])
+    return Result(r, "\n".join(lines))
