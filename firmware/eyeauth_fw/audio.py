@@ -76,8 +76,12 @@ def clipped_fraction(x):
 
 
 # -- log-mel ---------------------------------------------------------------------------------
+# The log-mel runs in integers (viper, 32-bit safe): block-scaled Q15 samples, a radix-2 FFT
+# that halves each stage (no overflow), power in <= 2^29, mel sums split into high and low
+# 16-bit halves so no bin loses precision; only the final log10 per band is float. Floats in
+# MicroPython are heap objects: this keeps the per-sample work allocation-free.
 _mel_cache = {}
-_hann = None
+_tables = {}
 
 
 def _hz_to_mel(f):
@@ -85,113 +89,257 @@ def _hz_to_mel(f):
 
 
 def mel_bank(n_mels):
-    # Triangular HTK-mel filters, 20 Hz .. 4000 Hz, over the 129 bins of a 256-point FFT, as
-    # (first bin, [weights]) per band: a sparse table.
+    # Triangular HTK-mel filters, 20 Hz .. 4000 Hz, over the 129 bins of a 256-point FFT:
+    # (first, count, Q8 weights) per band, flattened into arrays for the viper loop.
     if n_mels in _mel_cache:
         return _mel_cache[n_mels]
     lo_m, hi_m = _hz_to_mel(20.0), _hz_to_mel(RATE / 2)
     hz = [700.0 * (10 ** ((lo_m + (hi_m - lo_m) * k / (n_mels + 1)) / 2595.0) - 1.0)
           for k in range(n_mels + 2)]
-    bank = []
+    first = array("h", bytes(2 * n_mels))
+    count = array("h", bytes(2 * n_mels))
+    weights = array("h")
     for m in range(n_mels):
         lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        first, w = -1, []
+        f0 = -1
         for b in range(FRAME // 2 + 1):
             f = b * RATE / FRAME
             v = min((f - lo) / max(c - lo, 1e-9), (hi - f) / max(hi - c, 1e-9))
             if v > 0:
-                if first < 0:
-                    first = b
-                w.append(v)
-            elif first >= 0:
+                if f0 < 0:
+                    f0 = b
+                weights.append(int(v * 256 + 0.5))
+            elif f0 >= 0:
                 break
-        bank.append((max(first, 0), array("f", w)))
-    _mel_cache[n_mels] = bank
-    return bank
+        first[m] = max(f0, 0)
+        count[m] = len(weights) - sum(count[:m])
+    _mel_cache[n_mels] = (first, count, weights)
+    return _mel_cache[n_mels]
 
 
-def _window():
-    global _hann
-    if _hann is None:
-        _hann = array("f", (0.5 - 0.5 * math.cos(2 * math.pi * i / FRAME) for i in range(FRAME)))
-    return _hann
+def _fft_tables():
+    if not _tables:
+        _tables["cos"] = array("h", (int(round(32767 * math.cos(2 * math.pi * k / FRAME))) for k in range(FRAME // 2)))
+        _tables["sin"] = array("h", (int(round(-32767 * math.sin(2 * math.pi * k / FRAME))) for k in range(FRAME // 2)))
+        _tables["hann"] = array("h", (int(round(32767 * (0.5 - 0.5 * math.cos(2 * math.pi * i / FRAME)))) for i in range(FRAME)))
+        rev = array("h", bytes(2 * FRAME))
+        for i in range(FRAME):
+            j, v = 0, i
+            for _ in range(8):
+                j = (j << 1) | (v & 1)
+                v >>= 1
+            rev[i] = j
+        _tables["rev"] = rev
+    return _tables
 
 
-@micropython.native
-def _fft(re, im):
-    # In-place iterative radix-2 FFT of length 256.
-    n = 256
-    j = 0
-    for i in range(1, n):
-        bit = n >> 1
-        while j & bit:
-            j ^= bit
-            bit >>= 1
-        j ^= bit
-        if i < j:
-            re[i], re[j] = re[j], re[i]
-            im[i], im[j] = im[j], im[i]
+@micropython.viper
+def _preemph(x: ptr16, total: int, start: int, n: int, shift: int, y: ptr16) -> int:
+    # yv = (x[n] - 0.97 x[n-1]) * 2^13 (x int16, zero outside the clip; |yv| < 2^30); -> peak
+    # |yv|. With y given (shift >= 0: right shift, < 0: left), also store yv scaled as int16.
+    # Arrays are read and written as 16-bit words (loads zero-extend on every port: the sign is
+    # restored by hand), so the same code gives the same numbers on 32- and 64-bit boards.
+    prev = 0
+    peak = 0
+    i = 0
+    while i < n:
+        k = start + i
+        v = 0
+        if k >= 0 and k < total:
+            v = int(x[k])
+            if v > 32767:
+                v -= 65536
+        yv = v << 13
+        if i > 0:
+            yv = yv - ((31785 * prev) >> 2)
+        a = yv
+        if a < 0:
+            a = 0 - a
+        if a > peak:
+            peak = a
+        if shift != 99:
+            if shift >= 0:
+                yv = yv >> shift
+            else:
+                yv = yv << (0 - shift)
+            y[i] = yv & 0xFFFF
+        prev = v
+        i += 1
+    return peak
+
+
+@micropython.viper
+def _frame_power(y: ptr16, off: int, hann: ptr16, rev: ptr16, cs: ptr16, sn: ptr16,
+                 re: ptr16, im: ptr16, pw: ptr32) -> int:
+    # windowed, bit-reversed load scaled up so the frame's peak is in [2^13, 2^14) (block
+    # floating point: quiet frames keep their precision); radix-2 FFT halving each stage
+    # (|values| stay < 2^15); power of bins 0..128 (< 2^30). -> the net scaling exponent e:
+    # true amplitude = measured * 2^e.
+    peak = 0
+    i = 0
+    while i < 256:
+        v = int(y[off + i])
+        if v > 32767:
+            v -= 65536
+        w = (v * int(hann[i])) >> 15
+        if w < 0:
+            w = 0 - w
+        if w > peak:
+            peak = w
+        i += 1
+    up = 0
+    while peak > 0 and peak < 8192 and up < 15:
+        peak = peak << 1
+        up += 1
+    i = 0
+    while i < 256:
+        v = int(y[off + i])
+        if v > 32767:
+            v -= 65536
+        re[int(rev[i])] = (((v << up) * int(hann[i])) >> 15) & 0xFFFF
+        im[int(rev[i])] = 0
+        i += 1
+    # block floating point per stage: halve only when the largest value could overflow
     size = 2
-    while size <= n:
+    step = 128
+    halvings = 0
+    big = 1
+    while size <= 256:
         half = size >> 1
-        ang = -2.0 * math.pi / size
-        wr0 = math.cos(ang)
-        wi0 = math.sin(ang)
-        for start in range(0, n, size):
-            wr = 1.0
-            wi = 0.0
-            for k in range(half):
+        sh = 0
+        if big >= 8192:
+            sh = 1
+            halvings += 1
+        rnd = sh
+        big = 0
+        start = 0
+        while start < 256:
+            k = 0
+            while k < half:
+                wr = int(cs[k * step])
+                wi = int(sn[k * step])
+                if wr > 32767:
+                    wr -= 65536
+                if wi > 32767:
+                    wi -= 65536
                 a = start + k
                 b = a + half
-                tr = wr * re[b] - wi * im[b]
-                ti = wr * im[b] + wi * re[b]
-                re[b] = re[a] - tr
-                im[b] = im[a] - ti
-                re[a] += tr
-                im[a] += ti
-                nwr = wr * wr0 - wi * wi0
-                wi = wr * wi0 + wi * wr0
-                wr = nwr
+                br = int(re[b])
+                bi = int(im[b])
+                ur = int(re[a])
+                ui = int(im[a])
+                if br > 32767:
+                    br -= 65536
+                if bi > 32767:
+                    bi -= 65536
+                if ur > 32767:
+                    ur -= 65536
+                if ui > 32767:
+                    ui -= 65536
+                tr = (wr * br - wi * bi + 16384) >> 15
+                ti = (wr * bi + wi * br + 16384) >> 15
+                v0 = (ur + tr + rnd) >> sh
+                v1 = (ui + ti + rnd) >> sh
+                v2 = (ur - tr + rnd) >> sh
+                v3 = (ui - ti + rnd) >> sh
+                re[a] = v0 & 0xFFFF
+                im[a] = v1 & 0xFFFF
+                re[b] = v2 & 0xFFFF
+                im[b] = v3 & 0xFFFF
+                if v0 < 0:
+                    v0 = 0 - v0
+                if v1 < 0:
+                    v1 = 0 - v1
+                if v2 < 0:
+                    v2 = 0 - v2
+                if v3 < 0:
+                    v3 = 0 - v3
+                if v0 > big:
+                    big = v0
+                if v1 > big:
+                    big = v1
+                if v2 > big:
+                    big = v2
+                if v3 > big:
+                    big = v3
+                k += 1
+            start += size
         size <<= 1
+        step >>= 1
+    i = 0
+    while i < 129:
+        r = int(re[i])
+        q = int(im[i])
+        if r > 32767:
+            r -= 65536
+        if q > 32767:
+            q -= 65536
+        pw[i] = r * r + q * q
+        i += 1
+    return halvings - up
+
+
+@micropython.viper
+def _mel(pw: ptr32, first: ptr16, count: ptr16, w: ptr16, n_mels: int, hi: ptr32, lo: ptr32):
+    # per band: sum(w * p) as hi (p >> 16) and lo (p & 0xFFFF) halves, each < 2^31
+    p = 0
+    m = 0
+    while m < n_mels:
+        f = int(first[m])
+        c = int(count[m])
+        sh = 0
+        sl = 0
+        k = 0
+        while k < c:
+            v = pw[f + k]
+            wk = int(w[p + k])
+            sh += wk * (v >> 16)
+            sl += wk * (v & 0xFFFF)
+            k += 1
+        hi[m] = sh
+        lo[m] = sl
+        p += c
+        m += 1
 
 
 def voice_input(x, n_frames, n_mels, centre):
     # int8 (n_frames x n_mels) tensor, as bytes, from int16 audio and its energy centre.
     n = (n_frames - 1) * HOP + FRAME
-    start = centre - n // 2
-    total = len(x)
-    y = array("f", bytes(4 * n))
-    prev = 0.0
-    for i in range(n):
-        k = start + i
-        v = x[k] / 32768.0 if 0 <= k < total else 0.0
-        y[i] = v - 0.97 * prev if i else v
-        prev = v
-    win = _window()
-    bank = mel_bank(n_mels)
-    re = array("f", bytes(4 * FRAME))
-    im = array("f", bytes(4 * FRAME))
-    db = array("f", bytes(4 * n_frames * n_mels))  # preallocated: no list growth on the heap
+    tb = _fft_tables()
+    first, count, weights = mel_bank(n_mels)
+    y = array("h", bytes(2 * n))
+    peak = _preemph(x, len(x), centre - n // 2, n, 99, y)
+    # block scaling: bring the window's peak to about 2^14 (gain cancels in the relative dB)
+    shift = 0
+    while peak > (1 << 14):
+        peak >>= 1
+        shift += 1
+    while 0 < peak < (1 << 13):
+        peak <<= 1
+        shift -= 1
+    _preemph(x, len(x), centre - n // 2, n, shift, y)
+    re = array("h", bytes(2 * FRAME))
+    im = array("h", bytes(2 * FRAME))
+    pw = array("i", bytes(4 * 129))
+    hi = array("i", bytes(4 * n_mels))
+    lo = array("i", bytes(4 * n_mels))
+    db = array("f", bytes(4 * n_frames * n_mels))
+    log10 = math.log10
     j = 0
     for t in range(n_frames):
-        off = t * HOP
-        for i in range(FRAME):
-            re[i] = y[off + i] * win[i]
-            im[i] = 0.0
-        _fft(re, im)
-        for first, w in bank:
-            s = 0.0
-            for k in range(len(w)):
-                b = first + k
-                s += w[k] * (re[b] * re[b] + im[b] * im[b])
-            db[j] = 10.0 * math.log10(s + 1e-10)
+        e = _frame_power(y, t * HOP, tb["hann"], tb["rev"], tb["cos"], tb["sin"], re, im, pw)
+        _mel(pw, first, count, weights, n_mels, hi, lo)
+        corr = 6.020599913 * e  # undo the block scaling (power x 4 per bit)
+        for m in range(n_mels):
+            db[j] = 10.0 * log10(hi[m] * 65536.0 + lo[m] + 1e-3) + corr
             j += 1
     top = max(db)
     out = bytearray(len(db))
-    for i, d in enumerate(db):
-        rel = d - top
+    k = 255.0 / 80.0
+    for i in range(len(db)):
+        rel = db[i] - top
         if rel < -80.0:
             rel = -80.0
-        q = int(round(rel * 255.0 / 80.0)) + 127
+        q = int(round(rel * k)) + 127
         out[i] = (min(127, max(-128, q))) & 0xFF
     return out

@@ -1,8 +1,13 @@
-"""Device preprocessing (MicroPython VM) == host preprocessing used in training, exactly.
+"""Device preprocessing (MicroPython VM) against the host preprocessing used in training.
 
-Tolerance: 0 LSB on the int8 tensors for the face, detector and voice inputs (the device code is
-the same integer arithmetic; the log-mel is float, and still lands on the same int8 values on
-these inputs; the test allows 1 LSB there for a float32 board)."""
+Stated tolerances:
+* face and detector inputs: exact (0 LSB): the device runs the same integer arithmetic.
+* voice log-mel: the device computes it in fixed point (block-floating-point FFT in viper, ~7x
+  faster than float on the VM), the host in float64. Per clip: mean |diff| <= 0.3 LSB, 97% of
+  values within 1 LSB, 98% within 2 LSB (the rest are bins 60-80 dB under the frame's peak, at
+  the fixed-point noise floor; over 30 FSDD clips: mean 0.13 LSB, 99% within 1 LSB), and the
+  voice model's embedding of the device input has cosine >= 0.98 with that of the host input.
+"""
 import subprocess
 from pathlib import Path
 
@@ -60,8 +65,23 @@ def test_device_preprocessing_matches_host(tmp_path, shared_data, w, h, size, fr
 
     assert np.array_equal(dev("face.bin", (size, size)), P.face_input(frame, box, size))
     assert np.array_equal(dev("det.bin", (60, 80)), P.detector_input(frame))
-    diff = np.abs(dev("voice.bin", (frames, mels)) - P.voice_input(wav, frames, mels).astype(int))
-    assert diff.max() <= 1
+    dv = dev("voice.bin", (frames, mels))
+    hv = P.voice_input(wav, frames, mels).astype(int)
+    diff = np.abs(dv - hv)
+    assert diff.mean() <= 0.3 and np.mean(diff <= 1) >= 0.97 and np.mean(diff <= 2) >= 0.98, diff.mean()
+    _embedding_agrees(frames, mels, dv, hv)
+
+
+def _embedding_agrees(frames, mels, dv, hv):
+    from eyeauth.models import tflm, zoo
+    for card in zoo.list_models(modality="voice"):
+        if list(card["input"]["shape"][1:3]) != [frames, mels]:
+            continue
+        data = zoo.model_bytes(card["name"])
+        _, out = tflm.io_details(data)
+        a, b = (tflm.dequantize(tflm.run(data, q.astype(np.int8)[None, ..., None]), out).ravel() for q in (dv, hv))
+        cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        assert cos >= 0.98, (card["name"], cos)
 
 
 def test_every_firmware_file_compiles_for_the_esp32():
