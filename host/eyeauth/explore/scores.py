@@ -1,0 +1,171 @@
+"""Score distributions of the zoo models, cached (`eyeauth explore scores`).
+
+For every built face and voice model: embed the held-out identities of its card (never seen in
+training) with the zoo's public embed functions (int8 in TFLM, and the float reference model:
+the stand-in for 16x8 activations, whose accuracy lies between the two), enrol the first
+``enrol`` files of each identity and score every other file against every template (cosine):
+genuine and impostor scores. They go into a small JSON (scores rounded to 1e-4) next to this
+module; the explorer fuses them into multi-modal policies. Each entry keeps the model's
+``build_hash``: a rebuilt model makes its entry stale, and the explorer says so.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from eyeauth.errors import DataError
+
+VERSION = 1
+DEFAULT_PATH = Path(__file__).with_name("scores.json")
+_FACE_DEFAULT_ENROL, _VOICE_DEFAULT_ENROL = 3, 5
+
+
+def _enrol(card):
+    ev = card.get("eval") or {}
+    default = _FACE_DEFAULT_ENROL if card["modality"] == "face" else _VOICE_DEFAULT_ENROL
+    return int(ev.get("enrol_per_identity") or card.get("spec", {}).get("enrol") or default)
+
+
+def _heldout(card, data_dir):
+    from eyeauth import SHARED_DATA_DIR, datasets
+
+    spec = card.get("spec") or {}
+    ids = (card.get("training") or {}).get("heldout_identities")
+    if not ids or "data" not in spec:
+        raise DataError(f"card {card['name']} names no held-out identities or data folder; "
+                        "rebuild it with `eyeauth models build`")
+    ds = datasets.scan(Path(data_dir or SHARED_DATA_DIR) / spec["data"], card["modality"])
+    return ds.subset(ids)
+
+
+def _load(ds):
+    from eyeauth import datasets
+
+    load = datasets.load_image if ds.modality == "face" else datasets.load_audio
+    return [(ident, load(p)) for ident, p in ds.items()]
+
+
+def _embed_all(card, samples, boxes):
+    from eyeauth.models import embed
+
+    out = {"int8": [], "float": []}
+    for k, (_, x) in enumerate(samples):
+        for variant, float_ref in (("int8", False), ("float", True)):
+            if card["modality"] == "face":
+                e = embed.embed_face(card["name"], x, boxes[k], float_ref=float_ref)
+            else:
+                e = embed.embed_voice(card["name"], x, 8000, float_ref=float_ref)
+            out[variant].append(e)
+    return out
+
+
+def model_scores(card, samples, boxes=None, detector_hash=None):
+    """Score entry of one model on loaded samples [(identity, array)]; a face entry records
+    the detector build its boxes came from."""
+    from eyeauth.models import metrics
+
+    labels = [s[0] for s in samples]
+    enrol = _enrol(card)
+    entry = {"modality": card["modality"], "build_hash": card.get("build_hash"),
+             "identities": sorted(set(labels)), "files": len(samples), "enrol": enrol}
+    if card["modality"] == "face":
+        entry["detector_hash"] = detector_hash
+    for variant, emb in _embed_all(card, samples, boxes).items():
+        g, i = metrics.verification_trials(emb, labels, enrol)
+        entry[variant] = {"eer": round(metrics.eer(g, i), 4),
+                          "frr_at_far_1pct": round(metrics.frr_at_far(g, i, 0.01), 4),
+                          "genuine": [round(float(v), 4) for v in g],
+                          "impostor": [round(float(v), 4) for v in i]}
+    return entry
+
+
+def compute(names=None, data_dir=None, path=DEFAULT_PATH, on_model=None):
+    """(Re)compute the entries of ``names`` (default: every built face/voice model whose entry
+    is missing or stale), merge them into the cache at ``path``. Returns (cache, skipped):
+    cards still being built (no held-out evaluation yet) are skipped unless named."""
+    from eyeauth.models import embed, zoo
+
+    cache = load(path, missing_ok=True)
+    det = detector_hash()
+    cards = [c for c in zoo.list_models() if c["modality"] in ("face", "voice")]
+    if names:
+        unknown = set(names) - {c["name"] for c in cards}
+        if unknown:
+            raise DataError(f"not built face/voice models: {', '.join(sorted(unknown))}")
+        cards = [c for c in cards if c["name"] in names]
+    else:
+        cards = [c for c in cards if stale_reason(cache, c, det)]
+    skipped = [c["name"] for c in cards if not names and "eval" not in c]
+    cards = [c for c in cards if c["name"] not in skipped]
+    boxes = {}
+    for card in cards:
+        ds = _heldout(card, data_dir)
+        samples = _load(ds)
+        if card["modality"] == "face":
+            key = tuple(str(p) for _, p in ds.items())
+            if key not in boxes:  # one detector pass per image set, shared by the face models
+                boxes[key] = [embed.detect_face(x) for _, x in samples]
+            cache["models"][card["name"]] = model_scores(card, samples, boxes[key], det)
+        else:
+            cache["models"][card["name"]] = model_scores(card, samples)
+        if on_model:
+            on_model(card["name"])
+    save(cache, path)
+    return cache, skipped
+
+
+def save(cache, path=DEFAULT_PATH):
+    Path(path).write_text(json.dumps(cache, separators=(",", ":")) + "\n")
+    return path
+
+
+def load(path=DEFAULT_PATH, missing_ok=False):
+    path = Path(path)
+    if not path.exists():
+        if missing_ok:
+            return {"version": VERSION, "command": "eyeauth explore scores", "models": {}}
+        raise DataError(f"no score cache at {path}; run `eyeauth explore scores`")
+    try:
+        cache = json.loads(path.read_text())
+    except ValueError as exc:
+        raise DataError(f"score cache {path} is corrupt ({exc}); delete it and run "
+                        "`eyeauth explore scores`") from None
+    if cache.get("version") != VERSION or not isinstance(cache.get("models"), dict):
+        raise DataError(f"{path} is not a version {VERSION} score cache; run "
+                        "`eyeauth explore scores`")
+    return cache
+
+
+def detector_hash():
+    """Build hash of the zoo's face detector (None when it is not built)."""
+    from eyeauth.errors import ModelError
+    from eyeauth.models import zoo
+
+    try:
+        return zoo.load_card(zoo.DETECTOR).get("build_hash")
+    except ModelError:
+        return None
+
+
+def stale_reason(cache, card, det_hash=None):
+    """Why the cache entry of a card cannot be trusted, or None. Face scores also depend on
+    the detector's boxes: pass the detector's current build hash to check it."""
+    entry = cache["models"].get(card["name"])
+    if entry is None:
+        return f"no scores for {card['name']}"
+    if entry.get("build_hash") != card.get("build_hash"):
+        return (f"scores of {card['name']} are from build {entry.get('build_hash')}, the card is "
+                f"build {card.get('build_hash')}")
+    if card.get("modality") == "face" and det_hash is not None and \
+            entry.get("detector_hash") != det_hash:
+        return (f"scores of {card['name']} used detector build {entry.get('detector_hash')}, the "
+                f"detector is now build {det_hash}")
+    return None
+
+
+def arrays(entry, variant="int8"):
+    """(genuine, impostor) float arrays of a cache entry."""
+    v = entry[variant]
+    return np.asarray(v["genuine"], np.float64), np.asarray(v["impostor"], np.float64)

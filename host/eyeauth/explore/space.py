@@ -1,0 +1,174 @@
+"""The design space: enumerate configurations and evaluate one (pure functions, picklable).
+
+A configuration is board variant x policy x face model x voice model x bit width x premodel.
+``context(...)`` gathers everything evaluation needs into one small picklable dict (board
+variants, slim model cards, the policies' operating points, assumptions, calibration), so a
+worker process, a Dask worker or a Ray task can evaluate a chunk with nothing else.
+"""
+from __future__ import annotations
+
+import itertools
+
+from eyeauth.explore import fusion, latency, memory, pystages, ux
+
+BITS = ("int8", "int16x8")
+#: Which score set stands for each bit width (int16x8: the float reference model's scores).
+SCORE_VARIANT = {"int8": "int8", "int16x8": "float"}
+_CARD_KEYS = ("name", "modality", "macs", "params", "flash_bytes", "arena_bytes",
+              "arena_bytes_target", "latency_ms", "build_hash", "ops")
+#: Builtin ops with int16-activation (16x8) kernels in TFLM's reference kernels (conservative:
+#: ops not listed exclude a model from 16x8 with the reason).
+INT16_OPS = frozenset((
+    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "MEAN", "ADD", "SUB",
+    "MUL", "AVERAGE_POOL_2D", "MAX_POOL_2D", "RESHAPE", "SQUEEZE", "SOFTMAX", "LOGISTIC", "TANH",
+    "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "PAD", "STRIDED_SLICE", "TRANSPOSE", "RELU",
+    "RELU6"))
+
+
+def slim_card(card):
+    out = {k: card.get(k) for k in _CARD_KEYS}
+    out["input_shape"] = card["input"]["shape"]
+    out["emb_dim"] = (card.get("output") or {}).get("shape", [0])[-1]
+    out["arena_bytes_target"] = out["arena_bytes_target"] or out["arena_bytes"]
+    return out
+
+
+def point_key(policy, face, voice, bits):
+    return f"{policy}|{face or '-'}|{voice or '-'}|{bits}"
+
+
+def uses(policy):
+    return (policy != "voice", policy != "face")
+
+
+def enumerate_configs(variants, face_models, voice_models, policies=fusion.POLICIES,
+                      bits=BITS, cheapest=None):
+    """Every configuration (dicts) of the space; premodel only where it changes something."""
+    cheapest = cheapest or {}
+    out = []
+    for v in variants:
+        for policy in policies:
+            use_f, use_v = uses(policy)
+            for fm, vm in itertools.product(face_models if use_f else [None],
+                                            voice_models if use_v else [None]):
+                for b in bits:
+                    for pre in (False, True):
+                        if pre and fm in (None, cheapest.get("face")) and \
+                                vm in (None, cheapest.get("voice")):
+                            continue
+                        out.append({"id": len(out), "variant": v["variant"], "policy": policy,
+                                    "face_model": fm, "voice_model": vm, "bits": b,
+                                    "premodel": pre})
+    return out
+
+
+def _parts(cfg, ctx):
+    """[(role, card, bits)] of the models a configuration deploys."""
+    cards = ctx["cards"]
+    use_f, use_v = uses(cfg["policy"])
+    parts = []
+    if use_f:
+        parts.append(("detector", cards[ctx["detector"]], "int8"))
+        parts.append(("face", cards[cfg["face_model"]], cfg["bits"]))
+        cheap = ctx["cheapest"].get("face")
+        if cfg["premodel"] and cheap != cfg["face_model"]:
+            parts.append(("face_cheap", cards[cheap], cfg["bits"]))
+    if use_v:
+        parts.append(("voice", cards[cfg["voice_model"]], cfg["bits"]))
+        cheap = ctx["cheapest"].get("voice")
+        if cfg["premodel"] and cheap != cfg["voice_model"]:
+            parts.append(("voice_cheap", cards[cheap], cfg["bits"]))
+    return parts
+
+
+def _voice_window_s(card):
+    from eyeauth.models.preprocess import RATE, voice_window_samples
+
+    return voice_window_samples(card["input_shape"][1]) / RATE
+
+
+def _modality_ms(role, ms, cfg, a, chip):
+    """Compute ms of one modality, the premodel's routing included."""
+    main = ms[role]
+    if cfg["premodel"] and f"{role}_cheap" in ms:
+        e = a.premodel_easy_fraction
+        main = a.chip("premodel_overhead_ms", chip) + e * ms[f"{role}_cheap"] + (1 - e) * main
+    return main
+
+
+def evaluate(cfg, ctx):
+    """One configuration -> one result row (dict)."""
+    a, board = ctx["assumptions"], ctx["boards"][cfg["variant"]]
+    chip = board["chip"]
+    row = dict(cfg, board=board["board"], chip=chip, bom_usd=board["bom_usd"],
+               options="+".join(board["options"]) or "-")
+    parts = _parts(cfg, ctx)
+    wide = {"int16x8": (a.int16_arena_factor, a.int16_flash_factor)}
+    mem_parts = [{"name": c["name"], "ms": latency.card_ms(c, chip, bits == "int8"),
+                  "arena_bytes": int(c["arena_bytes_target"] * wide.get(bits, (1, 1))[0]),
+                  "flash_bytes": int(c["flash_bytes"] * wide.get(bits, (1, 1))[1])}
+                 for _, c, bits in parts]
+    use_f, use_v = uses(cfg["policy"])
+    voice_card = ctx["cards"][cfg["voice_model"]] if use_v else None
+    win_s = _voice_window_s(voice_card) if use_v else 0.0
+    audio = int(win_s * (board.get("mic_rate_hz") or 16000) * 2) if use_v else 0
+    mem = memory.check(board, mem_parts, a, needs_mic=use_v, audio_bytes=audio)
+    no16 = sorted({op for _, c, bits in parts if bits == "int16x8"
+                   for op in (c.get("ops") or ()) if op not in INT16_OPS})
+    if mem["fits"] and no16:
+        mem.update(fits=False, reason=f"TFLM has no 16x8 kernel for {', '.join(no16)}")
+    row.update(feasible=mem["fits"], reason=mem["reason"], flash_used=mem.get("flash_used"),
+               vfs_size=mem.get("vfs_size"), sram_used=mem.get("sram_used"),
+               psram_arena_bytes=mem.get("psram_arena_bytes"),
+               arena_in=",".join(f"{n}:{p}" for n, p in sorted(mem["arena_in"].items())),
+               macs=sum(c["macs"] for role, c, _ in parts if not role.endswith("_cheap")))
+    if not mem["fits"]:
+        return row
+    ms = {role: latency.model_ms(c, board, bits, mem["arena_in"].get(c["name"], "sram"), a,
+                                 ctx["calibration"]) for role, c, bits in parts}
+    face_ms = voice_ms = 0.0
+    py = ctx["py_ms"].get(board["board"])
+    if use_f:
+        face_ms = ms["detector"] + _modality_ms("face", ms, cfg, a, chip) + \
+            pystages.face_ms(py, ctx["cards"][cfg["face_model"]], chip, a)
+    if use_v:
+        voice_ms = _modality_ms("voice", ms, cfg, a, chip) + \
+            pystages.voice_ms(py, voice_card, chip, a)
+    if use_f and use_v:
+        face_ms += pystages.fusion_ms(py)
+    face_s = (a.camera_frame_ms + face_ms) / 1e3
+    voice_s = win_s + a.voice_margin_s + voice_ms / 1e3
+    points = ctx["points"][point_key(cfg["policy"], cfg["face_model"], cfg["voice_model"],
+                                     cfg["bits"])]
+    if not points:
+        row.update(feasible=False, reason=f"no operating point of {cfg['policy']} reaches FAR "
+                                          f"{a.far_target:g} with these models")
+        return row
+    best = None
+    for pt in points:
+        if cfg["policy"] == "face":
+            attempt = face_s
+        elif cfg["policy"] == "voice":
+            attempt = voice_s
+        elif cfg["policy"] == "cascade":
+            attempt = face_s + pt["p_second"] * (a.voice_prompt_s + voice_s)
+        else:  # the camera frame is grabbed while the user speaks; compute runs after
+            attempt = max(a.camera_frame_ms / 1e3, win_s + a.voice_margin_s) + \
+                (face_ms + voice_ms) / 1e3
+        u = ux.unlock(pt["frr"], attempt, a.retry_s, a.attempts, a.lockout_penalty_s, pt["far"])
+        if best is None or u["unlock_s"] < best[1]["unlock_s"]:
+            best = (pt, u, attempt)
+    pt, u, attempt = best
+    row.update(frr=pt["frr"], far=pt["far"], eer=pt["eer"], p_second=pt["p_second"],
+               face_ms=round(face_ms, 2), voice_ms=round(voice_ms, 2),
+               attempt_s=round(attempt, 4), unlock_s=round(u["unlock_s"], 4),
+               lockout=u["lockout"], first_try=u["first_try"],
+               mean_attempts=round(u["mean_attempts"], 4),
+               impostor_success=u["impostor_success"])
+    return row
+
+
+def evaluate_chunk(payload):
+    """Worker entry point: ``(context, [config, ...]) -> [row, ...]`` (top level: picklable)."""
+    ctx, configs = payload
+    return [evaluate(c, ctx) for c in configs]

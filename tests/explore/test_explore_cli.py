@@ -1,0 +1,120 @@
+"""`eyeauth explore` end to end on the fake zoo; the executor is swappable."""
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from eyeauth.cli.main import main
+from eyeauth.errors import UsageError
+from eyeauth.explore import run, space, sweep
+
+FAST = ["--set", "python_stages=assumed"]
+
+
+def test_explore_json_has_the_keys(fake_zoo, tmp_path, capsys):
+    _, scores = fake_zoo
+    out = tmp_path / "out"
+    rc = main(["explore", "--out", str(out), "--json", "--scores", str(scores), "--workers", "2",
+               *FAST])
+    assert rc == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("boards", "configurations", "pareto", "anchors", "findings", "files"):
+        assert key in data
+    assert isinstance(data["pareto"], list) and data["pareto"]
+    assert {b["variant"] for b in data["boards"]} >= {"esp-eye", "esp32-cam+no-mic"}
+    rows = data["configurations"]
+    assert any(not r["feasible"] and r["reason"] == "no microphone on esp32-cam+no-mic"
+               for r in rows)
+    assert all(r["feasible"] or r["reason"] for r in rows)
+    text = (out / "guidelines.md").read_text()
+    assert "eyeauth explore --out" in text and "## What wins at each price point" in text
+    for name in ("pareto_cost_time.png", "pareto_cost_frr.png", "time_vs_frr.png",
+                 "configurations.csv.gz", "pareto.csv"):
+        assert (out / name).stat().st_size > 0
+
+
+class MapOnly:
+    """An executor-like object with nothing but map (like a Ray Pool)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def map(self, fn, items):
+        self.calls += 1
+        return [fn(x) for x in items]
+
+
+class Future:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class FuturesMap:
+    """map returning futures, like a dask distributed Client."""
+
+    def map(self, fn, items):
+        return [Future(fn(x)) for x in items]
+
+
+class SubmitOnly:
+    def submit(self, fn, x):
+        return Future(fn(x))
+
+
+def test_executor_is_swappable(fake_zoo, tmp_path):
+    _, scores = fake_zoo
+    a = run.A.with_overrides({"python_stages": "assumed"})
+    configs, ctx, _ = run.build(assumptions=a, scores_path=scores, board_names=["esp-eye"])
+    ref = sweep.run(configs, ctx, workers=1)
+    fake = MapOnly()
+    assert sweep.run(configs, ctx, executor=fake) == ref and fake.calls == 1
+    assert sweep.run(configs, ctx, executor=FuturesMap()) == ref
+    assert sweep.run(configs, ctx, executor=SubmitOnly()) == ref
+    with ThreadPoolExecutor(2) as pool:
+        assert sweep.run(configs, ctx, executor=pool) == ref
+    with pytest.raises(UsageError, match="neither map nor submit"):
+        sweep.run(configs, ctx, executor=object())
+    data = run.explore(tmp_path / "o", board_names=["esp-eye"], executor=MapOnly(),
+                       overrides={"python_stages": "assumed"}, scores_path=scores, plots=False)
+    assert len(data["configurations"]) == len(ref)
+
+
+def test_unfit_configuration_is_excluded_with_reason(fake_zoo):
+    _, scores = fake_zoo
+    a = run.A.with_overrides({"python_stages": "assumed"})
+    configs, ctx, _ = run.build(assumptions=a, scores_path=scores,
+                                board_names=["esp32-cam"], policies=["face"])
+    rows = {(r["variant"], r["face_model"], r["bits"], r["premodel"]): r
+            for r in sweep.run(configs, ctx, workers=1)}
+    small = rows[("esp32-cam+no-psram", "face_a", "int8", False)]
+    big = rows[("esp32-cam+no-psram", "face_b", "int8", False)]
+    assert small["feasible"] and small["unlock_s"] > 0
+    assert not big["feasible"] and big["reason"].startswith("no PSRAM: arenas need")
+    assert rows[("esp32-cam", "face_b", "int8", False)]["feasible"]
+    # 16x8 needs a TFLM int16 kernel for every op of the model
+    assert rows[("esp32-cam", "face_b", "int16x8", False)]["reason"] == \
+        "TFLM has no 16x8 kernel for L2_NORMALIZATION"
+    assert rows[("esp32-cam", "face_a", "int16x8", False)]["feasible"]
+
+
+def test_bad_arguments_are_one_line_errors(fake_zoo, tmp_path, capsys):
+    _, scores = fake_zoo
+    for argv in (["explore"], ["explore", "--out", str(tmp_path), "--set", "bogus=1"],
+                 ["explore", "--out", str(tmp_path), "--policy", "telepathy",
+                  "--scores", str(scores)],
+                 ["explore", "--out", str(tmp_path), "--scores", str(tmp_path / "none.json")]):
+        assert main(argv) != 0
+        err = capsys.readouterr().err
+        assert err.startswith("eyeauth: ") and err.count("\n") == 1, argv
+
+
+def test_space_enumeration_skips_redundant_premodel():
+    variants = [{"variant": "v"}]
+    cfgs = space.enumerate_configs(variants, ["f1", "f2"], ["v1"], policies=["face", "sum"],
+                                   cheapest={"face": "f1", "voice": "v1"})
+    face = [c for c in cfgs if c["policy"] == "face"]
+    assert len(face) == 2 * 2 + 1 * 2  # f1: premodel off only; f2: on and off; x 2 bit widths
+    assert not any(c["premodel"] and c["face_model"] == "f1" for c in cfgs)
