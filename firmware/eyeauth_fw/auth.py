@@ -119,15 +119,40 @@ def _capture(app, p, sensor):
     return item
 
 
-def _embed_face(app, p, item, models):
+def _choose(app, p, mod, pick, fixed):
+    # The model for this input: fixed by the command, else the premodel's choice (when on and
+    # deployed), else the configured default. The premodel's cost is its own telemetry stage.
+    cfg = _st(app)["cfg"]
+    if fixed:
+        return fixed
+    if cfg.get("premodel"):
+        t0 = time.ticks_us()
+        name = pick()
+        if name is not None:
+            if name not in (cfg["models"].get(mod) or ()):
+                name = None
+            p._py("premodel", name or "", t0, {"choice": name or cfg[mod + "_model"]})
+        if name:
+            return name
+    return cfg[mod + "_model"]
+
+
+def _embed_face(app, p, item, models=None, fixed=None):
+    # models: all of them (enrollment); else one, chosen per input -> ({model: vec}, box)
+    from eyeauth_fw import premodel
     frame, w, h = item
     box = p.face_box(frame, w, h, _st(app)["cfg"].get("detector"))
+    if models is None:
+        models = [_choose(app, p, "face", lambda: premodel.choose_face(frame, w, h, box), fixed)]
     return {m: p.face_embedding(frame, w, h, box, m) for m in models}, box
 
 
-def _embed_voice(app, p, item, models):
+def _embed_voice(app, p, item, models=None, fixed=None):
+    from eyeauth_fw import premodel
     clip = item[0]
     centre = p.voice_check(clip)
+    if models is None:
+        models = [_choose(app, p, "voice", lambda: premodel.choose_voice(clip), fixed)]
     return {m: p.voice_embedding(clip, centre, m) for m in models}
 
 
@@ -195,8 +220,8 @@ def _auth(app, args):
     claimed = args.get("user")
     if claimed and claimed not in users:
         raise AppError("unknown_user", "%s is not enrolled" % claimed)
-    fm = args.get("face_model") or cfg["face_model"]
-    vm = args.get("voice_model") or cfg["voice_model"]
+    fm_fixed = args.get("face_model")
+    vm_fixed = args.get("voice_model")
     p = pipeline.Pipeline(app.board, app.tel)
     t0 = time.ticks_us()
     res = {"policy": policy, "models": {}}
@@ -205,7 +230,8 @@ def _auth(app, args):
         who = {}
         if "face" in fusion.needs(policy):
             item = _capture(app, p, "camera")
-            embs, box = _embed_face(app, p, item, [fm])
+            embs, box = _embed_face(app, p, item, fixed=fm_fixed)
+            fm = list(embs)[0]
             who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], users, claimed)
             res["models"]["face"], res["box"] = fm, box
         clip = [None]
@@ -214,7 +240,8 @@ def _auth(app, args):
 
         def voice_margin():
             item = clip[0] or _capture(app, p, "mic")
-            embs = _embed_voice(app, p, item, [vm])
+            embs = _embed_voice(app, p, item, fixed=vm_fixed)
+            vm = list(embs)[0]
             who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], users, claimed)
             res["models"]["voice"] = vm
             return m

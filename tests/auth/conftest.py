@@ -17,7 +17,7 @@ def small_bundle(arch):
     if not th_path.exists():
         pytest.skip("models/thresholds.json missing: run `eyeauth eval thresholds`")
     th = json.loads(th_path.read_text())
-    keep = {th["default"]["face"], th["default"]["voice"], "face_det"}
+    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice"}
     th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
     files = build_bundle(arch=arch)
     files = {p: d for p, d in files.items()

@@ -20,7 +20,7 @@ def _bundle(arch):
     from eyeauth.board.deploy import build_bundle
 
     th = json.loads((MODELS_DIR / "thresholds.json").read_text())
-    keep = {th["default"]["face"], th["default"]["voice"], "face_det"}
+    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice"}
     th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
     files = {p: d for p, d in build_bundle(arch=arch).items()
              if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}

@@ -114,6 +114,10 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
         if th.exists():
             files["/models/thresholds.json"] = json.dumps(json.loads(th.read_text()),
                                                          separators=(",", ":")).encode()
+        for pm in sorted(Path(models_dir).glob("premodel_*.json")):
+            d = json.loads(pm.read_text())
+            d.pop("meta", None)  # host-only notes: not worth the board's heap
+            files["/models/" + pm.name] = json.dumps(d, separators=(",", ":")).encode()
     files.update(extra or {})
     return files
 

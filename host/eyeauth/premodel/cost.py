@@ -1,0 +1,180 @@
+"""Modeled ESP-EYE latency: each zoo model's whole path, and the premodel's own overhead.
+
+* A model's path (what the board runs for one input when that model is chosen), as
+  ``eyeauth eval fusion`` models it: face = det_pre + detector + face_pre:S + face model +
+  match:Dx3; voice = vad + logmel:TxM + voice model + match:Dx5. Networks from the cards'
+  ``latency_esp32_ms``; Python stages from :func:`eyeauth.auth.costs.stage_costs` (the firmware
+  timed in the MicroPython VM x the board's ``python_speed_factor``).
+* The premodel's overhead: ``features.face_features`` of the same QVGA frame and face box that
+  costs.py times (or ``features.voice_features`` of its 1-s clip) plus ``premodel.choose`` with
+  the exported premodel, each timed in the real VM (fastest of ``repeats`` after a warm-up,
+  the board's heap), times ``python_speed_factor``. Loading (parsing) the JSON happens once per
+  boot and is reported apart (``load``, fastest of ``repeats`` too). A constant premodel (no features) costs only the choice. VM
+  timings are cached in the premodel cache folder, keyed by the firmware files, the premodel,
+  the timing script and the VM binary.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from eyeauth import FIRMWARE_DIR
+from eyeauth.auth import costs
+from eyeauth.errors import EyeauthError
+from eyeauth.premodel.data import cache_dir
+
+SOURCES = ("eyeauth_fw/features.py", "eyeauth_fw/premodel.py", "eyeauth_fw/pipeline.py")
+
+_SCRIPT = r"""
+import sys, json, time, gc, math
+sys.path.insert(0, %(fw)r)
+from array import array
+from eyeauth_fw import features, premodel
+premodel.DIR = %(dir)r
+MOD = %(mod)r
+REP = %(rep)d
+def timed(fn):
+    fn()
+    ts = []
+    for _ in range(REP):
+        gc.collect()
+        t0 = time.ticks_us()
+        fn()
+        ts.append(time.ticks_diff(time.ticks_us(), t0))
+    return min(ts)
+if MOD == "face":
+    W = %(w)d
+    H = %(h)d
+    frame = bytearray(W * H)
+    for r in range(H):
+        for c in range(W):
+            frame[r * W + c] = (r * 3 + c * 5 + ((r * c) >> 4)) & 0xFF
+    box = tuple(%(box)r)
+    feat = lambda: features.face_features(frame, W, H, box)
+else:
+    seed = 12345
+    clip = array('h', bytes(2 * %(n)d))
+    for i in range(%(n)d):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        noise = (seed >> 16) %% 200 - 100
+        env = 1.0 if 2400 <= i < 5600 else 0.0
+        clip[i] = int(noise + env * 6000 * math.sin(i * 0.21) * math.sin(i * 0.0041))
+    feat = lambda: features.voice_features(clip)
+def load():
+    premodel.reset()
+    premodel.load(MOD)
+f = feat()
+out = {"features": timed(feat), "choose": timed(lambda: premodel.choose(MOD, f)),
+       "load": timed(load), "choice": premodel.choose(MOD, f)}
+print("PMCOST " + json.dumps(out))
+"""
+
+
+class CostError(EyeauthError):
+    """The MicroPython VM could not time the premodel."""
+
+
+def model_paths(cards, modality, board="esp-eye"):
+    """{model: modeled ms of its whole path} and the stage breakdown, for a modality's cards."""
+    from eyeauth.models import zoo
+
+    if modality == "face":
+        det = zoo.load_card(zoo.DETECTOR)
+        sizes = [c["input"]["shape"][1] for c in cards]
+        match = [(c["output"]["shape"][-1], 3) for c in cards]
+        py = costs.stage_costs(face_sizes=sizes, match=match, board=board)
+    else:
+        shapes = [tuple(c["input"]["shape"][1:3]) for c in cards]
+        match = [(c["output"]["shape"][-1], 5) for c in cards]
+        py = costs.stage_costs(voice_shapes=shapes, match=match, board=board)
+    ms = py["modeled_ms"]
+    out, stages = {}, {}
+    for c in cards:
+        d = c["output"]["shape"][-1]
+        if modality == "face":
+            s = {"det_pre": ms["det_pre"], "nn:" + det["name"]: det["latency_esp32_ms"],
+                 "face_pre": ms[f"face_pre:{c['input']['shape'][1]}"],
+                 "nn:" + c["name"]: c["latency_esp32_ms"], "match": ms[f"match:{d}x3"]}
+        else:
+            t, m = c["input"]["shape"][1:3]
+            s = {"vad": ms["vad"], "logmel": ms[f"logmel:{t}x{m}"],
+                 "nn:" + c["name"]: c["latency_esp32_ms"], "match": ms[f"match:{d}x5"]}
+        stages[c["name"]] = s
+        out[c["name"]] = round(sum(s.values()), 3)
+    return out, {"board": board, "python_speed_factor": py["python_speed_factor"],
+                 "stages_ms": stages}
+
+
+def _key(modality, doc, heap, repeats, exe):
+    h = hashlib.sha1()
+    for rel in SOURCES:
+        h.update((Path(FIRMWARE_DIR) / rel).read_bytes())
+    h.update(json.dumps(doc, sort_keys=True).encode())
+    h.update(_SCRIPT.encode())
+    h.update(json.dumps([modality, heap, repeats, costs.FRAME_W, costs.FRAME_H, costs.FACE_BOX,
+                         costs.CLIP_SAMPLES, str(Path(exe).resolve())]).encode())
+    return h.hexdigest()[:16]
+
+
+def _run(modality, doc, heap, repeats, timeout=120):
+    exe = costs.micropython_binary()
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, f"premodel_{modality}.json").write_text(json.dumps(doc))
+        src = _SCRIPT % {"fw": str(Path(FIRMWARE_DIR).resolve()), "dir": d, "mod": modality,
+                         "rep": int(repeats), "w": costs.FRAME_W, "h": costs.FRAME_H,
+                         "box": list(costs.FACE_BOX), "n": costs.CLIP_SAMPLES}
+        script = Path(d, "time_premodel.py")
+        script.write_text(src)
+        try:
+            proc = subprocess.run([exe, "-X", f"heapsize={int(heap)}", str(script)],
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise CostError(f"timing the premodel in the MicroPython VM took over {timeout} s"
+                            ) from None
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("PMCOST ")]
+    if proc.returncode or not line:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CostError(f"the MicroPython VM failed timing the premodel: {tail[0][:200]}")
+    return json.loads(line[0][7:])
+
+
+def overhead(modality, doc, board="esp-eye", repeats=21, use_cache=True):
+    """Modeled board ms of the premodel per input (features + choose) for an exported premodel
+    ``doc`` (dict). Returns {"vm_us": {...}, "modeled_ms": {features, choose, load},
+    "overhead_ms", "python_speed_factor", "board", "cached"}."""
+    from eyeauth.board.configs import load_board
+
+    cfg = load_board(board)
+    factor = float(cfg.get("python_speed_factor") or 1.0)
+    heap = int(cfg.get("micropython_heap_bytes") or 2097152)
+    key = _key(modality, doc, heap, repeats, costs.micropython_binary())
+    path = cache_dir() / "vm_costs.json"
+    disk = {}
+    if use_cache:
+        try:
+            disk = json.loads(path.read_text())
+        except (OSError, ValueError):
+            disk = {}
+    vm = disk.get(key)
+    cached = vm is not None
+    if vm is None:
+        vm = _run(modality, doc, heap, repeats)
+        vm = {k: vm[k] for k in ("features", "choose", "load")}
+        if use_cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                disk[key] = vm
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(disk, indent=1, sort_keys=True))
+                tmp.replace(path)
+            except OSError:
+                pass
+    ms = {k: round(v * factor / 1000.0, 3) for k, v in vm.items()}
+    feats = ms["features"] if doc.get("index") else 0.0  # a constant choice computes none
+    return {"board": board, "python_speed_factor": factor, "vm_us": vm, "modeled_ms": ms,
+            "features_used": bool(doc.get("index")),
+            "overhead_ms": round(feats + ms["choose"], 3), "cached": cached}

@@ -1,0 +1,292 @@
+"""Inputs, embeddings and per-input correctness of every zoo model (what the premodel learns).
+
+Protocol (training and evaluation alike, on disjoint identities):
+
+* enrolment: the first E files of each identity (E = 3 images / 5 clips, as
+  ``eyeauth eval thresholds``), clean, stored as the board stores them (int8 ``quantize_unit``);
+* probes: every other file, in ``variants`` versions: variant 0 is the file itself, the others
+  are seeded augmentations (images: brightness, contrast, gamma, blur, noise, and the face placed
+  small or large into a QVGA scene, as the camera sees it; audio: gain, white/pink noise at
+  -5..40 dB SNR, noise-only padding, a muffled microphone), so easy and hard inputs both exist;
+* a face probe is the frame the camera would give: the detector (int8, TFLM) finds the box, the
+  features and every face model use that box (as the board does); a voice probe that the
+  board's voice check rejects (no speech, > 5 % clipped) runs no model and is left out (counted);
+* trials: every probe against every enrolled identity (genuine: its own; impostor: the others);
+  decision = the board's: accept iff score - threshold[model] >= 0 (models/thresholds.json);
+* ``correct[p, m]`` = trials of probe p that model m decides right.
+
+Embeddings are cached on disk per model file (sha1 of the .tflite) and input (sha1 of its
+bytes): ``$EYEAUTH_PREMODEL_CACHE`` or ~/.cache/eyeauth/premodel.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from eyeauth import datasets
+from eyeauth.auth import thresholds as T
+from eyeauth.errors import DataError, ModelError
+from eyeauth.models import preprocess as P, tflm, zoo
+from eyeauth.models.progress import Steps
+from eyeauth.premodel import features as F
+from eyeauth.premodel.augment import face_probe, voice_ok, voice_probe
+
+ENROL = {"face": 3, "voice": 5}
+DEFAULT_TRAIN = {"face": [f"s{i}" for i in range(1, 29)],
+                 "voice": ["george", "jackson", "lucas", "nicolas"]}
+DATA_REL = {"face": ("faces", "orl"), "voice": ("voices", "fsdd", "recordings")}
+
+
+# ------------------------------------------------------------------ the zoo of a modality
+
+class Zoo:
+    """The built models of a modality, snapshotted (bytes read once), with thresholds."""
+
+    def __init__(self, modality, thresholds_path=None):
+        self.modality = modality
+        cards = zoo.list_models(modality=modality)
+        if len(cards) < 2:
+            raise ModelError(f"the premodel needs at least 2 built {modality} models, found "
+                             f"{len(cards)}; run `eyeauth models build`")
+        th = T.load(thresholds_path)
+        missing = [c["name"] for c in cards if c["name"] not in th.get("thresholds", {})]
+        if missing:
+            raise ModelError(f"no operating threshold for {', '.join(missing)} in "
+                             "thresholds.json; run `eyeauth eval thresholds`")
+        self.cards = {c["name"]: c for c in cards}
+        self.names = [c["name"] for c in cards]
+        self.threshold = {n: float(th["thresholds"][n]) for n in self.names}
+        per = (th.get("data") or {}).get("per_model") or {}
+        self.stale = [n for n in self.names if per.get(n, {}).get("build_hash") not in
+                      (None, self.cards[n].get("build_hash"))]
+        self.bytes = {n: zoo.model_bytes(n) for n in self.names}
+        self.sha = {n: hashlib.sha1(b).hexdigest()[:16] for n, b in self.bytes.items()}
+        self.det_card = zoo.load_card(zoo.DETECTOR) if modality == "face" else None
+        self.det_bytes = zoo.model_bytes(zoo.DETECTOR) if modality == "face" else None
+
+    def training_ids(self):
+        sets = [set((c.get("training") or {}).get("identities") or []) for c in
+                self.cards.values()]
+        sets = [s for s in sets if s] or [set(DEFAULT_TRAIN[self.modality])]
+        return sorted(set.intersection(*sets), key=datasets.natural_key)
+
+    def seen_ids(self):
+        """Identities any model of the modality (or the detector) trained on."""
+        seen = set()
+        for c in list(self.cards.values()) + ([self.det_card] if self.det_card else []):
+            seen |= set((c.get("training") or {}).get("identities") or [])
+        return seen or set(DEFAULT_TRAIN[self.modality])
+
+
+def _infer(data, q):
+    _, out = tflm.io_details(data)
+    return tflm.dequantize(tflm.run(data, q[None, ..., None]), out).reshape(-1)
+
+
+def _unit(v):
+    v = np.asarray(v, np.float32).reshape(-1)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+# ------------------------------------------------------------------ embedding cache
+
+def cache_dir():
+    env = os.environ.get("EYEAUTH_PREMODEL_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "eyeauth" / "premodel"
+
+
+class Cache:
+    """{input sha1: vector} per model file, in one .npz each; saved by :meth:`save`."""
+
+    def __init__(self, enabled=True):
+        self.enabled = enabled
+        self.tables, self.dirty = {}, set()
+
+    def _table(self, key):
+        if key not in self.tables:
+            t = {}
+            f = cache_dir() / f"{key}.npz"
+            if self.enabled and f.exists():
+                try:
+                    with np.load(f) as z:
+                        t = dict(zip(z["keys"].tolist(), z["vecs"]))
+                except (OSError, ValueError, KeyError):
+                    t = {}
+            self.tables[key] = t
+        return self.tables[key]
+
+    def get(self, key, item):
+        return self._table(key).get(item)
+
+    def put(self, key, item, vec):
+        self._table(key)[item] = np.asarray(vec, np.float32)
+        self.dirty.add(key)
+
+    def save(self):
+        if not self.enabled:
+            return
+        d = cache_dir()
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            for key in self.dirty:
+                t = self.tables[key]
+                tmp = d / f"{key}.{os.getpid()}.tmp.npz"
+                np.savez(tmp, keys=np.array(list(t)), vecs=np.stack(list(t.values())))
+                tmp.replace(d / f"{key}.npz")
+        except OSError:
+            pass  # a read-only home only costs recomputing next time
+        self.dirty.clear()
+
+
+def _digest(arr, extra=""):
+    a = np.ascontiguousarray(arr)
+    return hashlib.sha1(a.tobytes() + str(a.shape).encode() + extra.encode()).hexdigest()[:20]
+
+
+# ------------------------------------------------------------------ embedding
+
+class Embedder:
+    def __init__(self, zoo_, cache=None):
+        self.zoo, self.cache = zoo_, cache or Cache()
+
+    def box(self, frame):
+        z = self.zoo
+        key, item = f"box-{hashlib.sha1(z.det_bytes).hexdigest()[:16]}", _digest(frame)
+        got = self.cache.get(key, item)
+        if got is None:
+            probs = _infer(z.det_bytes, P.detector_input(frame))
+            got = np.array(P.detector_box(probs[:3], frame.shape), np.float32)
+            self.cache.put(key, item, got)
+        return tuple(int(v) for v in got)
+
+    def embed(self, name, x, box=None):
+        z = self.zoo
+        key = f"{name}-{z.sha[name]}"
+        item = _digest(x, str(box))
+        got = self.cache.get(key, item)
+        if got is None:
+            shape = z.cards[name]["input"]["shape"]
+            if z.modality == "face":
+                q = P.face_input(x, box, shape[1])
+            else:
+                q = P.voice_input(x, shape[1], shape[2])
+            got = _unit(_infer(z.bytes[name], q))
+            self.cache.put(key, item, got)
+        return got
+
+
+# ------------------------------------------------------------------ a split, end to end
+
+def _files(ds, ids, max_files):
+    missing = [i for i in ids if i not in ds.files]
+    if missing:
+        raise DataError(f"identities missing from {ds.root}: {', '.join(missing)}")
+    return {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in ids}
+
+
+def _load(modality, path):
+    return datasets.load_image(path) if modality == "face" else datasets.load_audio(path, 8000)
+
+
+def build_split(zoo_, root, ids, variants=4, seed=0, max_files=None, enrol=None,
+                label="inputs", cache=None, probe_ids=None):
+    """Everything the premodel needs about ``ids`` of the dataset at ``root``: all of them
+    enrolled, the probes from ``probe_ids`` (default: all of ``ids``).
+
+    Returns a dict: ``models`` (names), ``X`` (P, F) int features, ``correct`` (P, M) trials
+    decided right per model, ``trials`` per probe, ``genuine_acc`` / ``impostor_acc`` (P, M)
+    (1/0 genuine accepted; impostor trials rejected), ``n_impostor``, ``groups`` (identity of
+    each probe), ``variant``, ``rejected`` (voice probes the board's check refuses)."""
+    modality = zoo_.modality
+    ds = datasets.scan(root, modality)
+    files = _files(ds, ids, max_files)
+    enrol = enrol or ENROL[modality]
+    short = [i for i, v in files.items() if len(v) <= enrol]
+    if short:
+        raise DataError(f"identities with {enrol} files or fewer (need more, {enrol} enrol): "
+                        f"{', '.join(short)}")
+    if len(files) < 2:
+        raise DataError(f"need at least 2 identities for impostor trials, have {len(files)}")
+    emb = Embedder(zoo_, cache or Cache())
+    names = zoo_.names
+    idents = list(files)
+    probing = set(idents if probe_ids is None else probe_ids)
+    if not probing & set(idents):
+        raise DataError("no probe identities among the enrolled ones")
+    n_probe = sum((len(v) - enrol) * variants for i, v in files.items() if i in probing)
+    templates = {m: [] for m in names}
+    X, probe_emb, groups, var, rejected, fidx = [], {m: [] for m in names}, [], [], 0, []
+    with Steps(f"{label}: {len(idents)} identities, {n_probe} {modality} probes, "
+               f"{len(names)} models", len(idents), every=10) as st:
+        for k, ident in enumerate(idents):
+            paths = files[ident]
+            ins = [_load(modality, p) for p in paths[:enrol]]
+            boxes = [emb.box(x) if modality == "face" else None for x in ins]
+            for m in names:
+                vecs = np.stack([emb.embed(m, x, b) for x, b in zip(ins, boxes)])
+                templates[m].append(T.template(T.quantize_unit(vecs)))
+            for fi, p in enumerate(paths[enrol:] if ident in probing else []):
+                src = _load(modality, p)
+                for v in range(variants):
+                    rng = np.random.default_rng([seed, k, fi, v])
+                    if modality == "face":
+                        x = face_probe(src, v, rng)
+                        box = emb.box(x)
+                        feats = F.face_features(x, box)
+                    else:
+                        x = voice_probe(src, v, rng)
+                        if not voice_ok(x):
+                            rejected += 1
+                            continue
+                        box = None
+                        feats = F.voice_features(x)
+                    X.append(feats)
+                    for m in names:
+                        probe_emb[m].append(emb.embed(m, x, box))
+                    groups.append(k)
+                    var.append(v)
+                    fidx.append(fi)
+            st.tick()
+    emb.cache.save()
+    if not X:
+        raise DataError(f"no usable {modality} probes under {root}")
+    groups = np.asarray(groups)
+    same = groups[:, None] == np.arange(len(idents))[None, :]
+    correct, gacc, iacc = [], [], []
+    for m in names:
+        s = T.score_matrix(np.stack(probe_emb[m]), np.stack(templates[m]))
+        acc = (s - zoo_.threshold[m]) >= 0
+        ok = acc == same
+        correct.append(ok.sum(axis=1))
+        gacc.append(acc[same])
+        iacc.append((ok & ~same).sum(axis=1))
+    return {"modality": modality, "models": list(names), "identities": idents,
+            "probe_identities": [i for i in idents if i in probing],
+            "X": np.asarray(X, np.int64), "correct": np.stack(correct, 1),
+            "genuine_acc": np.stack(gacc, 1).astype(np.int64),
+            "impostor_ok": np.stack(iacc, 1), "trials": len(idents),
+            "n_impostor": len(idents) - 1, "groups": groups, "variant": np.asarray(var),
+            "file": np.asarray(fidx),
+            "rejected": rejected, "enrol": enrol, "variants": variants, "seed": seed}
+
+
+def default_root(modality, data_dir=None):
+    from eyeauth import SHARED_DATA_DIR
+
+    return Path(data_dir or SHARED_DATA_DIR).joinpath(*DATA_REL[modality])
+
+
+def resolve_root(modality, data):
+    """``data`` may be the data root (holding faces/orl, voices/fsdd) or the modality's own
+    <identity>/<files> folder."""
+    d = Path(data)
+    sub = d.joinpath(*DATA_REL[modality])
+    if sub.is_dir():
+        return sub
+    if not d.is_dir():
+        raise DataError(f"{d} is not a folder; give the data root or an <identity>/<files> "
+                        f"folder of {'images' if modality == 'face' else '.wav clips'}")
+    return d

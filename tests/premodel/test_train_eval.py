@@ -1,0 +1,72 @@
+"""`eyeauth premodel train|eval` end to end on a few files (real zoo models in TFLM, latency
+modeled with the firmware timed in the VM): the train report and the exported file, and the
+eval object's keys (single / premodel / oracle) and their consistency."""
+import json
+
+import numpy as np
+import pytest
+
+from eyeauth.cli.main import main
+from eyeauth.models import zoo
+from eyeauth.premodel import classify as C, export, train
+from eyeauth.premodel.features import NAMES
+
+
+def _zoo(modality):
+    names = [c["name"] for c in zoo.list_models(modality=modality)]
+    if len(names) < 2:
+        pytest.skip(f"needs 2 or more built {modality} models (eyeauth models build)")
+    return names
+
+
+def _routing_premodel(tmp_path, modality, names):
+    """A small tree over two features that routes to every model (a stand-in premodel)."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 300, (300, 2))
+    y = (X[:, 0] // 100) % len(names)
+    doc = export.document(modality, names, [1, 3],
+                          C.fit({"kind": "tree", "depth": 3, "min_leaf": 5}, X, y, len(names)),
+                          {"trained_on": {"identities": []}})
+    return export.write(doc, tmp_path / f"premodel_{modality}.json")
+
+
+@pytest.mark.parametrize("modality,kw", [
+    ("voice", {"max_files": 8, "variants": 2, "max_identities": 2}),
+    ("face", {"max_files": 4, "variants": 2, "max_identities": 3}),
+])
+def test_eval_returns_the_keys(tmp_path, shared_data, capsys, modality, kw):
+    names = _zoo(modality)
+    pm = _routing_premodel(tmp_path, modality, names)
+    argv = ["premodel", "eval", "--modality", modality, "--data", str(shared_data),
+            "--premodel", str(pm), "--json"]
+    for k, v in kw.items():
+        argv += [f"--{k.replace('_', '-')}", str(v)]
+    assert main(argv) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert set(r["single"]) == set(names)
+    for s in r["single"].values():
+        assert 0 <= s["accuracy"] <= 1 and s["mean_latency_ms"] > 0
+    p, o = r["premodel"], r["oracle"]
+    for k in ("accuracy", "mean_latency_ms", "overhead_ms"):
+        assert k in p
+    assert 0 < p["overhead_ms"] < 0.05 * p["mean_latency_ms"]  # it computes features
+    assert abs(sum(p["choices"].values()) - 1) < 1e-3
+    assert o["accuracy"] >= max(s["accuracy"] for s in r["single"].values())
+    assert {"accuracy", "mean_latency_ms"} <= set(o)
+    assert {"most_capable", "largest", "overhead_fraction", "latency_vs_oracle"} <= set(r["targets"])
+    lat = [s["mean_latency_ms"] for s in r["single"].values()]
+    assert min(lat) <= p["mean_latency_ms"] - p["overhead_ms"] + 1e-6 <= max(lat) + 1e-6
+
+
+def test_train_exports_a_premodel_the_eval_reads(tmp_path, shared_data):
+    names = _zoo("voice")
+    out = tmp_path / "premodel_voice.json"
+    r = train.train("voice", data_dir=shared_data, variants=2, max_files=7,
+                    identities=["george", "jackson"], out=out)
+    assert r["path"] == str(out) and set(r["labels"]) == set(names)
+    assert {c["spec"]["kind"] for c in r["candidates"]} >= {"constant", "tree", "knn"}
+    doc = export.load("voice", out)
+    assert doc["models"] == r["models"] and doc["meta"]["trained_on"]["identities"] == \
+        ["george", "jackson"]
+    assert set(doc["features"]) <= set(NAMES["voice"])
+    assert r["overhead"]["overhead_ms"] < 1.0
