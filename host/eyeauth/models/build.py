@@ -1,0 +1,356 @@
+"""``eyeauth models build``: train, convert, check and card every model of models/zoo.json.
+
+Cached: each card records ``build_hash`` = sha256(spec entry, training code, data listing [,
+the detector's hash for face models]); a model whose card, .tflite and hash match is skipped,
+so a build after a checkout only retrains what changed. Order: detector, then embedders (the
+face cards are evaluated through the detector, as on the device).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from eyeauth import datasets
+from eyeauth.errors import ModelError
+from eyeauth.models import preprocess as P, zoo
+from eyeauth.models.progress import note
+
+_CODE = ("nets.py", "train.py", "synth.py", "preprocess.py", "vad.py", "convert.py", "build.py")
+
+
+def code_hash():
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in _CODE:
+        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return h.hexdigest()
+
+
+def _data(entry, data_dir):
+    from eyeauth import SHARED_DATA_DIR
+
+    root = Path(data_dir or SHARED_DATA_DIR) / entry["data"]
+    ds = datasets.scan(root, "face" if entry["modality"] != "voice" else "voice")
+    train_ids, test_ids = datasets.split_identities(ds.identities, entry["holdout"])
+    return ds, train_ids, test_ids
+
+
+def build_hash(entry, ds, extra=""):
+    h = hashlib.sha256()
+    spec = {k: v for k, v in entry.items() if k != "about"}
+    h.update(json.dumps(spec, sort_keys=True).encode())
+    h.update(code_hash().encode())
+    h.update(json.dumps(ds.listing()).encode())
+    h.update(extra.encode())
+    return h.hexdigest()[:16]
+
+
+def is_current(entry, key, out_dir=None):
+    try:
+        card = zoo.load_card(entry["name"], out_dir)
+    except ModelError:
+        return False
+    return (card.get("build_hash") == key and Path(card["path"]).exists()
+            and zoo.tflite_path(entry["name"], out_dir, "float").exists())
+
+
+def plan(data_dir=None, out_dir=None, names=None):
+    """[(entry, dataset, train_ids, test_ids, key, current)] in build order."""
+    rows, det_key = [], ""
+    for entry in zoo.load_spec(out_dir):
+        ds, tr, te = _data(entry, data_dir)
+        key = build_hash(entry, ds, det_key if entry["modality"] == "face" else "")
+        if entry["modality"] == "detector":
+            det_key = key
+        if names and entry["name"] not in names:
+            continue
+        rows.append((entry, ds, tr, te, key, is_current(entry, key, out_dir)))
+    return rows
+
+
+def build(names=None, force=False, data_dir=None, out_dir=None):
+    """Build what is stale (or everything with ``force``). Returns one status dict per model."""
+    rows = plan(data_dir, out_dir, names)
+    if names:
+        unknown = set(names) - {r[0]["name"] for r in rows}
+        if unknown:
+            raise ModelError(f"no model {', '.join(sorted(unknown))} in models/zoo.json")
+    out = []
+    for entry, ds, tr, te, key, current in rows:
+        if current and not force:
+            note(f"{entry['name']}: up to date ({key})")
+            out.append({"name": entry["name"], "status": "cached", "build_hash": key})
+            continue
+        t0 = time.monotonic()
+        note(f"{entry['name']}: building ({entry['modality']}, {len(tr)} training identities)")
+        builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice}
+        card = builder[entry["modality"]](entry, ds, tr, te, key, out_dir)
+        out.append({"name": entry["name"], "status": "built", "build_hash": key,
+                    "seconds": round(time.monotonic() - t0, 1), "eer": card.get("eer")})
+    return out
+
+
+# ---------------------------------------------------------------- per modality
+
+def _build_detector(entry, ds, tr, te, key, out_dir):
+    from eyeauth.models import synth, train
+
+    faces = [datasets.load_image(p) for _, p in ds.subset(tr).items()]
+    x, t = train.detector_data(faces, entry["frames"], entry["seed"])
+    model = train.train_detector(entry, x, t, entry["epochs"], entry["seed"], entry["lr"])
+    rep = [P.to_float(v)[..., None] for v in x[:300]]
+    int8, flt = _convert(entry, model, rep)
+    _write(entry, int8, flt, out_dir)
+    test_faces = [datasets.load_image(p) for _, p in ds.subset(te).items()]
+    rng = np.random.default_rng(entry["seed"] + 1000)
+    frames = [synth.scene_frame(f, rng) for f in test_faces for _ in range(3)]
+    frames += [(f, P.default_face_box(f.shape)) for f in test_faces]
+    det = _detector_eval(entry["name"], frames)
+    card = _card(entry, int8, flt, model, rep, key, out_dir)
+    card.update({"detection": det, "training": {
+        "data": entry["data"], "identities": tr, "heldout_identities": te,
+        "frames": entry["frames"], "epochs": entry["epochs"], "seed": entry["seed"],
+        "method": "L1 regression of (cx, cy, side) on synthetic scenes: held-in ORL faces "
+                  "pasted at random position/scale (25-95% of frame height) into textured "
+                  "backgrounds, hard or soft-ellipse edges, 20% portrait crops; mirror, "
+                  "gain/gamma/noise augmentation"}})
+    return _save_card(card, out_dir)
+
+
+def _detector_eval(name, frames):
+    from eyeauth.models import embed, synth
+
+    ious = []
+    for img, box in frames:
+        ious.append(synth.iou(embed.detect_face(img), box))
+    ious = np.array(ious)
+    return {"frames": len(ious), "mean_iou": round(float(ious.mean()), 3),
+            "iou_ge_0.5": round(float((ious >= 0.5).mean()), 3),
+            "protocol": "held-out ORL identities: 3 synthetic QVGA scenes per image plus the "
+                        "uncropped portrait itself; int8 detector in TFLM"}
+
+
+def _build_face(entry, ds, tr, te, key, out_dir):
+    from eyeauth.models import train
+
+    size = entry["input"][0]
+    items = ds.subset(tr).items()
+    imgs = [datasets.load_image(p) for _, p in items]
+    labels = np.array([tr.index(i) for i, _ in items])
+    reps = entry["repeats"]
+
+    def make_epoch(rng):
+        xs = [train.face_augment(im, rng, size) for _ in range(reps) for im in imgs]
+        return np.stack(xs), np.tile(labels, reps)
+
+    model = train.train_embedder(entry, make_epoch, len(tr), entry["epochs"], entry["seed"],
+                                 entry["lr"])
+    rng = np.random.default_rng(entry["seed"] + 7)
+    rep = [P.to_float(train.face_clean(im, size))[..., None] for im in imgs[::2]]
+    rep += [P.to_float(train.face_augment(im, rng, size))[..., None] for im in imgs[1::2]]
+    int8, flt = _convert(entry, model, rep)
+    _write(entry, int8, flt, out_dir)
+    card = _card(entry, int8, flt, model, rep, key, out_dir)
+    _save_card(card, out_dir)
+    card.update(_heldout_eval(entry, ds.subset(te), out_dir))
+    card["training"] = {
+        "data": entry["data"], "identities": tr, "heldout_identities": te, "seed": entry["seed"],
+        "epochs": entry["epochs"], "samples_per_epoch": len(imgs) * reps,
+        "method": "CosFace (s=20, m=0.25) over training identities; crops through "
+                  "preprocess.face_input from the canonical box jittered +-8% shift, +-12% "
+                  "scale, +-10 deg rotation, mirror, gain/gamma/offset/noise/blur"}
+    return _save_card(card, out_dir)
+
+
+def _build_voice(entry, ds, tr, te, key, out_dir):
+    from eyeauth.models import train
+
+    frames, mels = entry["input"]
+    items = ds.subset(tr).items()
+    clips = [datasets.load_audio(p) for _, p in items]
+    clips, cls = train.voice_classes(clips, [i for i, _ in items], tr)
+    n = entry["samples_per_epoch"]
+
+    def make_epoch(rng):
+        idx = rng.integers(0, len(clips), n)
+        return np.stack([train.voice_augment(clips[i], rng, frames, mels) for i in idx]), cls[idx]
+
+    n_classes = len(tr) * len(train.VOICE_SPEEDS)
+    model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
+                                 entry["lr"])
+    rng = np.random.default_rng(entry["seed"] + 7)
+    pick = rng.choice(len(clips), 300, replace=False)
+    rep = [P.to_float(P.voice_input(clips[i], frames, mels))[..., None] for i in pick]
+    int8, flt = _convert(entry, model, rep)
+    _write(entry, int8, flt, out_dir)
+    card = _card(entry, int8, flt, model, rep, key, out_dir)
+    _save_card(card, out_dir)
+    card.update(_heldout_eval(entry, ds.subset(te), out_dir))
+    card["training"] = {
+        "data": entry["data"], "identities": tr, "heldout_identities": te, "seed": entry["seed"],
+        "epochs": entry["epochs"], "samples_per_epoch": n,
+        "classes": f"{len(tr)} speakers x speeds {list(train.VOICE_SPEEDS)} = {n_classes}",
+        "method": "CosFace (s=20, m=0.25) over speaker x speed classes; gain 0.3-2, white/pink "
+                  "noise at 5-40 dB SNR (80%), window centre shifted +-0.1 s"}
+    return _save_card(card, out_dir)
+
+
+def _heldout_eval(entry, ds, out_dir):
+    from eyeauth.models import evaluate
+
+    samples = evaluate._load_all(ds)
+    card = zoo.load_card(entry["name"], out_dir)
+    boxes = None
+    if entry["modality"] == "face":
+        boxes = evaluate.face_boxes([x for _, x in samples])
+    res = evaluate.evaluate_model(card, samples, boxes, entry["enrol"])
+    out = {"eer": res["eer"], "eer_float": res["eer_float"],
+           "frr_at_far_1pct": res["frr_at_far_1pct"], "eval": res}
+    if entry["modality"] == "face":  # the embedder alone, on the canonical crop
+        oracle = evaluate.evaluate_model(card, samples, evaluate.face_boxes(
+            [x for _, x in samples], detect=False), entry["enrol"], progress=False)
+        out["eval_canonical_crop"] = {"eer": oracle["eer"], "eer_float": oracle["eer_float"]}
+    return out
+
+
+# ---------------------------------------------------------------- conversion and cards
+
+def _convert(entry, model, rep):
+    from eyeauth.models import convert
+
+    int8, flt = convert.convert_keras(model, rep)
+    check = convert.cross_check(int8, lambda x: model(x, training=False).numpy(), rep[:64])
+    if not check["ok"]:
+        raise ModelError(f"{entry['name']}: int8 differs from float by {check['rel_rms']:.3f} "
+                         f"> {check['tolerance']}")
+    from eyeauth.models import tflm
+
+    inp, _ = tflm.io_details(int8)
+    if abs(inp["scale"] - P.INPUT_SCALE) > 1e-9 or inp["zero_point"] != P.INPUT_ZERO_POINT:
+        raise ModelError(f"{entry['name']}: input quantization {inp} is not scale 1/128, "
+                         "zero point 0; the representative data must span [-1, 127/128]")
+    entry["_check"] = check
+    return int8, flt
+
+
+def _write(entry, int8, flt, out_dir):
+    path = zoo.tflite_path(entry["name"], out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(int8)
+    fpath = zoo.tflite_path(entry["name"], out_dir, "float")
+    fpath.parent.mkdir(parents=True, exist_ok=True)
+    fpath.write_bytes(flt)
+
+
+def weights_info(model_bytes):
+    """(parameter count, constant bytes) of a .tflite: tensors backed by a non-empty buffer."""
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    m = schema.Model.GetRootAsModel(model_bytes, 0)
+    sg = m.Subgraphs(0)
+    params = nbytes = 0
+    for t in range(sg.TensorsLength()):
+        ten = sg.Tensors(t)
+        buf = m.Buffers(ten.Buffer())
+        size = buf.DataLength() if buf is not None else 0
+        if size == 0 and buf is not None and buf.Size() > 0:
+            size = buf.Size()
+        if size:
+            params += int(np.prod(ten.ShapeAsNumpy())) if ten.ShapeLength() else 1
+            nbytes += size
+    return params, nbytes
+
+
+def _card(entry, int8, flt, model, rep, key, out_dir):
+    import tensorflow as tf
+
+    from eyeauth import timing
+    from eyeauth.models import convert, tflm
+
+    inp, out = tflm.io_details(int8)
+    params, wbytes = weights_info(int8)
+    arena = tflm.arena_bytes(int8)
+    lat = timing.latency_summary(int8)
+    spec = {k: v for k, v in entry.items() if not k.startswith("_")}
+    card = {
+        "name": entry["name"], "modality": entry["modality"],
+        "file": f"{entry['name']}.tflite", "float_file": f"float/{entry['name']}.tflite",
+        "params": params, "macs": timing.count_macs(int8), "flash_bytes": len(int8),
+        "weights_bytes": wbytes, "float_flash_bytes": len(flt),
+        "arena_bytes": arena, "arena_bytes_target": tflm.arena_bytes_target(arena),
+        "latency_ms": lat, "latency_esp32_ms": lat["esp32_espnn"],
+        "latency_esp32s3_ms": lat["esp32s3_espnn"],
+        "input": {**inp, "layout": _layout(entry), "preprocess": _preprocess_doc(entry)},
+        "output": {**out, "meaning": ("sigmoid (cx, cy, side) of the face box, relative to the "
+                                      "4:3-letterboxed frame (preprocess.detector_box)")
+                   if entry["modality"] == "detector" else
+                   "embedding; dequantize, L2-normalise, score by cosine"},
+        **convert.op_report(int8),
+        "int8_check": entry.get("_check"),
+        "build_hash": key,
+        "built_with": {"tensorflow": tf.__version__, "tflite_micro": _tflm_version()},
+        "spec": spec,
+    }
+    return card
+
+
+def _tflm_version():
+    try:
+        import tflite_micro
+
+        return tflite_micro.__version__
+    except Exception:  # noqa: BLE001 - version is informative only
+        return "unknown"
+
+
+def _layout(entry):
+    h, w = entry["input"]
+    return {"face": f"NHWC (1, {h}, {w}, 1) grey face crop",
+            "voice": f"NHWC (1, {h}, {w}, 1): {h} log-mel frames x {w} mel bands",
+            "detector": f"NHWC (1, {h}, {w}, 1) grey frame, 4:3 letterboxed"}[entry["modality"]]
+
+
+def _preprocess_doc(entry):
+    m = entry["modality"]
+    if m == "face":
+        return {"function": "eyeauth.models.preprocess.face_input", "size": entry["input"][0],
+                "steps": "box -> integer area resize -> min/max stretch -> q = p - 128"}
+    if m == "detector":
+        return {"function": "eyeauth.models.preprocess.detector_input",
+                "steps": "letterbox to 4:3 with 128 -> area resize to 80x60 -> q = p - 128"}
+    frames, mels = entry["input"]
+    return {"function": "eyeauth.models.preprocess.voice_input", "rate": P.RATE,
+            "frames": frames, "mels": mels, "frame_len": P.FRAME, "hop": P.HOP,
+            "window_samples": P.voice_window_samples(frames),
+            "steps": "VAD energy-centred window -> pre-emphasis 0.97 -> Hann 256 -> |rfft|^2 -> "
+                     "HTK mel 20-4000 Hz -> dB rel. max, clip -80 -> q = round(dB*255/80)+127"}
+
+
+def _save_card(card, out_dir):
+    card = {k: v for k, v in card.items() if k != "path"}
+    f = zoo.card_path(card["name"], out_dir)
+    f.write_text(json.dumps(card, indent=1, default=_jsonable) + "\n")
+    return card
+
+
+def _jsonable(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)
+
+
+def check_budgets(card, max_weights=300 * 1024, max_arena=200 * 1024):
+    """Problems (strings) of a card against the board budgets; [] when it fits."""
+    probs = []
+    if card["weights_bytes"] > max_weights:
+        probs.append(f"weights {card['weights_bytes']} B > {max_weights}")
+    if card["arena_bytes_target"] > max_arena:
+        probs.append(f"arena {card['arena_bytes_target']} B > {max_arena}")
+    return probs
+

@@ -1,0 +1,66 @@
+"""Host versions of the device's inference steps: detect -> crop -> embed, and voice embedding.
+
+All inference goes through the real TFLM interpreter (int8 models; ``float_ref=True`` runs the
+float reference model, also in TFLM). Embeddings are returned L2-normalised (float32).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from eyeauth.errors import DataError
+from eyeauth.models import preprocess as P, tflm, zoo
+
+
+def _unit(v):
+    v = np.asarray(v, np.float32).reshape(-1)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _infer(name, q, float_ref=False):
+    data = zoo.model_bytes(name, variant="float" if float_ref else "int8")
+    if float_ref:
+        return tflm.run_float(data, P.to_float(q)[None, ..., None])
+    _, out = tflm.io_details(data)
+    return tflm.dequantize(tflm.run(data, q[None, ..., None]), out)
+
+
+def detect_face(frame, detector=zoo.DETECTOR):
+    """(x, y, w, h) square face box in frame pixels, from the int8 detector."""
+    img = np.asarray(frame)
+    if img.ndim not in (2, 3) or min(img.shape[:2]) < 8:
+        raise DataError(f"a frame must be a grey or RGB image of at least 8x8, got {img.shape}")
+    probs = _infer(detector, P.detector_input(img))
+    return P.detector_box(np.asarray(probs).reshape(-1)[:3], img.shape)
+
+
+def face_tensor(model_name, image, box=None):
+    """The int8 input tensor (S, S) the face model gets for ``image`` (box from the detector)."""
+    card = zoo.load_card(model_name)
+    size = card["input"]["shape"][1]
+    img = np.asarray(image)
+    if box is None:
+        box = detect_face(img)
+    return P.face_input(img, box, size)
+
+
+def embed_face(model_name, image, box=None, float_ref=False):
+    """Unit face embedding of an image of any size (detector box unless ``box`` is given)."""
+    return _unit(_infer(model_name, face_tensor(model_name, image, box), float_ref))
+
+
+def voice_tensor(model_name, wav, rate=8000):
+    from eyeauth.datasets import to_int16
+
+    card = zoo.load_card(model_name)
+    frames, mels = card["input"]["shape"][1:3]
+    x = np.asarray(wav)
+    if x.size == 0:
+        raise DataError("empty audio clip")
+    if rate != P.RATE or x.dtype != np.int16:
+        x = to_int16(x, rate, P.RATE)
+    return P.voice_input(x, frames, mels)
+
+
+def embed_voice(model_name, wav, rate=8000, float_ref=False):
+    """Unit voice embedding of a mono clip (int16, or float in [-1, 1]) at ``rate`` Hz."""
+    return _unit(_infer(model_name, voice_tensor(model_name, wav, rate), float_ref))

@@ -1,0 +1,66 @@
+import json
+import os
+
+from eyeauth.cli.main import main
+
+
+def _json(capsys):
+    return json.loads(capsys.readouterr().out)
+
+
+def test_list_json(cards, capsys):
+    assert main(["models", "list", "--json"]) == 0
+    rows = _json(capsys)
+    assert [r["name"] for r in rows] == [c["name"] for c in cards]
+    for r in rows:
+        for k in ("name", "modality", "path", "params", "macs", "flash_bytes", "arena_bytes"):
+            assert r[k] is not None
+        assert r["modality"] in ("face", "voice", "detector") and os.path.exists(r["path"])
+
+
+def test_list_text(cards, capsys):
+    assert main(["models", "list", "--modality", "voice"]) == 0
+    out = capsys.readouterr().out
+    assert "voice" in out and "face_det" not in out
+
+
+def test_eval_voice_on_small_folder(cards, fsdd_dir, tmp_path, capsys):
+    for spk in ("theo", "yweweler"):
+        d = tmp_path / spk
+        d.mkdir()
+        for k in range(8):
+            os.symlink(fsdd_dir / f"{k}_{spk}_0.wav", d / f"{k}.wav")
+    assert main(["models", "eval", "--modality", "voice", "--data", str(tmp_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)
+    assert {r["name"] for r in rows} == {c["name"] for c in cards if c["modality"] == "voice"}
+    for r in rows:
+        assert 0 <= r["eer"] <= 1 and 0 <= r["eer_float"] <= 1 and "frr_at_far_1pct" in r
+        assert r["genuine_trials"] == 6 and r["impostor_trials"] == 6
+    assert "embedding with" in captured.err  # progress on stderr
+
+
+def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    from eyeauth import datasets
+    from eyeauth.models import synth
+
+    rng = np.random.default_rng(5)
+    for ident in ("s37", "s38", "s39"):
+        d = tmp_path / ident
+        d.mkdir()
+        for k in range(1, 6):
+            frame, _ = synth.scene_frame(datasets.load_image(orl_dir / ident / f"{k}.pgm"), rng,
+                                         min_frac=0.5)
+            Image.fromarray(frame).save(d / f"{k}.png")
+    assert main(["models", "eval", "--modality", "face", "--data", str(tmp_path),
+                 "--model", "face_s48", "--enrol", "2", "--json"]) == 0
+    rows = _json(capsys)
+    assert len(rows) == 1 and rows[0]["files"] == 15 and rows[0]["genuine_trials"] == 9
+
+
+def test_eval_bad_folder_is_data_error(tmp_path, capsys):
+    rc = main(["models", "eval", "--modality", "face", "--data", str(tmp_path / "nope")])
+    assert rc == 6 and capsys.readouterr().err.startswith("eyeauth: ")

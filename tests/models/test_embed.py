@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from eyeauth import datasets
+from eyeauth.errors import DataError
+from eyeauth.models import embed, preprocess as P, synth, zoo
+
+
+def test_detector_finds_placed_faces(cards, orl_dir, rng):
+    det = zoo.load_card(zoo.DETECTOR)
+    ds = datasets.scan(orl_dir, "face").subset(det["training"]["heldout_identities"])
+    ious = []
+    for ident in ds.identities[:6]:
+        face = datasets.load_image(ds.files[ident][0])
+        frame, box = synth.scene_frame(face, rng, min_frac=0.35)
+        ious.append(synth.iou(embed.detect_face(frame), box))
+        ious.append(synth.iou(embed.detect_face(face), P.default_face_box(face.shape)))
+    assert np.mean(ious) > 0.6 and np.mean(np.array(ious) > 0.4) >= 0.8, ious
+
+
+def test_embed_face_unit_and_discriminative(cards, orl_dir):
+    name = min((c for c in cards if c["modality"] == "face"), key=lambda c: c["macs"])["name"]
+    a1, a2 = (datasets.load_image(orl_dir / "s35" / f"{k}.pgm") for k in (1, 2))
+    b1 = datasets.load_image(orl_dir / "s36" / "1.pgm")
+    ea1, ea2, eb1 = (embed.embed_face(name, im) for im in (a1, a2, b1))
+    assert np.linalg.norm(ea1) == pytest.approx(1.0, abs=1e-5)
+    assert ea1 @ ea2 > ea1 @ eb1
+    boxed = embed.embed_face(name, a1, box=P.default_face_box(a1.shape))
+    assert boxed.shape == ea1.shape
+
+
+def test_embed_voice(cards, fsdd_dir):
+    name = next(c["name"] for c in cards if c["modality"] == "voice")
+    wav = datasets.load_audio(sorted(fsdd_dir.glob("1_yweweler_*.wav"))[0])
+    e8 = embed.embed_voice(name, wav)
+    as_float = wav.astype(np.float32) / 32768
+    up = np.repeat(as_float, 2)  # 16 kHz float input: resampled inside
+    e16 = embed.embed_voice(name, up, rate=16000)
+    assert np.linalg.norm(e8) == pytest.approx(1.0, abs=1e-5)
+    assert e8 @ e16 > 0.9
+
+
+def test_bad_inputs(cards):
+    with pytest.raises(DataError):
+        embed.detect_face(np.zeros((3, 3), np.uint8))
+    name = next(c["name"] for c in cards if c["modality"] == "voice")
+    with pytest.raises(DataError):
+        embed.embed_voice(name, np.zeros(0, np.int16))

@@ -1,0 +1,109 @@
+"""The committed zoo: cards agree with files, budgets and targets hold."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from eyeauth import timing
+from eyeauth.models import build, preprocess as P, tflm, zoo
+
+MAX_WEIGHTS = 300 * 1024
+MAX_ARENA = 200 * 1024
+
+
+def test_zoo_has_the_variants(cards):
+    by = {}
+    for c in cards:
+        by.setdefault(c["modality"], []).append(c)
+    assert len(by["face"]) >= 3 and len(by["voice"]) >= 3 and len(by["detector"]) == 1
+    assert zoo.DETECTOR in {c["name"] for c in by["detector"]}
+    face_macs = sorted(c["macs"] for c in by["face"])
+    assert face_macs[0] <= 3e6 and face_macs[-1] >= 20e6
+    assert len({tuple(c["input"]["shape"]) for c in by["face"]}) >= 3
+    assert len({tuple(c["input"]["shape"]) for c in by["voice"]}) >= 3
+
+
+def test_every_spec_entry_is_built(cards):
+    assert [e["name"] for e in zoo.load_spec()] == [c["name"] for c in cards]
+
+
+def test_cards_agree_with_files(cards):
+    for c in cards:
+        data = open(c["path"], "rb").read()
+        assert c["flash_bytes"] == len(data)
+        assert c["macs"] == timing.count_macs(data)
+        params, wbytes = build.weights_info(data)
+        assert (c["params"], c["weights_bytes"]) == (params, wbytes)
+        inp, out = tflm.io_details(data)
+        assert inp["shape"] == c["input"]["shape"] and out["shape"] == c["output"]["shape"]
+        assert inp["scale"] == pytest.approx(P.INPUT_SCALE) and inp["zero_point"] == 0
+        assert c["output"]["scale"] == pytest.approx(out["scale"])
+        assert os.path.exists(zoo.tflite_path(c["name"], variant="float"))
+        for key in ("name", "modality", "path", "params", "macs", "flash_bytes", "arena_bytes",
+                    "latency_esp32_ms", "latency_esp32s3_ms", "training", "build_hash"):
+            assert key in c, key
+        assert c["tflm_missing"] == []
+
+
+def test_budgets(cards):
+    for c in cards:
+        assert c["weights_bytes"] <= MAX_WEIGHTS, c["name"]
+        assert c["flash_bytes"] <= MAX_WEIGHTS + 96 * 1024, c["name"]
+        assert c["arena_bytes_target"] <= MAX_ARENA, c["name"]
+        assert build.check_budgets(c) == []
+
+
+def test_face_latency_targets(cards):
+    faces = sorted((c for c in cards if c["modality"] == "face"), key=lambda c: c["macs"])
+    assert faces[-1]["latency_esp32_ms"] <= 1500
+    assert faces[0]["latency_esp32_ms"] <= 150
+
+
+def test_int8_within_one_eer_point(cards):
+    for c in cards:
+        if c["modality"] == "detector":
+            continue
+        assert abs(c["eer"] - c["eer_float"]) <= 0.01, c["name"]
+        assert c["int8_check"]["ok"] and c["int8_check"]["rel_rms"] <= 0.10
+
+
+def test_int8_close_to_float_on_real_inputs(cards, orl_dir, fsdd_dir):
+    from eyeauth import datasets
+
+    img = datasets.load_image(sorted((orl_dir / "s33").glob("*.pgm"))[0])
+    wav = datasets.load_audio(sorted(fsdd_dir.glob("7_theo_*.wav"))[0])
+    for c in cards:
+        h, w = c["input"]["shape"][1:3]
+        if c["modality"] == "face":
+            q = P.face_input(img, P.default_face_box(img.shape), h)
+        elif c["modality"] == "voice":
+            q = P.voice_input(wav, h, w)
+        else:
+            q = P.detector_input(img)
+        x = q[None, ..., None]
+        yq = tflm.dequantize(tflm.run(c["path"], x), tflm.io_details(c["path"])[1]).ravel()
+        yf = tflm.run_float(zoo.model_bytes(c["name"], variant="float"), P.to_float(x)).ravel()
+        if c["modality"] == "detector":
+            assert np.abs(yq - yf).max() < 0.05
+        else:
+            cos = yq @ yf / (np.linalg.norm(yq) * np.linalg.norm(yf))
+            assert cos > 0.97, (c["name"], cos)
+
+
+def test_list_models_json_serialisable(cards):
+    json.dumps(zoo.list_models())
+    assert zoo.load_card(cards[0]["name"])["name"] == cards[0]["name"]
+
+
+def test_unknown_model():
+    from eyeauth.errors import ModelError
+
+    with pytest.raises(ModelError, match="not built"):
+        zoo.load_card("no_such_model")
+
+
+def test_zoo_is_current(cards, orl_dir, fsdd_dir):
+    """The committed files were built from the current spec, training code and data."""
+    stale = [e["name"] for e, *_, current in build.plan() if not current]
+    assert not stale, f"stale models {stale}: run `eyeauth models build`"
