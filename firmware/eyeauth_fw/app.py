@@ -2,7 +2,6 @@
 # Handlers are a table (name -> function(app, args) -> dict); other modules add theirs with
 # register(). Errors: raise AppError(code, msg) -> {"ok": false, "err": code, "msg": msg}.
 import gc
-import sys
 import time
 from binascii import hexlify
 

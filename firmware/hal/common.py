@@ -32,3 +32,34 @@ def lines(read_byte_chunk, max_len):
 def fs_free(path="/"):
     st = os.statvfs(path)
     return st[0] * st[3]
+
+
+class SerialBoard:
+    # What every backend shares: the serial line is the REPL's stdin/stdout (the USB-serial
+    # UART on the board, the pseudo-terminal on the virtual one).
+    def __init__(self):
+        import sys
+        self._in = sys.stdin.buffer
+        self._out = sys.stdout.buffer
+
+    def serial_write(self, b):
+        self._out.write(b)
+
+    def _read_chunk(self):
+        # the first byte blocks; the rest of the line comes in one readline (the host sends
+        # whole lines)
+        b = self._in.read(1)
+        if not b:
+            raise SystemExit(0)  # the line is gone for good
+        if b == b"\n":
+            return b
+        return b + self._in.readline(4096)
+
+    def serial_lines(self, max_len):
+        return lines(self._read_chunk, max_len)
+
+    def urandom(self, n):
+        return os.urandom(n)
+
+    def fs_free(self):
+        return fs_free("/")

@@ -2,7 +2,6 @@
 # pseudo-terminal on the host); sensors and nn come from the host service on a loopback socket
 # named by EYEAUTH_SIM_SERVICE (the physical sensor stand-in).
 import os
-import sys
 from binascii import a2b_base64, b2a_base64
 
 from hal import common
@@ -10,37 +9,14 @@ from hal import common
 NAME = os.getenv("EYEAUTH_SIM_BOARD") or "esp-eye"
 
 
-class Board:
+class Board(common.SerialBoard):
     NAME = NAME
 
     def __init__(self):
-        self._in = sys.stdin.buffer
-        self._out = sys.stdout.buffer
+        super().__init__()
         self._svc = None
         # Python stages: host-VM microseconds times this = the board's (board config).
         self.py_factor = float(os.getenv("EYEAUTH_SIM_PY_FACTOR") or 1.0)
-
-    def serial_write(self, b):
-        self._out.write(b)
-
-    def _read_chunk(self):
-        # readinto of a 1-byte buffer returns as soon as a byte is there; then take the rest of
-        # the line in one readline (the host sends whole lines).
-        b = self._in.read(1)
-        if not b:
-            raise SystemExit(0)
-        if b == b"\n":
-            return b
-        return b + self._in.readline(4096)
-
-    def serial_lines(self, max_len):
-        return common.lines(self._read_chunk, max_len)
-
-    def urandom(self, n):
-        return os.urandom(n)
-
-    def fs_free(self):
-        return common.fs_free("/")
 
     def soft_reset(self):
         raise SystemExit(10)

