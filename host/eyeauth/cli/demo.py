@@ -20,7 +20,9 @@ def register(sub):
 def _demo(args):
     from eyeauth.demo import run_demo, summary_text
 
-    # SIGTERM behaves like Ctrl-C: the board is stopped on the way out.
+    # Ctrl-C (even when started from a script that ignores it) and SIGTERM both end the demo
+    # through KeyboardInterrupt, so the virtual board is stopped on the way out.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     res = run_demo(data=args.data, out=args.out, users=args.users, verbose=not args.json)
     return Result(res, summary_text(res))
