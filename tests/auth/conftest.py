@@ -1,4 +1,3 @@
-import json
 import secrets
 
 import pytest
@@ -10,20 +9,12 @@ VOICES = "voices/fsdd/recordings"
 
 
 def small_bundle(arch):
-    """The app with only the default face and voice models and the detector (a quick deploy)."""
-    from eyeauth.board.deploy import build_bundle
+    """The app with only the default models (a quick deploy)."""
+    from eyeauth.board.deploy import default_models_bundle
 
-    th_path = MODELS_DIR / "thresholds.json"
-    if not th_path.exists():
+    if not (MODELS_DIR / "thresholds.json").exists():
         pytest.skip("models/thresholds.json missing: run `eyeauth eval thresholds`")
-    th = json.loads(th_path.read_text())
-    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice"}
-    th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
-    files = build_bundle(arch=arch)
-    files = {p: d for p, d in files.items()
-             if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
-    files["/models/thresholds.json"] = json.dumps(th).encode()
-    return files
+    return default_models_bundle(arch)
 
 
 @pytest.fixture

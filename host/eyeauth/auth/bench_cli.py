@@ -3,7 +3,6 @@ policy: measured on the (virtual) board, modeled for the ESP-EYE and the ESP32-S
 app's peak heap."""
 from __future__ import annotations
 
-import json
 import secrets
 import statistics
 import tempfile
@@ -15,27 +14,14 @@ POLICIES = ("face", "voice", "sum", "both", "cascade")
 BOARDS = ("esp-eye", "esp32-s3-eye")
 
 
-def _bundle(arch):
-    from eyeauth import MODELS_DIR
-    from eyeauth.board.deploy import build_bundle
-
-    th = json.loads((MODELS_DIR / "thresholds.json").read_text())
-    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice"}
-    th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
-    files = {p: d for p, d in build_bundle(arch=arch).items()
-             if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
-    files["/models/thresholds.json"] = json.dumps(th).encode()
-    return files
-
-
 def _run_board(port, key, rounds, data):
     from eyeauth.auth.client import AuthClient
-    from eyeauth.board.deploy import deploy
+    from eyeauth.board.deploy import default_models_bundle, deploy
     from eyeauth.datasets import fsdd, orl
     from eyeauth.link.client import AppClient
     from eyeauth.link.transport import open_transport
 
-    deploy(port, build=_bundle, pairing_key=key)
+    deploy(port, build=default_models_bundle, pairing_key=key)
     faces, voices = orl(data).files, fsdd(data).files
     fid, vid = list(faces)[-1], list(voices)[-1]
     out = {}

@@ -42,14 +42,14 @@ SOURCES = ("eyeauth_fw/imgproc.py", "eyeauth_fw/audio.py", "eyeauth_fw/pipeline.
 
 _memo: dict = {}
 
-_SCRIPT = r"""
+# The MicroPython side of every timing script (this module's and the premodel's): imports,
+# the fastest-of-REP timer, and the synthetic frame and clip the stages are timed on.
+# %-formatted with at least fw and rep.
+VM_HELPERS = r"""
 import sys, json, time, gc, math
 sys.path.insert(0, %(fw)r)
 from array import array
-W = %(w)d
-H = %(h)d
 REP = %(rep)d
-spec = json.loads(%(spec)r)
 def timed(fn):
     fn()
     ts = []
@@ -59,26 +59,38 @@ def timed(fn):
         fn()
         ts.append(time.ticks_diff(time.ticks_us(), t0))
     return min(ts)
-out = {}
-if spec["face"] is not None:
-    from eyeauth_fw import imgproc
+def synth_frame(W, H):
     frame = bytearray(W * H)
     for r in range(H):
         for c in range(W):
             frame[r * W + c] = (r * 3 + c * 5 + ((r * c) >> 4)) & 0xFF
+    return frame
+def synth_clip(n):
+    seed = 12345
+    clip = array('h', bytes(2 * n))
+    for i in range(n):
+        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+        noise = (seed >> 16) %% 200 - 100
+        env = 1.0 if 2400 <= i < 5600 else 0.0
+        clip[i] = int(noise + env * 6000 * math.sin(i * 0.21) * math.sin(i * 0.0041))
+    return clip
+"""
+
+_SCRIPT = VM_HELPERS + r"""
+W = %(w)d
+H = %(h)d
+spec = json.loads(%(spec)r)
+out = {}
+if spec["face"] is not None:
+    from eyeauth_fw import imgproc
+    frame = synth_frame(W, H)
     out["det_pre"] = timed(lambda: imgproc.detector_input(frame, W, H))
     box = tuple(spec["box"])
     for s in spec["face"]:
         out["face_pre:%%d" %% s] = timed(lambda: imgproc.face_input(frame, W, H, box, s))
 if spec["voice"] is not None:
     from eyeauth_fw import audio
-    seed = 12345
-    clip = array('h', bytes(2 * %(n)d))
-    for i in range(%(n)d):
-        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
-        noise = (seed >> 16) %% 200 - 100
-        env = 1.0 if 2400 <= i < 5600 else 0.0
-        clip[i] = int(noise + env * 6000 * math.sin(i * 0.21) * math.sin(i * 0.0041))
+    clip = synth_clip(%(n)d)
     def voice_check():
         r = audio.vad(clip)
         audio.clipped_fraction(clip)

@@ -122,6 +122,18 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
     return files
 
 
+def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MODELS_DIR) -> dict[str, bytes]:
+    """The app with only the default face and voice models, the detector and the premodels
+    (a quick deploy for benchmarks and tests); thresholds.json lists just those models."""
+    th = json.loads((Path(models_dir) / "thresholds.json").read_text())
+    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice"}
+    th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
+    files = {p: d for p, d in build_bundle(models_dir=models_dir, arch=arch).items()
+             if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
+    files["/models/thresholds.json"] = json.dumps(th).encode()
+    return files
+
+
 def _compact_card(card: dict) -> bytes:
     """What the board needs of a model card (its full card stays on the host)."""
     keep = {k: card[k] for k in ("name", "modality", "input", "output", "arena_bytes_target",

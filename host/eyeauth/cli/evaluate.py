@@ -1,6 +1,6 @@
 """`eyeauth eval thresholds|fusion`: operating thresholds and face+voice fusion, scored as the
 board scores."""
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import Result, add_json_flag, help_when_bare, pct
 
 
 def register(subparsers):
@@ -48,16 +48,7 @@ def register(subparsers):
     f.add_argument("--thresholds", help="thresholds file (default: models/thresholds.json)")
     add_json_flag(f)
     f.set_defaults(func=_fusion)
-    p.set_defaults(func=lambda args: _help(p))
-
-
-def _help(parser):
-    parser.print_help()
-    return 2
-
-
-def _pct(x):
-    return f"{100 * x:6.2f}%"
+    help_when_bare(p)
 
 
 def _thresholds(args):
@@ -70,8 +61,8 @@ def _thresholds(args):
         for name in r["models"][mod]:
             d = r["data"]["per_model"][name]
             star = " *" if r["default"][mod] == name else ""
-            lines.append(f"{name:10s} {mod:8s} {_pct(r['eer'][name])} {r['thresholds'][name]:9.4f} "
-                         f"{_pct(d['frr_at_far_1pct']):>9s} "
+            lines.append(f"{name:10s} {mod:8s} {pct(r['eer'][name])} {r['thresholds'][name]:9.4f} "
+                         f"{pct(d['frr_at_far_1pct']):>9s} "
                          f"{d['genuine_trials']:>4d}+{d['impostor_trials']:<5d}{star}")
     lines.append(f"* default per modality (best EER); wrote {r['path']}")
     return Result(r, "\n".join(lines))
@@ -93,8 +84,8 @@ def _fusion(args):
              f"{'policy':8s} {'EER':>7s} {'FAR':>7s} {'FRR':>7s} {'FRR@FAR1%':>9s} "
              f"{'ms (all)':>9s} {'ms (gen.)':>9s} {'voice':>6s}"]
     for name, p in r["policies"].items():
-        lines.append(f"{name:8s} {_pct(p['eer'])} {_pct(p['far'])} {_pct(p['frr'])} "
-                     f"{_pct(p['frr_at_far_1pct']):>9s} {p['mean_latency_ms']:9.1f} "
+        lines.append(f"{name:8s} {pct(p['eer'])} {pct(p['far'])} {pct(p['frr'])} "
+                     f"{pct(p['frr_at_far_1pct']):>9s} {p['mean_latency_ms']:9.1f} "
                      f"{p['mean_latency_ms_genuine']:9.1f} {100 * p['voice_fraction']:5.1f}%")
     b = r["best_fused"]
     verdict = "beats" if b["beats_both"] else "does NOT beat"

@@ -43,6 +43,19 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def help_when_bare(parser):
+    """A command group run without its sub-command prints its help (exit 2)."""
+    def show(args):
+        parser.print_help()
+        return 2
+    parser.set_defaults(func=show)
+
+
+def pct(x):
+    """A fraction as a fixed-width percentage, for tables."""
+    return f"{100 * x:6.2f}%"
+
+
 def add_json_flag(parser):
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
 

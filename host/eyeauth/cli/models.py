@@ -1,5 +1,5 @@
 """`eyeauth models build|list|eval`: the model zoo."""
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import Result, add_json_flag, help_when_bare
 
 _LIST_KEYS = ("name", "modality", "path", "params", "macs", "flash_bytes", "arena_bytes")
 
@@ -41,12 +41,7 @@ def register(subparsers):
                     help="images are already face crops: skip the detector")
     add_json_flag(ev)
     ev.set_defaults(func=_eval)
-    p.set_defaults(func=lambda args: _help(p))
-
-
-def _help(parser):
-    parser.print_help()
-    return 2
+    help_when_bare(p)
 
 
 def _build(args):

@@ -1,5 +1,5 @@
 """`eyeauth premodel train|eval`: the premodel that picks which zoo model runs on each input."""
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import Result, add_json_flag, help_when_bare, pct
 
 
 def register(subparsers):
@@ -50,16 +50,7 @@ def register(subparsers):
     e.add_argument("--no-cache", action="store_true", help="recompute every embedding")
     add_json_flag(e)
     e.set_defaults(func=_eval)
-    p.set_defaults(func=lambda args: _help(p))
-
-
-def _help(parser):
-    parser.print_help()
-    return 2
-
-
-def _pct(x):
-    return f"{100 * x:6.2f}%"
+    help_when_bare(p)
 
 
 def _train(args):
@@ -83,12 +74,12 @@ def _train(args):
         lines.append(f"  features kept: {', '.join(r['selection']['selected']) or 'none'} "
                      f"(searched with {', '.join(r['selection']['searched_with'])})")
         lines.append(f"  chosen: {r['spec']} -> {r['kind']} of {r['size_ints']} integers; "
-                     f"CV accuracy {_pct(cv['accuracy'])}, {cv['latency_ms']:.1f} ms")
+                     f"CV accuracy {pct(cv['accuracy'])}, {cv['latency_ms']:.1f} ms")
         for m, s in r["cv_single"].items():
-            lines.append(f"    single {m:10s} CV accuracy {_pct(s['accuracy'])}, "
+            lines.append(f"    single {m:10s} CV accuracy {pct(s['accuracy'])}, "
                          f"{s['latency_ms']:.1f} ms")
         o = r["cv_oracle"]
-        lines.append(f"    oracle            CV accuracy {_pct(o['accuracy'])}, "
+        lines.append(f"    oracle            CV accuracy {pct(o['accuracy'])}, "
                      f"{o['latency_ms']:.1f} ms")
         lines.append(f"  overhead on the board: {r['overhead']['overhead_ms']:.2f} ms per input; "
                      f"wrote {r['path']}")
@@ -114,11 +105,11 @@ def _eval(args):
     rows = [(f"single {m}", s) for m, s in r["single"].items()]
     rows += [("premodel", r["premodel"]), ("oracle", r["oracle"])]
     for name, s in rows:
-        lines.append(f"{name:18s} {_pct(s['accuracy'])} {_pct(s['far'])} {_pct(s['frr'])} "
+        lines.append(f"{name:18s} {pct(s['accuracy'])} {pct(s['far'])} {pct(s['frr'])} "
                      f"{s['mean_latency_ms']:9.1f}")
     t = r["targets"]
     pm = r["premodel"]
-    lines.append(f"premodel overhead {pm['overhead_ms']:.2f} ms ({_pct(t['overhead_fraction'])} "
+    lines.append(f"premodel overhead {pm['overhead_ms']:.2f} ms ({pct(t['overhead_fraction'])} "
                  f"of its mean latency); choices " + ", ".join(
                      f"{m} {100 * f:.0f}%" for m, f in pm["choices"].items()))
     for key in ("most_capable", "largest"):

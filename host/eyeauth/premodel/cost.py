@@ -29,40 +29,18 @@ from eyeauth.premodel.data import cache_dir
 
 SOURCES = ("eyeauth_fw/features.py", "eyeauth_fw/premodel.py", "eyeauth_fw/pipeline.py")
 
-_SCRIPT = r"""
-import sys, json, time, gc, math
-sys.path.insert(0, %(fw)r)
-from array import array
+_SCRIPT = costs.VM_HELPERS + r"""
 from eyeauth_fw import features, premodel
 premodel.DIR = %(dir)r
 MOD = %(mod)r
-REP = %(rep)d
-def timed(fn):
-    fn()
-    ts = []
-    for _ in range(REP):
-        gc.collect()
-        t0 = time.ticks_us()
-        fn()
-        ts.append(time.ticks_diff(time.ticks_us(), t0))
-    return min(ts)
 if MOD == "face":
     W = %(w)d
     H = %(h)d
-    frame = bytearray(W * H)
-    for r in range(H):
-        for c in range(W):
-            frame[r * W + c] = (r * 3 + c * 5 + ((r * c) >> 4)) & 0xFF
+    frame = synth_frame(W, H)
     box = tuple(%(box)r)
     feat = lambda: features.face_features(frame, W, H, box)
 else:
-    seed = 12345
-    clip = array('h', bytes(2 * %(n)d))
-    for i in range(%(n)d):
-        seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
-        noise = (seed >> 16) %% 200 - 100
-        env = 1.0 if 2400 <= i < 5600 else 0.0
-        clip[i] = int(noise + env * 6000 * math.sin(i * 0.21) * math.sin(i * 0.0041))
+    clip = synth_clip(%(n)d)
     feat = lambda: features.voice_features(clip)
 def load():
     premodel.reset()
