@@ -28,11 +28,12 @@ def make_scenes(data, out, seed=77):
     ids = cards[0]["training"]["heldout_identities"]
     ds = datasets.scan(data, "face").subset(ids)
     rng = np.random.default_rng(seed)
-    for ident, path in ds.items():
-        frame, _ = synth.scene_frame(datasets.load_image(path), rng, min_frac=0.4)
+    for ident in ids:
         d = Path(out) / ident
         d.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(frame).save(d / f"{len(list(d.iterdir())) + 1}.png")
+        for k, path in enumerate(ds.files[ident], 1):
+            frame, _ = synth.scene_frame(datasets.load_image(path), rng, min_frac=0.4)
+            Image.fromarray(frame).save(d / f"{k}.png")
     return ids
 
 

