@@ -29,7 +29,7 @@ def card(name):
         except OSError:
             raise PipelineError("no_model", "/models/%s.json missing: run `eyeauth deploy`" % name)
         c = {"shape": full["input"]["shape"], "scale": full["output"]["scale"],
-             "zp": full["output"]["zero_point"]}
+             "zp": full["output"]["zero_point"], "pt": full["output"].get("presence_threshold")}
         _cards[name] = c
         gc.collect()
     return c
@@ -64,7 +64,11 @@ class Pipeline:
         self._py("det_pre", detector, t0)
         out = self._nn("detect", detector, q)
         c = card(detector)
-        probs = [(((v + 128) & 0xFF) - 128 - c["zp"]) * c["scale"] for v in out[:3]]
+        probs = [(((v + 128) & 0xFF) - 128 - c["zp"]) * c["scale"] for v in out[:4]]
+        # face-presence gate: no face, no embedding, no attempt (noise, flat or blocky frames,
+        # a hand over the lens); the threshold is the detector card's
+        if c["pt"] is not None and len(probs) > 3 and probs[3] < c["pt"]:
+            raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (probs[3], c["pt"]))
         return imgproc.detector_box(probs, w, h)
 
     def face_embedding(self, frame, w, h, box, model):

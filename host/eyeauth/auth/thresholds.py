@@ -88,7 +88,7 @@ def eer_threshold(genuine, impostor):
 # ------------------------------------------------------------------ embeddings, cached
 
 _emb_cache: dict = {}   # (model, build_hash, path) -> unit embedding (float32)
-_box_cache: dict = {}   # (detector, build_hash, path) -> (x, y, w, h)
+_box_cache: dict = {}   # (detector, build_hash, path) -> ((x, y, w, h), face presence)
 
 
 def _key(card, path):
@@ -120,11 +120,11 @@ def embed_files(cards, paths, modality, label=None):
                     img = datasets.load_image(p)
                     bk = _key(det, p)
                     if bk not in _box_cache:
-                        _box_cache[bk] = embed.detect_face(img, det["name"])
+                        _box_cache[bk] = embed.detect(img, det["name"])
                     for c in cards:
                         k = _key(c, p)
                         if k not in _emb_cache:
-                            _emb_cache[k] = embed.embed_face(c["name"], img, _box_cache[bk])
+                            _emb_cache[k] = embed.embed_face(c["name"], img, _box_cache[bk][0])
                 else:
                     wav = datasets.load_audio(p, 8000)
                     for c in cards:
@@ -134,6 +134,14 @@ def embed_files(cards, paths, modality, label=None):
                 st.tick()
     return {c["name"]: np.stack([_emb_cache[_key(c, p)] for p in paths]) if paths
             else np.zeros((0, 0), np.float32) for c in cards}
+
+
+def no_face(paths):
+    """Boolean per face file: the detector's presence output is below its card's threshold
+    (the board refuses such a frame: no embedding, no attempt). Needs embed_files first."""
+    det = zoo.load_card(zoo.DETECTOR)
+    thr = float(det["output"].get("presence_threshold", 0.0))
+    return np.array([_box_cache[_key(det, p)][1] < thr for p in paths], bool)
 
 
 # ------------------------------------------------------------------ trials
@@ -149,21 +157,25 @@ def enrol_split(files, enrol):
     return out
 
 
-def device_trials(emb_of, split):
+def device_trials(emb_of, split, refused=None):
     """Genuine and impostor scores with the board's scoring.
 
-    ``emb_of(paths)`` -> (N, D) unit embeddings; ``split`` from :func:`enrol_split`.
+    ``emb_of(paths)`` -> (N, D) unit embeddings; ``split`` from :func:`enrol_split`;
+    ``refused(paths)`` -> bool per probe the board refuses before scoring (no face): such a probe
+    scores -1 against every template (a reject, counted in FRR; never an accept).
     Returns (genuine, impostor, templates (T, D), probe embeddings (P, D), probe labels)."""
     idents = list(split)
     templates = np.stack([template(quantize_unit(emb_of(split[i][0]))) for i in idents])
-    probes, labels = [], []
+    probes, labels, gone = [], [], []
     for k, i in enumerate(idents):
         e = emb_of(split[i][1])
         probes.append(e)
         labels.extend([k] * len(e))
+        gone.append(refused(split[i][1]) if refused else np.zeros(len(e), bool))
     probes = np.concatenate(probes)
     labels = np.asarray(labels)
     s = score_matrix(probes, templates)
+    s[np.concatenate(gone)] = -1.0
     same = labels[:, None] == np.arange(len(idents))[None, :]
     return s[same], s[~same], templates, probes, labels
 
@@ -171,6 +183,13 @@ def device_trials(emb_of, split):
 # ------------------------------------------------------------------ build
 
 def heldout_of(card, modality):
+    """(identities, data folder) the model's threshold is fitted on: the calibration part of
+    its split (data/splits.json) for split-trained models, else its held-out identities."""
+    split = (card.get("spec") or {}).get("split")
+    if split:
+        from eyeauth import splits
+
+        return splits.identities(split, "calib"), splits.SOURCES[split][0]
     tr = card.get("training")
     if isinstance(tr, dict) and tr.get("heldout_identities"):
         return list(tr["heldout_identities"]), tr.get("data") or DEFAULT_DATA[modality]
@@ -182,8 +201,18 @@ def _by_macs(cards):
     return sorted(cards, key=lambda c: (c.get("macs") or 0, c["name"]))
 
 
-def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None):
-    """Scores and operating threshold of one model on its held-out identities."""
+def far_threshold(impostor, far_target):
+    """The lowest threshold whose FAR (share of impostor scores >= threshold) is <= far_target."""
+    imp = np.sort(np.asarray(impostor, np.float64))
+    k = int(np.floor(far_target * imp.size))  # impostors allowed at or above the threshold
+    if k >= imp.size:
+        return float(imp[0])
+    return float(np.nextafter(imp[imp.size - 1 - k], np.inf))
+
+
+def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, far_target=None):
+    """Scores and operating threshold of one model on its calibration (or held-out) identities:
+    the EER threshold, or with ``far_target`` the threshold at that FAR."""
     from eyeauth import SHARED_DATA_DIR
 
     heldout, rel = heldout_of(card, modality)
@@ -194,25 +223,31 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None):
         raise DataError(f"held-out identities of {card['name']} missing from {root}: "
                         f"{', '.join(missing)}")
     files = {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in heldout}
+    enrol = enrol or ENROL[modality]
+    short = [i for i, f in files.items() if len(f) <= enrol]
+    if short and len(short) < len(files):  # too few files to enrol and probe: skipped, counted
+        files = {i: f for i, f in files.items() if i not in short}
     if len(files) < 2:
         raise DataError(f"{card['name']}: need at least 2 held-out identities, have {len(files)}")
-    enrol = enrol or ENROL[modality]
     split = enrol_split(files, enrol)
     every = [p for i in split for p in split[i][0] + split[i][1]]
     emb = embed_files([card], every, modality)[card["name"]]
+    refused = no_face if modality == "face" else None
     index = {str(p): n for n, p in enumerate(every)}
 
     def emb_of(paths):
         return emb[[index[str(p)] for p in paths]]
 
-    g, imp, *_ = device_trials(emb_of, split)
+    g, imp, *_ = device_trials(emb_of, split, refused)
     e, thr = eer_threshold(g, imp)
+    if far_target:
+        thr = far_threshold(imp, far_target)
     far = float(np.mean(imp >= thr))
     frr = float(np.mean(g < thr))
     return {"model": card["name"], "modality": modality, "eer": e, "threshold": thr,
             "far": far, "frr": frr, "frr_at_far_1pct": metrics.frr_at_far(g, imp, 0.01),
             "genuine_trials": int(g.size), "impostor_trials": int(imp.size),
-            "identities": list(files), "data": rel, "enrol": enrol,
+            "identities": list(files), "skipped_identities": len(short), "data": rel, "enrol": enrol,
             "files": sum(len(v) for v in files.values()),
             "macs": card.get("macs"), "latency_esp32_ms": card.get("latency_esp32_ms")}
 
@@ -221,17 +256,24 @@ def default_path():
     return zoo.models_dir() / "thresholds.json"
 
 
-def build(out=None, data_dir=None, max_files=None, write=True):
+FAR_TARGET = 0.01
+
+
+def build(out=None, data_dir=None, max_files=None, write=True, far_target=FAR_TARGET):
     """Compute every face and voice model's EER threshold and write models/thresholds.json.
 
     Returns the written object: thresholds, models (per modality, by MACs), default (best EER
     per modality; ties go to fewer MACs), eer, command, data (protocol and per-model detail)."""
     out = Path(out) if out else default_path()
     result = {"thresholds": {}, "models": {}, "default": {}, "eer": {}, "command": COMMAND,
-              "data": {"protocol": "held-out identities of each model; first E files of each "
-                       "enrolled as int8 (quantize_unit), others probe every template; score = "
-                       "cosine with the normalised sum of the int8 samples (device scoring); "
-                       "threshold = EER threshold; faces via the detector",
+              "far_target": far_target,
+              "data": {"protocol": "calibration identities of each model's split (data/splits.json; "
+                       "never trained on, never reported), else its held-out identities; first E "
+                       "files of each enrolled as int8 (quantize_unit), others probe every "
+                       "template; score = cosine with the normalised sum of the int8 samples "
+                       "(device scoring); threshold = the lowest with FAR <= far_target on those "
+                       "trials (EER threshold when far_target is 0); faces via the detector, a "
+                       "frame without a face is a reject",
                        "enrol": dict(ENROL), "per_model": {}}}
     found = 0
     for modality in MODALITIES:
@@ -240,7 +282,8 @@ def build(out=None, data_dir=None, max_files=None, write=True):
         best = None
         for card in cards:
             found += 1
-            r = evaluate_model(card, modality, data_dir, max_files=max_files)
+            r = evaluate_model(card, modality, data_dir, max_files=max_files,
+                               far_target=far_target)
             name = card["name"]
             result["thresholds"][name] = round(r["threshold"], 6)
             result["eer"][name] = round(r["eer"], 4)

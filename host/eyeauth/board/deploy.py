@@ -139,7 +139,7 @@ def _compact_card(card: dict) -> bytes:
     keep = {k: card[k] for k in ("name", "modality", "input", "output", "arena_bytes_target",
                                  "latency_esp32_ms", "eer") if k in card}
     keep["input"] = {k: v for k, v in keep.get("input", {}).items() if k in ("shape", "scale", "zero_point")}
-    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point")}
+    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold")}
     return json.dumps(keep, separators=(",", ":")).encode()
 
 

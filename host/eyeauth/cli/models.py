@@ -26,13 +26,24 @@ def register(subparsers):
     add_json_flag(ls)
     ls.set_defaults(func=_list)
 
-    ev = sub.add_parser("eval", help="EER of every zoo model of a modality on a folder",
-                        description="Enrol the first files of each identity, score the rest "
-                        "(genuine and impostor trials) with the int8 model in TFLite Micro and "
-                        "with its float reference. Faces go detector -> crop -> embedder.")
-    ev.add_argument("--modality", required=True, choices=("face", "voice"))
-    ev.add_argument("--data", required=True, help="folder laid out as <identity>/<files> "
-                    "(FSDD's flat recordings/ folder works too)")
+    ev = sub.add_parser("eval", help="cross-dataset table of the zoo (or EER on one folder)",
+                        description="Without --data: every zoo model on every evaluation set it "
+                        "never trained on (ORL, ORL in scenes, LFW evaluation identities, the "
+                        "voice sets): EER int8 and float, FRR at FAR 1 %%, FAR and FRR at the "
+                        "shipped threshold (models/thresholds.json); --teacher adds the teacher's "
+                        "EER on the same trials. With --data: one folder. Either way the first "
+                        "files of each identity are enrolled as the board enrols them and the "
+                        "rest are scored; identities with too few files are skipped and counted.")
+    ev.add_argument("--modality", choices=("face", "voice"),
+                    help="only this modality (required with --data)")
+    ev.add_argument("--data", help="one folder laid out as <identity>/<files> "
+                    "(FSDD's flat recordings/ folder works too) instead of the evaluation sets")
+    ev.add_argument("--set", action="append", dest="sets", metavar="NAME",
+                    help="only this evaluation set (repeatable): orl, orl_scenes, lfw, and the "
+                    "voice sets")
+    ev.add_argument("--teacher", action="store_true",
+                    help="also score the teacher (dlib ResNet / Resemblyzer) on the same trials")
+    ev.add_argument("--max-identities", type=int, help="only the first N identities of a set")
     ev.add_argument("--enrol", type=int, help="files enrolled per identity (face 3, voice 5)")
     ev.add_argument("--model", action="append", help="only this model (repeatable)")
     ev.add_argument("--heldout", action="store_true",
@@ -41,7 +52,34 @@ def register(subparsers):
                     help="images are already face crops: skip the detector")
     add_json_flag(ev)
     ev.set_defaults(func=_eval)
+    sp = sub.add_parser("splits", help="the identity splits of the shared data sets",
+                        description="Counts of the committed identity splits (data/splits.json): "
+                        "train (models learn from these), calib (thresholds), premodel (the "
+                        "per-input chooser), eval (reported figures). --check compares the file "
+                        "with the data on disk; --write regenerates it.")
+    sp.add_argument("--data", help="data root (default: ../shared/data)")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--check", action="store_true", help="fail if the file is stale")
+    g.add_argument("--write", action="store_true", help="regenerate data/splits.json")
+    add_json_flag(sp)
+    sp.set_defaults(func=_splits)
     help_when_bare(p)
+
+
+def _splits(args):
+    from eyeauth import splits
+    from eyeauth.errors import DataError
+
+    if args.write:
+        splits.write(splits.generate(args.data))
+    doc = splits.load()
+    if args.check and doc != splits.generate(args.data):
+        raise DataError(f"{splits.SPLITS_FILE} does not match the data on disk; "
+                        "run `eyeauth models splits --write` (and retrain)")
+    counts = splits.summary(doc)
+    lines = [f"{'set':16s} " + " ".join(f"{p:>8s}" for p in splits.PARTS)]
+    lines += [f"{n:16s} " + " ".join(f"{c[p]:8d}" for p in splits.PARTS) for n, c in counts.items()]
+    return Result(counts, "\n".join(lines))
 
 
 def _build(args):
@@ -83,9 +121,42 @@ def _list(args):
     return Result(rows, "\n".join(lines))
 
 
+def _pct(v):
+    return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _cross(args):
+    from eyeauth.models import crosseval
+
+    sets = crosseval.evaluate(sets=args.sets, modality=args.modality, names=args.model,
+                              teacher=args.teacher, max_identities=args.max_identities)
+    lines = []
+    for s in sets:
+        lines.append(f"{s['set']} ({s['modality']}): {s['what']}; {s['identities']} identities "
+                     f"({s['skipped_identities']} skipped: too few files), "
+                     f"{s['genuine_trials']}+{s['impostor_trials']} trials"
+                     + (f", {s['no_face_probes']} probes without a face" if s["no_face_probes"] else ""))
+        lines.append(f"  {'model':10s} {'EER':>6s} {'float':>6s} {'FRR@1%':>7s} "
+                     f"{'FAR@thr':>7s} {'FRR@thr':>7s} {'ESP32 ms':>8s}")
+        for m in s["models"]:
+            lines.append(f"  {m['name']:10s} {_pct(m['eer']):>6s} {_pct(m['eer_float']):>6s} "
+                         f"{_pct(m['frr_at_far_1pct']):>7s} {_pct(m['far_at_threshold']):>7s} "
+                         f"{_pct(m['frr_at_threshold']):>7s} {m['latency_esp32_ms'] or 0:8.0f}")
+        if s["teacher"]:
+            t = s["teacher"]
+            lines.append(f"  {'teacher':10s} {_pct(t['eer']):>6s} {'':>6s} {_pct(t['frr_at_far_1pct']):>7s}"
+                         f"   ({t['name']}; target EER <= {_pct(s['target_eer'])})")
+    return Result(sets, "\n".join(lines))
+
+
 def _eval(args):
+    from eyeauth.errors import DataError
     from eyeauth.models import evaluate
 
+    if not args.data:
+        return _cross(args)
+    if not args.modality:
+        raise DataError("--data needs --modality face or voice")
     rows = evaluate.evaluate(args.data, args.modality, names=args.model, enrol=args.enrol,
                              detect=not args.no_detect, heldout=args.heldout)
     lines = [f"{'name':10s} {'EER int8':>9s} {'EER float':>9s} {'FRR@FAR1%':>9s} trials"]

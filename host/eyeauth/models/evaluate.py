@@ -93,11 +93,16 @@ def evaluate(data_dir, modality, names=None, enrol=None, detect=True, identities
                 raise DataError(f"{data_dir} lacks the held-out identities {', '.join(missing)} "
                                 "of the zoo; drop --heldout")
             sub = ds.subset(list(ids))
+        short = [i for i in sub.identities if len(sub.files[i]) <= enrol]
+        if short:  # too few files to enrol and probe: skipped and counted, not fatal
+            sub = sub.subset([i for i in sub.identities if i not in short])
         if len(sub.identities) < 2:
-            raise DataError(f"{data_dir} has {len(sub.identities)} identity; need at least 2")
+            raise DataError(f"{data_dir} has {len(sub.identities)} identities with more than "
+                            f"{enrol} files; need at least 2")
         samples = _load_all(sub, progress)
         boxes = (face_boxes([x for _, x in samples], detect, progress)
                  if modality == "face" else None)
         for c in group:
             results[c["name"]] = evaluate_model(c, samples, boxes, enrol, progress)
+            results[c["name"]]["skipped_identities"] = len(short)
     return [results[c["name"]] for c in cards]

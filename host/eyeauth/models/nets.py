@@ -48,13 +48,14 @@ def embedder(spec):
 
 
 def detector(spec):
-    """Input (60, 80, 1) float = int8/128 -> sigmoid (cx, cy, side) of the face box."""
+    """Input (60, 80, 1) float = int8/128 -> sigmoid (cx, cy, side) of the face box, and with
+    ``"presence": true`` a fourth sigmoid: the probability that a face is in the frame at all."""
     h, w = spec["input"]
     inp = keras.Input((h, w, 1), name="input")
     x = _backbone(inp, spec)
     x = layers.Reshape((-1,), name="flatten")(x)  # static shape: one RESHAPE op in TFLite
     x = layers.Dense(spec.get("head", 32), activation="relu", name="head")(x)
-    x = layers.Dense(3, activation="sigmoid", name="box")(x)
+    x = layers.Dense(4 if spec.get("presence") else 3, activation="sigmoid", name="box")(x)
     return keras.Model(inp, x, name=spec["name"])
 
 
@@ -76,7 +77,7 @@ def estimate_macs(spec):
         c = out
     if spec["modality"] == "detector":
         hidden = spec.get("head", 32)
-        macs += h * w * c * hidden + hidden * 3
+        macs += h * w * c * hidden + hidden * (4 if spec.get("presence") else 3)
     else:
         macs += c * spec["emb_dim"]
     return macs

@@ -149,20 +149,31 @@ def train_embedder(spec, make_epoch, n_classes, epochs, seed, lr=3e-3, batch=64)
 
 
 def train_detector(spec, frames, targets, epochs, seed, lr=2e-3, batch=64):
+    """L1 on (cx, cy, side) where a face is present; with ``spec["presence"]`` (targets of 4
+    columns, the 4th 1 = face, 0 = none) plus binary cross-entropy on presence, the box loss
+    masked on frames without a face."""
     seed_all(seed)
     model = nets.build(spec)
     steps = epochs * max(1, len(frames) // batch)
     opt = tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(lr, steps, alpha=0.02))
     x = P.to_float(frames)[..., None]
     t = np.asarray(targets, np.float32)
+    if t.shape[1] == 3:
+        t = np.concatenate([t, np.ones((len(t), 1), np.float32)], 1)
+    presence = bool(spec.get("presence"))
     rng = np.random.default_rng(seed)
     weights = tf.constant([1.0, 1.0, 1.5])
+    bce = tf.keras.losses.BinaryCrossentropy(reduction="none")
 
     @tf.function(reduce_retracing=True)
     def step(xb, tb):
         with tf.GradientTape() as tape:
             p = model(xb, training=True)
-            loss = tf.reduce_mean(tf.abs(p - tb) * weights)
+            has = tb[:, 3]
+            box = tf.reduce_sum(tf.abs(p[:, :3] - tb[:, :3]) * weights, 1)
+            loss = tf.reduce_sum(box * has) / tf.maximum(tf.reduce_sum(has), 1.0) / 3.0
+            if presence:
+                loss += 0.3 * tf.reduce_mean(bce(has[:, None], p[:, 3:4]))
         opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
                                 model.trainable_variables))
         return loss
@@ -175,25 +186,111 @@ def train_detector(spec, frames, targets, epochs, seed, lr=2e-3, batch=64):
             xb = x[j]
             if rng.random() < 0.5:  # mirror: cx -> 1 - cx
                 xb = np.ascontiguousarray(xb[:, :, ::-1])
-                tb = t[j] * [-1, 1, 1] + [1, 0, 0]
+                tb = t[j] * [-1, 1, 1, 1] + [1, 0, 0, 0]
             else:
                 tb = t[j]
             losses.append(float(step(tf.constant(xb), tf.constant(tb, tf.float32))))
         if ep % 5 == 0 or ep == epochs - 1:
-            note(f"{spec['name']}: epoch {ep + 1}/{epochs} L1 {np.mean(losses):.4f}")
+            note(f"{spec['name']}: epoch {ep + 1}/{epochs} loss {np.mean(losses):.4f}")
     return model
 
 
-def detector_data(faces, n, seed, shape=(120, 160), portrait_frac=0.2):
-    """n synthetic (int8 60x80 frame, target) pairs from a list of face images."""
+def detector_data(photos, boxes, n, seed, negative_frac=0.25, photo_frac=0.25):
+    """n synthetic (int8 60x80 frame, target (cx, cy, side, face present)) pairs.
+
+    ``photos``: grey photos with the face box (x, y, side) of each in ``boxes`` (from the
+    teacher's landmarks). A frame is, at random: the photo itself, zoomed and shifted as a
+    camera would frame it (``photo_frac``); the photo pasted into a QVGA scene with the face at
+    20-80 % of the frame height; or a frame with no face (``negative_frac``: clutter, noise,
+    flat, gradient, blocks, stripes, checkerboard). Camera photometrics on every frame."""
     rng = np.random.default_rng(seed)
     xs, ts = [], []
-    for i in range(n):
-        face = faces[int(rng.integers(len(faces)))]
-        if rng.random() < portrait_frac:
-            img, box = synth.portrait_frame(face, rng)
+    for _ in range(n):
+        u = rng.random()
+        if u < negative_frac:
+            xs.append(P.detector_input(synth.negative_frame(rng)))
+            ts.append((0.5, 0.5, 0.3, 0.0))
+            continue
+        k = int(rng.integers(len(photos)))
+        photo, (bx, by, bs) = photos[k], boxes[k]
+        if u < negative_frac + photo_frac:
+            img, box = _zoomed_photo(photo, (bx, by, bs), rng)
         else:
-            img, box = synth.scene_frame(face, rng, shape=shape)
+            img, box, _ = synth.photo_frame(photo, (bx, by, bs), rng)
         xs.append(P.detector_input(img))
-        ts.append(P.box_to_target(box, img.shape))
+        ts.append((*P.box_to_target(box, img.shape), 1.0))
     return np.stack(xs), np.array(ts, np.float32)
+
+
+def _zoomed_photo(photo, box, rng):
+    """The photo cropped to a random 4:3 or square window that keeps the face (face 25-80 % of
+    the window height), camera photometrics; returns (image, face box in it)."""
+    ph, pw = photo.shape
+    bx, by, bs = box
+    frac = rng.uniform(0.25, 0.8)
+    wh = bs / frac
+    ww = wh * (4 / 3 if rng.random() < 0.5 else 1.0)
+    x0 = bx + bs / 2 - ww * rng.uniform(0.3, 0.7)
+    y0 = by + bs / 2 - wh * rng.uniform(0.3, 0.7)
+    canvas = Image.fromarray(np.asarray(photo, np.uint8)).crop(
+        (int(round(x0)), int(round(y0)), int(round(x0 + ww)), int(round(y0 + wh))))
+    img = synth.camera_photometric(np.asarray(canvas), rng, 0.8).astype(np.uint8)
+    return img, (int(round(bx - int(round(x0)))), int(round(by - int(round(y0)))),
+                 int(round(bs)), int(round(bs)))
+
+
+# ---------------------------------------------------------------- face crops through the detector
+
+def face_crop_bank(photos, boxes, n_per, seed, sizes, workers=None):
+    """Augmented training crops of every photo, at every size of ``sizes``, cut from one of the
+    photo's detector boxes (``boxes[i]``: a list of (x, y, side) the int8 detector gave on
+    camera-like framings of photo i, mapped back into the photo) with a little extra jitter,
+    after camera photometrics, mirror and a small rotation. Returns ({size: int8 (N, s, s)},
+    photo index (N,)). Same seed, same bank."""
+    jobs = [(i, seed) for i in range(len(photos))]
+    global _BANK
+    _BANK = (photos, boxes, n_per, tuple(sizes))
+    workers = workers or os.cpu_count() or 1
+    out = []
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            out = pool.map(_bank_job, jobs, chunksize=32)
+    else:
+        out = [_bank_job(j) for j in jobs]
+    crops = {s: np.concatenate([o[s] for o in out]) for s in sizes}
+    idx = np.repeat(np.arange(len(photos)), n_per)
+    return crops, idx
+
+
+_BANK = None
+
+
+def _bank_job(job):
+    i, seed = job
+    photos, boxes, n_per, sizes = _BANK
+    rng = np.random.default_rng([seed, i])
+    out = {s: [] for s in sizes}
+    for _ in range(n_per):
+        bx, by, bs = boxes[i][int(rng.integers(len(boxes[i])))]
+        s = bs * rng.uniform(0.96, 1.04)
+        cx = bx + bs / 2 + rng.uniform(-0.03, 0.03) * bs
+        cy = by + bs / 2 + rng.uniform(-0.03, 0.03) * bs
+        # work on a region around the face only (cheaper photometrics)
+        r = int(s * 0.9)
+        x0, y0 = int(cx) - r, int(cy) - r
+        region = Image.fromarray(np.asarray(photos[i], np.uint8)).crop((x0, y0, x0 + 2 * r, y0 + 2 * r))
+        region = synth.camera_photometric(np.asarray(region), rng, 1.0)
+        pil = Image.fromarray(region.astype(np.uint8))
+        ang = rng.uniform(-8, 8)
+        if abs(ang) > 0.5:
+            pil = pil.rotate(ang, resample=Image.BILINEAR, center=(r, r), fillcolor=int(np.median(region)))
+        img = np.asarray(pil)
+        box = (r - s / 2, r - s / 2, s, s)
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+            box = (img.shape[1] - box[0] - s, box[1], s, s)
+        for size in sizes:
+            out[size].append(P.face_input(img, box, size))
+    return {size: np.stack(v) for size, v in out.items()}
