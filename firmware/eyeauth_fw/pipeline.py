@@ -69,7 +69,7 @@ class Pipeline:
         # a hand over the lens); the threshold is the detector card's
         if c["pt"] is not None and len(probs) > 3 and probs[3] < c["pt"]:
             raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (probs[3], c["pt"]))
-        return imgproc.detector_box(probs, w, h)
+        return imgproc.detector_box(probs[:3], w, h)
 
     def face_embedding(self, frame, w, h, box, model):
         size = card(model)["shape"][1]

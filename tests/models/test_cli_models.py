@@ -64,3 +64,30 @@ def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
 def test_eval_bad_folder_is_data_error(tmp_path, capsys):
     rc = main(["models", "eval", "--modality", "face", "--data", str(tmp_path / "nope")])
     assert rc == 6 and capsys.readouterr().err.startswith("eyeauth: ")
+
+
+def test_eval_skips_identities_with_too_few_files(cards, fsdd_dir, tmp_path, capsys):
+    for spk, n in (("theo", 8), ("yweweler", 8), ("george", 3)):  # george: 3 clips < 5 + 1
+        d = tmp_path / spk
+        d.mkdir()
+        for k in range(n):
+            os.symlink(fsdd_dir / f"{k}_{spk}_0.wav", d / f"{k}.wav")
+    assert main(["models", "eval", "--modality", "voice", "--data", str(tmp_path), "--json"]) == 0
+    rows = _json(capsys)
+    assert all(r["skipped_identities"] == 1 and r["identities"] == 2 for r in rows)
+
+
+def test_cross_dataset_table_json(cards, orl_dir, capsys):
+    assert main(["models", "eval", "--set", "orl", "--model", "face_s48", "--max-identities", "4",
+                 "--json"]) == 0
+    sets = _json(capsys)
+    assert [s["set"] for s in sets] == ["orl"]
+    m = sets[0]["models"][0]
+    for k in ("name", "eer", "eer_float", "frr_at_far_1pct", "far_at_threshold", "frr_at_threshold"):
+        assert k in m
+    assert sets[0]["identities"] == 4 and sets[0]["genuine_trials"] == 4 * 7
+
+
+def test_eval_data_needs_modality(capsys):
+    assert main(["models", "eval", "--data", "x"]) != 0
+    assert "--modality" in capsys.readouterr().err

@@ -259,9 +259,19 @@ def _build_face(entry, ds, tr, te, key, out_dir):
 
     size = entry["input"][0]
     d = _face_training_data(entry, ds, tr, out_dir)
-    project = face_teacher.pca_projection(d["temb"], entry["emb_dim"])
-    targets = project(d["temb"])[d["idx"]]
+    temb = d["temb"].copy()
+    mix = float(entry.get("target_mix", 0.0))
+    if mix > 0:  # pull each photo's target towards its identity's mean teacher embedding
+        for c in np.unique(d["labels"]):
+            k = d["labels"] == c
+            mu = temb[k].mean(0)
+            temb[k] = (1 - mix) * temb[k] + mix * mu / max(np.linalg.norm(mu), 1e-12)
+        temb /= np.linalg.norm(temb, axis=1, keepdims=True)
+    project = face_teacher.pca_projection(temb, entry["emb_dim"])
+    targets = project(temb)[d["idx"]]
     labels = d["labels"][d["idx"]]
+    if float(entry.get("cls_weight", 1.0)) == 0:
+        labels = np.full_like(labels, -1)  # distillation only: no identity classifier
     crops = d["crops"][size]
     n = entry["samples_per_epoch"]
 
@@ -273,9 +283,12 @@ def _build_face(entry, ds, tr, te, key, out_dir):
                                  entry["lr"])
     rng = np.random.default_rng(entry["seed"] + 7)
     rep = [P.to_float(crops[j])[..., None] for j in rng.choice(len(crops), 300, replace=False)]
-    method = (f"CosFace (s={entry.get('cosface_s', 20.0)}, m={entry.get('cosface_m', 0.25)}) over "
-              f"the {d['classes']} training identities plus distillation (weight "
-              f"{entry['distill']}): 1 - cos to dlib's ResNet embedding of the same photo (PCA to "
+    cls = (f"CosFace (s={entry.get('cosface_s', 20.0)}, m={entry.get('cosface_m', 0.25)}) over "
+           f"the {d['classes']} training identities plus distillation (weight {entry['distill']})"
+           if float(entry.get("cls_weight", 1.0)) else "Distillation only (no classifier)")
+    target = "dlib's ResNet embedding of the same photo" + (
+        f" moved {mix:.0%} towards its identity's mean teacher embedding" if mix > 0 else "")
+    method = (f"{cls}: 1 - cos to {target} (PCA to "
               f"{entry['emb_dim']} d, fitted on the training photos); every crop is cut from a "
               "box the int8 detector gave on the photo itself or on the photo pasted into a "
               "QVGA scene (its real box errors), +-3 % jitter, after camera photometrics "

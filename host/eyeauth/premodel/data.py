@@ -67,6 +67,12 @@ class Zoo:
         self.det_card = zoo.load_card(zoo.DETECTOR) if modality == "face" else None
         self.det_bytes = zoo.model_bytes(zoo.DETECTOR) if modality == "face" else None
 
+    def split(self):
+        """The data set (data/splits.json) the zoo's models of this modality were trained on,
+        or None for models trained on a folder."""
+        got = {(c.get("spec") or {}).get("split") for c in self.cards.values()}
+        return got.pop() if len(got) == 1 else None
+
     def training_ids(self):
         sets = [set((c.get("training") or {}).get("identities") or []) for c in
                 self.cards.values()]
@@ -205,9 +211,7 @@ def build_split(zoo_, root, ids, variants=4, seed=0, max_files=None, enrol=None,
     files = _files(ds, ids, max_files)
     enrol = enrol or ENROL[modality]
     short = [i for i, v in files.items() if len(v) <= enrol]
-    if short:
-        raise DataError(f"identities with {enrol} files or fewer (need more, {enrol} enrol): "
-                        f"{', '.join(short)}")
+    files = {i: v for i, v in files.items() if i not in short}  # skipped, counted below
     if len(files) < 2:
         raise DataError(f"need at least 2 identities for impostor trials, have {len(files)}")
     emb = Embedder(zoo_, cache or Cache())
@@ -270,12 +274,17 @@ def build_split(zoo_, root, ids, variants=4, seed=0, max_files=None, enrol=None,
             "impostor_ok": np.stack(iacc, 1), "trials": len(idents),
             "n_impostor": len(idents) - 1, "groups": groups, "variant": np.asarray(var),
             "file": np.asarray(fidx),
-            "rejected": rejected, "enrol": enrol, "variants": variants, "seed": seed}
+            "rejected": rejected, "enrol": enrol, "variants": variants, "seed": seed,
+            "skipped_identities": len(short)}
 
 
-def default_root(modality, data_dir=None):
-    from eyeauth import SHARED_DATA_DIR
+def default_root(modality, data_dir=None, split=None):
+    """The data the premodel uses by default: the folder of the zoo's split set (its premodel
+    and eval parts), else the older fixed folder."""
+    from eyeauth import SHARED_DATA_DIR, splits
 
+    if split:
+        return splits.folder(split, data_dir)
     return Path(data_dir or SHARED_DATA_DIR).joinpath(*DATA_REL[modality])
 
 

@@ -65,15 +65,22 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None,
     if ms_per_point <= 0:
         raise UsageError("--ms-per-point must be positive")
     z = D.Zoo(modality)
-    root = D.resolve_root(modality, data_dir) if data_dir else D.default_root(modality)
+    root = D.resolve_root(modality, data_dir) if data_dir else D.default_root(modality, split=z.split())
     ds = datasets.scan(root, modality)
+    if not identities and z.split() and not data_dir:
+        from eyeauth import splits
+
+        # the identities reserved for the premodel: never trained an embedder, never set a
+        # threshold, never reported (data/splits.json)
+        identities = [i for i in splits.identities(z.split(), "premodel") if i in ds.files]
     if identities:
         ids = list(identities)
         missing = [i for i in ids if i not in ds.files]
         if missing:
             raise DataError(f"identities not in {root}: {', '.join(missing)}")
         seen = z.seen_ids()
-        enrolled = ids + [i for i in ds.identities if i not in seen and i not in ids]
+        enrolled = ids if (z.split() and not data_dir) else \
+            ids + [i for i in ds.identities if i not in seen and i not in ids]
     else:
         ids = [i for i in z.training_ids() if i in ds.files]
         enrolled = ids
@@ -171,8 +178,12 @@ def evaluate(modality, data=None, premodel=None, variants=None, seed=1, max_file
     if gone:
         raise ModelError(f"the premodel picks {', '.join(gone)}, which is not built; the zoo "
                          f"changed: {export.TRAIN_HINT}")
-    root = D.resolve_root(modality, data) if data else D.default_root(modality)
+    root = D.resolve_root(modality, data) if data else D.default_root(modality, split=z.split())
     ds = datasets.scan(root, modality)
+    if z.split() and not data:
+        from eyeauth import splits
+
+        ds = ds.subset([i for i in splits.identities(z.split(), "eval") if i in ds.files])
     enrolled = heldout_ids(z, ds)
     enrolled = enrolled[:max_identities] if max_identities else enrolled
     probes = heldout_ids(z, ds, doc, minimum=1)

@@ -1,0 +1,41 @@
+"""The face-presence gate: frames without a face never enrol and never authenticate (the
+detector's presence output against its card's threshold, checked on the board)."""
+import numpy as np
+import pytest
+
+from eyeauth.errors import DeviceError
+
+pytestmark = pytest.mark.hil
+
+
+def _no_face_frames():
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:240, 0:320]
+    return {
+        "noise": rng.integers(0, 256, (240, 320), dtype=np.uint8),
+        "black": np.zeros((240, 320), np.uint8),
+        "flat": np.full((240, 320), 170, np.uint8),
+        "gradient": (xx * 255 // 319).astype(np.uint8),
+        "blocks": np.kron(rng.integers(0, 256, (15, 20)), np.ones((16, 16))).astype(np.uint8),
+    }
+
+
+def test_frames_without_a_face_neither_enrol_nor_authenticate(auth_board, faces, tmp_path):
+    from PIL import Image
+
+    b = auth_board
+    b.auth.enroll("ann", faces("s31", [1, 2, 3]))
+    paths = {}
+    for name, img in _no_face_frames().items():
+        paths[name] = tmp_path / f"{name}.png"
+        Image.fromarray(img).save(paths[name])
+    with pytest.raises(DeviceError) as ei:
+        b.auth.enroll("eve", [paths["noise"]])
+    assert ei.value.code == "no_face"
+    for name, p in paths.items():
+        with pytest.raises(DeviceError) as ei:
+            b.auth.auth(face=p, policy="face", user="ann")
+        assert ei.value.code == "no_face", name
+    assert "eve" not in b.auth.users()["users"]
+    ok = b.auth.auth(face=faces("s31", [9])[0], policy="face", user="ann")
+    assert "accepted" in ok  # a real face still goes through the gate
