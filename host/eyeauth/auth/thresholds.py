@@ -252,6 +252,13 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
             "macs": card.get("macs"), "latency_esp32_ms": card.get("latency_esp32_ms")}
 
 
+def _file_sha(card):
+    """sha256 of the model file a threshold is fitted on (the release check compares it)."""
+    from eyeauth.release import sha256_file
+
+    return sha256_file(zoo.tflite_path(card["name"]))
+
+
 def default_path():
     return zoo.models_dir() / "thresholds.json"
 
@@ -293,7 +300,8 @@ def build(out=None, data_dir=None, max_files=None, write=True, far_target=FAR_TA
                 "impostor_trials": r["impostor_trials"], "far": round(r["far"], 4),
                 "frr": round(r["frr"], 4), "frr_at_far_1pct": round(r["frr_at_far_1pct"], 4),
                 "macs": r["macs"], "latency_esp32_ms": r["latency_esp32_ms"],
-                "build_hash": card.get("build_hash")}
+                "build_hash": card.get("build_hash"),
+                "sha256": _file_sha(card)}
             note(f"{name}: EER {100 * r['eer']:.2f}% at threshold {r['threshold']:.4f} "
                  f"({r['genuine_trials']}+{r['impostor_trials']} trials)")
             if best is None or r["eer"] < best[0] - 1e-12:

@@ -18,7 +18,7 @@ from eyeauth.errors import EyeauthError
 # present yet is skipped, so the CLI grows with the project.
 COMMAND_MODULES = (
     "demo", "sim", "flash", "deploy", "enroll", "monitor", "report", "models", "convert",
-    "premodel", "evaluate", "explore", "bench",
+    "premodel", "evaluate", "explore", "bench", "release",
 )
 
 

@@ -135,7 +135,8 @@ def _cross(args):
         lines.append(f"{s['set']} ({s['modality']}): {s['what']}; {s['identities']} identities "
                      f"({s['skipped_identities']} skipped: too few files), "
                      f"{s['genuine_trials']}+{s['impostor_trials']} trials"
-                     + (f", {s['no_face_probes']} probes without a face" if s["no_face_probes"] else ""))
+                     + (f", {s['refused_probes']} probes refused by the board (no "
+                        f"{'face' if s['modality'] == 'face' else 'speech'})" if s["refused_probes"] else ""))
         lines.append(f"  {'model':10s} {'EER':>6s} {'float':>6s} {'FRR@1%':>7s} "
                      f"{'FAR@thr':>7s} {'FRR@thr':>7s} {'ESP32 ms':>8s}")
         for m in s["models"]:

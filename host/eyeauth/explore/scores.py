@@ -20,6 +20,7 @@ from eyeauth.errors import DataError
 VERSION = 1
 DEFAULT_PATH = Path(__file__).with_name("scores.json")
 _FACE_DEFAULT_ENROL, _VOICE_DEFAULT_ENROL = 3, 5
+MAX_IDENTITIES = 60  # of a split's evaluation part: keeps the cache small (impostor trials ~ n^2)
 
 
 def _enrol(card):
@@ -32,6 +33,14 @@ def _heldout(card, data_dir):
     from eyeauth import SHARED_DATA_DIR, datasets
 
     spec = card.get("spec") or {}
+    if spec.get("split"):  # split-trained: the split's evaluation identities that can enrol
+        from eyeauth import splits
+
+        ds = datasets.scan(splits.folder(spec["split"], data_dir), card["modality"])
+        enrol = _enrol(card)
+        ids = [i for i in splits.identities(spec["split"], "eval")
+               if i in ds.files and len(ds.files[i]) > enrol][:MAX_IDENTITIES]
+        return ds.subset(ids)
     ids = (card.get("training") or {}).get("heldout_identities")
     if not ids or "data" not in spec:
         raise DataError(f"card {card['name']} names no held-out identities or data folder; "
@@ -56,7 +65,12 @@ def _embed_all(card, samples, boxes):
             if card["modality"] == "face":
                 e = embed.embed_face(card["name"], x, boxes[k], float_ref=float_ref)
             else:
-                e = embed.embed_voice(card["name"], x, 8000, float_ref=float_ref)
+                try:  # the board's utterance path (windows over the speech, mean embedding)
+                    from eyeauth.models import voice_phrase
+
+                    e = voice_phrase.embed(card, x, flt=float_ref)
+                except ImportError:
+                    e = embed.embed_voice(card["name"], x, 8000, float_ref=float_ref)
             out[variant].append(e)
     return out
 

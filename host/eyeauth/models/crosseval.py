@@ -86,6 +86,11 @@ SETS = {
                    "ORL pasted into cluttered 320x240 frames, face 20-80 % of the height"),
     "lfw": ("face", lambda d: _split_files("lfw", "eval", d),
             "LFW evaluation identities (data/splits.json), 250x250 photos as they are"),
+    "speech_commands": ("voice", lambda d: _split_files("speech_commands", "eval", d),
+                        "Speech Commands evaluation speakers (data/splits.json), single 1 s "
+                        "command words (16 kHz files, heard at 8 kHz)"),
+    "fsdd": ("voice", lambda d: _every("fsdd", FSDD_EVERY, d),
+             "FSDD, all 6 speakers, single spoken digits at 8 kHz (every 5th recording)"),
 }
 
 
@@ -93,11 +98,46 @@ def register_set(name, modality, files, what):
     SETS[name] = (modality, files, what)
 
 
+FSDD_EVERY = 5  # FSDD: every 5th recording (100 of each speaker's 500, every digit)
+
+
+def _every(name, every, data_dir):
+    return {i: ps[::every] for i, ps in _split_files(name, "eval", data_dir).items()}
+
+
+def phrase_files(name, data_dir=None, seed=5):
+    """3-word phrases of each evaluation speaker of ``name`` (voice_phrase.phrase_sets: clips
+    trimmed to their speech, joined with 0.1-0.4 s gaps and light noise; the first 5 phrases
+    are made of the speaker's first 5 clips and enrol), written once as 8 kHz WAVs under the
+    cache so every model and the teacher score the very same audio."""
+    from scipy.io import wavfile
+
+    from eyeauth.models import voice_phrase
+
+    ids = splits.identities(name, "eval")
+    out_dir = _cache_root() / "eval_sets" / f"{name}_phrases_s{seed}_v1"
+    done = out_dir / "DONE"
+    if not done.exists():
+        sets = voice_phrase.phrase_sets(splits.folder(name, data_dir), ids, seed=seed)
+        for spk, phrases in sets.items():
+            (out_dir / spk).mkdir(parents=True, exist_ok=True)
+            for k, x in enumerate(phrases):
+                wavfile.write(out_dir / spk / f"phrase_{k:02d}.wav", 8000, np.asarray(x, np.int16))
+        done.write_text("ok\n")
+    return {spk: sorted((out_dir / spk).glob("*.wav")) for spk in ids if (out_dir / spk).is_dir()}
+
+
 def _voice_sets():
     try:
-        from eyeauth.models import voice_phrase  # noqa: F401  (registers its sets)
-    except ImportError:
-        pass
+        from eyeauth.models import voice_phrase  # noqa: F401
+    except ImportError:  # the utterance path is not there: single clips only
+        return
+    if "speech_commands_phrase" in SETS:
+        return
+    register_set("speech_commands_phrase", "voice", lambda d: phrase_files("speech_commands", d),
+                 "Speech Commands evaluation speakers, 3-word phrases (2-3 s): 5 enrol, 10 probe")
+    register_set("fsdd_phrase", "voice", lambda d: phrase_files("fsdd", d),
+                 "FSDD, all 6 speakers, 3-digit phrases at 8 kHz: 5 enrol, 10 probe")
 
 
 def set_names(modality=None):
@@ -128,10 +168,15 @@ def _embed(card, paths, modality, flt, boxes):
             wav = datasets.load_audio(p, 8000)
             try:
                 from eyeauth.models import voice_phrase
-
-                out.append(voice_phrase.embed(card, wav, flt=flt))
             except ImportError:
-                out.append(embed._unit(embed._infer(card["name"], embed.voice_tensor(card["name"], wav), flt)))
+                voice_phrase = None
+            try:
+                if voice_phrase is not None:
+                    out.append(voice_phrase.embed(card, wav, flt=flt))
+                else:
+                    out.append(embed._unit(embed._infer(card["name"], embed.voice_tensor(card["name"], wav), flt)))
+            except DataError:  # no speech: refused by the board; scored as a reject
+                out.append(np.zeros(card["output"]["shape"][-1], np.float32))
     return np.stack(out)
 
 
@@ -199,9 +244,16 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
 
         def refused(ps):
             return np.array([boxes[str(p)][1] < thr for p in ps], bool)
+    else:
+        from eyeauth.models import vad
+
+        speech = {str(p): vad.has_speech(datasets.load_audio(p, 8000)) for p in paths}
+
+        def refused(ps):  # the board's voice check refuses a clip without speech
+            return np.array([not speech[str(p)] for p in ps], bool)
     out = {"set": name, "modality": modality, "what": what, "identities": len(split),
            "skipped_identities": len(skipped), "files": len(paths), "enrol": enrol,
-           "no_face_probes": int(sum(refused(split[i][1]).sum() for i in split)) if refused else 0,
+           "refused_probes": int(sum(refused(split[i][1]).sum() for i in split)),
            "models": [], "teacher": None}
     for card in cards:
         with Steps(f"{name}: {card['name']}", 2, every=1e9):
