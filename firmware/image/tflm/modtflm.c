@@ -73,7 +73,7 @@ static mp_obj_t tensor_view(mp_obj_t self_in, size_t n_args, const mp_obj_t *arg
     tflm_tensor_info_t t;
     int r = out ? tflm_engine_output(engine(self_in), i, &t) : tflm_engine_input(engine(self_in), i, &t);
     if (r != 0) {
-        mp_raise_type(&mp_type_IndexError);
+        mp_raise_msg(&mp_type_IndexError, MP_ERROR_TEXT("tflm: no such tensor"));
     }
     return mp_obj_new_memoryview('b', t.bytes, t.data);
 }
@@ -93,7 +93,7 @@ static mp_obj_t details(size_t n_args, const mp_obj_t *args, bool out) {
     tflm_tensor_info_t t;
     int r = out ? tflm_engine_output(engine(args[0]), i, &t) : tflm_engine_input(engine(args[0]), i, &t);
     if (r != 0) {
-        mp_raise_type(&mp_type_IndexError);
+        mp_raise_msg(&mp_type_IndexError, MP_ERROR_TEXT("tflm: no such tensor"));
     }
     mp_obj_t shape[6];
     for (int k = 0; k < t.dims; k++) {
