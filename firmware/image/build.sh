@@ -2,11 +2,11 @@
 # Builds the eyeauth MicroPython image for a board, in Espressif's ESP-IDF container image:
 #
 #     firmware/image/build.sh esp-eye          # or esp32-s3-eye
-#     -> firmware/image/out/<board>/firmware.bin (+ flash.txt: the eyeauth flash command)
+#     -> build/image/out/<board>/firmware.bin (+ flash.txt: the eyeauth flash command)
 #
 # Needs Docker and network access for the first run (git clones and the ESP Component Registry;
-# versions pinned in versions.env). Sources and caches stay in firmware/image/build/ (ignored by
-# git); a second build reuses them. Nothing here runs on the host except docker.
+# versions pinned in versions.env). Sources and caches stay in build/image/ (ignored by git); a
+# second build reuses them. Nothing here runs on the host except docker.
 set -euo pipefail
 BOARD=${1:-esp-eye}
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -14,8 +14,10 @@ case "$BOARD" in
     esp32-s3-eye) MPBOARD=EYEAUTH_ESP32S3_EYE; TARGET=esp32s3; PARTS=$IMG/boards/$MPBOARD/partitions.csv ;;
     *) echo "build: unknown board '$BOARD' (esp-eye, esp32-s3-eye)" >&2; exit 2 ;;
 esac
-W=$IMG/build
-OUT=$IMG/out/$BOARD
+# Sources and outputs under the repo's build/ (git-ignored), outside firmware/ (whose .py files
+# the tests compile for the board).
+W=$REPO/build/image
+OUT=$W/out/$BOARD
 mkdir -p "$W" "$OUT"
 git config --global --add safe.directory '*'
 
@@ -50,7 +52,8 @@ cp "$PARTS" "$PORT/partitions-eyeauth.csv"
 # 5. Build: board folder from this repo, the tflm + camera user C modules, the app frozen in.
 cd "$PORT"
 idf.py -D MICROPY_BOARD="$MPBOARD" -D MICROPY_BOARD_DIR="$IMG/boards/$MPBOARD" \
-    -D USER_C_MODULES="$IMG/usermods.cmake" -B "build-$MPBOARD" build
+    -D USER_C_MODULES="$IMG/usermods.cmake" -D EYEAUTH_CAMERA_API_DIR="$W/micropython-camera-API" \
+    -B "build-$MPBOARD" build
 cd "build-$MPBOARD"
 python ../makeimg.py sdkconfig bootloader/bootloader.bin partition_table/partition-table.bin \
     micropython.bin firmware.bin micropython.uf2
@@ -60,7 +63,7 @@ ADDR=0x1000; [ "$TARGET" = esp32s3 ] && ADDR=0x0
 cat > "$OUT/flash.txt" <<TXT
 # $BOARD: MicroPython $MICROPYTHON_REF, ESP-IDF from $IDF_IMAGE, esp-tflite-micro $ESP_TFLITE_MICRO_VERSION,
 # esp32-camera $ESP32_CAMERA_REF, micropython-camera-API $CAMERA_API_REF
-eyeauth flash --port /dev/ttyUSB0 --firmware firmware/image/out/$BOARD/firmware.bin --address $ADDR
+eyeauth flash --port /dev/ttyUSB0 --firmware build/image/out/$BOARD/firmware.bin --address $ADDR
 TXT
-chown -R "${HOST_UID:-0}:${HOST_GID:-0}" "$W" "$IMG/out"
+chown -R "${HOST_UID:-0}:${HOST_GID:-0}" "$W"
 echo "built $OUT/firmware.bin"
