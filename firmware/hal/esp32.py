@@ -108,7 +108,9 @@ class Board(common.SerialBoard):
     def _i2s(self):
         if self._mic is None:
             from machine import I2S, Pin
-            m = self.hal["mic"]
+            m = self.hal.get("mic")
+            if not m:
+                raise OSError("no microphone the HAL can read on this board (board config hal.mic)")
             self._mic = I2S(m.get("i2s_id", 0), sck=Pin(m["sck"]), ws=Pin(m["ws"]), sd=Pin(m["sd"]),
                             mode=I2S.RX, bits=m.get("bits", 16), format=I2S.MONO,
                             rate=m.get("rate", 16000), ibuf=m.get("ibuf", 32000))
@@ -119,9 +121,10 @@ class Board(common.SerialBoard):
             c = self.hal["camera"]
             return bytes(self._camera().capture()), c["width"], c["height"]
         from array import array
+        mic = self._i2s()
         m = self.hal["mic"]
         raw = bytearray(m.get("capture_bytes", 32000))
-        self._i2s().readinto(raw)
+        mic.readinto(raw)
         x = array("h", raw)
         step = m.get("decimate", 1)
         return array("h", (x[i] for i in range(0, len(x), step))), m.get("rate", 16000) // step, 0
