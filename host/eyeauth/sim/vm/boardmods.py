@@ -23,7 +23,8 @@ import termios
 from collections import namedtuple
 
 _EXIT_SOFT, _EXIT_HARD = 10, 12
-_ISIG = 0o000001  # termios c_lflag bit (Linux, macOS share it)
+_ISIG = 0o000001  # termios c_lflag bits (Linux values)
+_NOFLSH = 0o000200  # keep the queued bytes around a Ctrl-C (a board's UART does not drop them)
 _VINTR = 0
 _FREQS = (20000000, 40000000, 80000000, 160000000, 240000000)
 
@@ -109,7 +110,7 @@ def _set_isig(c):
     if c < 0:
         a[3] &= ~_ISIG
     else:
-        a[3] |= _ISIG
+        a[3] |= _ISIG | _NOFLSH
         a[6][_VINTR] = bytes((c,))
     termios.tcsetattr(0, termios.TCSANOW, a)
 
