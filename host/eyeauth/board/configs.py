@@ -10,7 +10,7 @@ from eyeauth.errors import UsageError
 # MicroPython bytecode time on the chip relative to the unix-port VM on an x86-64 host: published
 # cross-board figures / the same loops in the VM here (bench/pyspeed.py, which cites them; heap in
 # PSRAM); field telemetry recalibrates it. A board config may override it.
-PY_SPEED_FACTOR = {"esp32": 72.0, "esp32s3": 63.0}
+PY_SPEED_FACTOR = {"esp32": 140.0, "esp32s3": 121.0}
 
 # MicroPython's MICROPY_HW_MCU_NAME per chip (ports/esp32/mpconfigport.h): the end of
 # os.uname().machine and sys.implementation._machine, "<board name> with <MCU>".
