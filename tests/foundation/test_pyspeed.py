@@ -33,5 +33,6 @@ def test_board_side_through_mpremote(board):
     board.close_clients()
     r = _run("--port", board.port)
     assert set(r["board_seconds"]) >= {"int_add", "pi_5000", "int_add_viper"}
-    if board.sim is not None:  # the virtual board's chip is this host's VM
-        assert 0.2 < r["measured_factor"]["median"] < 5
+    if board.sim is not None:  # the virtual board's chip is this host's VM: about 1, more when
+        # the host is loaded (the board side is wall time, the host side CPU time)
+        assert 0.2 < r["measured_factor"]["median"] < 50
