@@ -1,4 +1,4 @@
-# What goes into the board: frozen into the firmware image (platformio.ini) and deployed onto the
+# What goes into the board: frozen into the firmware image (firmware/image) and deployed onto the
 # filesystem by `eyeauth deploy`. Used by micropython's make (freeze) and read by the host.
 package("eyeauth_fw")
 package("hal")

@@ -1,16 +1,47 @@
-# ESP-EYE backend: USB-serial REPL UART (via sys.stdin/stdout), OV2640 camera and I2S mic.
-# Camera and mic need the custom firmware image (platformio.ini) with the camera and TFLM
-# modules; they are imported lazily so that the app still answers status/bench without them.
+# ESP-EYE / ESP32-S3-EYE backend: USB-serial REPL (sys.stdin/stdout), OV2640 camera, I2S mic,
+# TFLM + ESP-NN. Needs the board image of firmware/image (modules `camera` and `tflm`); both are
+# imported lazily so that the app still answers hello/status/bench on a stock MicroPython.
+#
+# Everything board-specific is data: /hal/board.json, written by `eyeauth deploy --board B` from
+# board_configs/B.json ("chip" and "hal": camera pins and format, mic pins, arena placement).
+# Arena sizes come from each model's card (/models/<m>.json "arena_bytes_target": TFLM's
+# arena_used_bytes on the host plus a margin) plus the board's "arena_margin_bytes".
+#
+# Module APIs used, exactly:
+#   camera (cnadler86/micropython-camera-API, firmware/image/versions.env CAMERA_API_REF):
+#     Camera(data_pins=, vsync_pin=, href_pin=, sda_pin=, scl_pin=, pclk_pin=, xclk_pin=,
+#            xclk_freq=, powerdown_pin=, reset_pin=, pixel_format=, frame_size=, fb_count=,
+#            init=True); PixelFormat.GRAYSCALE; FrameSize.QVGA; .capture() -> memoryview
+#   tflm (firmware/image/tflm/modtflm.c): Interpreter(model, arena_size, arena=ARENA_INTERNAL|
+#            ARENA_SPIRAM); .input(0) / .output(0) memoryviews; .invoke() -> us;
+#            .arena_used_bytes()
+#   machine.I2S (MicroPython docs, machine.I2S): I2S(id, sck=Pin, ws=Pin, sd=Pin, mode=I2S.RX,
+#            bits=, format=I2S.MONO, rate=, ibuf=); .readinto(buf)
+import json
 
 from hal import common
+
+_BOARD_JSON = "/hal/board.json"
+
+
+def load_board_data(path=_BOARD_JSON):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        raise OSError("%s missing: run `eyeauth deploy --board <board>`" % path)
 
 
 class Board(common.SerialBoard):
     NAME = "esp-eye"
 
-    def __init__(self):
+    def __init__(self, data=None):
         super().__init__()
-        self.py_factor = 1.0  # measured on the board itself
+        self.data = data or load_board_data()
+        self.NAME = self.data.get("name", Board.NAME)
+        self.chip = self.data.get("chip", "esp32")
+        self.hal = self.data.get("hal", {})
+        self.py_factor = 1.0  # the board times its own Python stages
         self._nn = {}
         self._cam = None
         self._mic = None
@@ -19,32 +50,81 @@ class Board(common.SerialBoard):
         import machine
         machine.soft_reset()
 
-    def nn_run(self, model, tensor):
-        # TFLM + ESP-NN through the `tflm` C module of the firmware image (platformio.ini).
-        import tflm
+    # -- nn -----------------------------------------------------------------------------------
+    def _card(self, model):
+        with open("/models/%s.json" % model) as f:
+            return json.load(f)
+
+    def arena_plan(self, card):
+        # -> (bytes, "internal" | "spiram") for one model, from its card and the board data.
+        nn = self.hal.get("nn", {})
+        size = int(card.get("arena_bytes_target") or nn.get("arena_default_bytes", 0))
+        size += int(nn.get("arena_margin_bytes", 0))
+        where = nn.get("arena", "internal")
+        if where == "internal" and size > int(nn.get("arena_internal_max_bytes", size)):
+            where = "spiram"  # one arena, one memory: too big for SRAM goes whole to PSRAM
+        return size, where
+
+    def modeled_us(self, card):
+        # The timing model's figure for this chip with ESP-NN (card "latency_ms"), so telemetry
+        # carries measured and modeled side by side for `eyeauth explore calibrate`.
+        ms = (card.get("latency_ms") or {}).get(self.chip + "_espnn")
+        if ms is None and self.chip == "esp32":
+            ms = card.get("latency_esp32_ms")
+        return int(ms * 1000) if ms else -1
+
+    def _interpreter(self, model):
         it = self._nn.get(model)
         if it is None:
+            import tflm
+            card = self._card(model)
+            size, where = self.arena_plan(card)
             with open("/models/%s.tflite" % model, "rb") as f:
-                it = tflm.Interpreter(f.read(), arena_size=200 * 1024)
+                blob = f.read()
+            arena = tflm.ARENA_SPIRAM if where == "spiram" else tflm.ARENA_INTERNAL
+            it = (tflm.Interpreter(blob, size, arena=arena), self.modeled_us(card))
+            del blob  # the interpreter keeps its own aligned copy
             self._nn[model] = it
+        return it
+
+    def nn_run(self, model, tensor):
+        it, modeled = self._interpreter(model)
         it.input(0)[:] = tensor
-        it.invoke()
-        return bytes(it.output(0)), {"modeled_us": -1, "arena": it.arena_used_bytes()}
+        us = it.invoke()
+        return bytes(it.output(0)), {"modeled_us": modeled, "arena": it.arena_used_bytes(),
+                                     "invoke_us": us}
+
+    # -- sensors ------------------------------------------------------------------------------
+    def _camera(self):
+        if self._cam is None:
+            from camera import Camera, FrameSize, PixelFormat
+            c = self.hal["camera"]
+            kw = dict(c["pins"])
+            self._cam = Camera(pixel_format=getattr(PixelFormat, c.get("pixel_format", "GRAYSCALE")),
+                               frame_size=getattr(FrameSize, c.get("frame_size", "QVGA")),
+                               fb_count=c.get("fb_count", 1), init=True, **kw)
+        return self._cam
+
+    def _i2s(self):
+        if self._mic is None:
+            from machine import I2S, Pin
+            m = self.hal.get("mic")
+            if not m:
+                raise OSError("no microphone the HAL can read on this board (board config hal.mic)")
+            self._mic = I2S(m.get("i2s_id", 0), sck=Pin(m["sck"]), ws=Pin(m["ws"]), sd=Pin(m["sd"]),
+                            mode=I2S.RX, bits=m.get("bits", 16), format=I2S.MONO,
+                            rate=m.get("rate", 16000), ibuf=m.get("ibuf", 32000))
+        return self._mic
 
     def capture(self, sensor):
         if sensor == "camera":
-            import camera  # OV2640 driver in the firmware image
-            if self._cam is None:
-                camera.init(0, format=camera.GRAYSCALE, framesize=camera.FRAME_QVGA)
-                self._cam = True
-            return camera.capture(), 320, 240
+            c = self.hal["camera"]
+            return bytes(self._camera().capture()), c["width"], c["height"]
         from array import array
-        from machine import I2S, Pin
-        if self._mic is None:
-            # ESP-EYE: I2S MEMS mic on SCK 26, WS 32, SD 33; 16 kHz capture, decimated to 8 kHz.
-            self._mic = I2S(0, sck=Pin(26), ws=Pin(32), sd=Pin(33), mode=I2S.RX, bits=16,
-                            format=I2S.MONO, rate=16000, ibuf=32000)
-        raw = bytearray(32000)
-        self._mic.readinto(raw)
+        mic = self._i2s()
+        m = self.hal["mic"]
+        raw = bytearray(m.get("capture_bytes", 32000))
+        mic.readinto(raw)
         x = array("h", raw)
-        return array("h", (x[i] for i in range(0, len(x), 2))), 8000, 0
+        step = m.get("decimate", 1)
+        return array("h", (x[i] for i in range(0, len(x), step))), m.get("rate", 16000) // step, 0

@@ -1,12 +1,12 @@
 # Virtual ESP-EYE backend (MicroPython unix port). The serial line is the VM's stdin/stdout (a
 # pseudo-terminal on the host); sensors and nn come from the host service on a loopback socket
-# named by EYEAUTH_SIM_SERVICE (the physical sensor stand-in).
-import os
+# whose address the virtual board's `_vboard` module gives (the physical sensor stand-in).
 from binascii import a2b_base64, b2a_base64
 
+import _vboard
 from hal import common
 
-NAME = os.getenv("EYEAUTH_SIM_BOARD") or "esp-eye"
+NAME = _vboard.board
 
 
 class Board(common.SerialBoard):
@@ -16,7 +16,7 @@ class Board(common.SerialBoard):
         super().__init__()
         self._svc = None
         # Python stages: host-VM microseconds times this = the board's (board config).
-        self.py_factor = float(os.getenv("EYEAUTH_SIM_PY_FACTOR") or 1.0)
+        self.py_factor = _vboard.py_factor
 
     def soft_reset(self):
         raise SystemExit(10)
@@ -24,7 +24,7 @@ class Board(common.SerialBoard):
     def service(self):
         if self._svc is None:
             from hal.simlink import ServiceLink
-            self._svc = ServiceLink(os.getenv("EYEAUTH_SIM_SERVICE"))
+            self._svc = ServiceLink(_vboard.service)
         return self._svc
 
     def nn_run(self, model, tensor):

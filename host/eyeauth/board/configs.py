@@ -7,9 +7,14 @@ from pathlib import Path
 from eyeauth import BOARD_CONFIGS_DIR
 from eyeauth.errors import UsageError
 
-# MicroPython bytecode time on the chip relative to the unix-port VM on an x86-64 host (an
-# estimate; field telemetry recalibrates it). A board config may override it.
-PY_SPEED_FACTOR = {"esp32": 30.0, "esp32s3": 20.0}
+# MicroPython bytecode time on the chip relative to the unix-port VM on an x86-64 host: published
+# cross-board figures / the same loops in the VM here (bench/pyspeed.py, which cites them; heap in
+# PSRAM); field telemetry recalibrates it. A board config may override it.
+PY_SPEED_FACTOR = {"esp32": 140.0, "esp32s3": 121.0}
+
+# MicroPython's MICROPY_HW_MCU_NAME per chip (ports/esp32/mpconfigport.h): the end of
+# os.uname().machine and sys.implementation._machine, "<board name> with <MCU>".
+MCU_NAME = {"esp32": "ESP32", "esp32s3": "ESP32S3"}
 
 REQUIRED = ("name", "chip", "cpu_mhz", "sram_bytes", "psram_bytes", "flash_bytes",
             "micropython_heap_bytes", "flash_layout")
@@ -33,3 +38,10 @@ def load_board(name: str, config_dir: Path = BOARD_CONFIGS_DIR) -> dict:
         raise UsageError(f"board config {path} lacks {', '.join(missing)}; add them")
     cfg.setdefault("python_speed_factor", PY_SPEED_FACTOR.get(cfg["chip"], 30.0))
     return cfg
+
+
+def micropython_machine(cfg: dict) -> str:
+    """os.uname().machine of the board's MicroPython image: MICROPY_HW_BOARD_NAME (the config's
+    ``micropython_board_name``, as firmware/image sets it) + " with " + the chip's MCU name."""
+    name = cfg.get("micropython_board_name") or cfg.get("title") or cfg["name"]
+    return f"{name} with {MCU_NAME.get(cfg['chip'], cfg['chip'].upper())}"

@@ -93,11 +93,24 @@ def compile_mpy(path: Path, board_path: str, arch: str | None = DEFAULT_ARCH) ->
         return out.read_bytes()
 
 
+def board_data(board: str) -> bytes:
+    """/hal/board.json: what firmware/hal/esp32.py needs of board_configs/<board>.json (chip,
+    camera and mic pins, arena placement), so the HAL hard-codes no board."""
+    from eyeauth.board.configs import load_board
+
+    cfg = load_board(board)
+    return json.dumps({"name": cfg["name"], "chip": cfg["chip"], "hal": cfg.get("hal", {})},
+                      separators=(",", ":")).encode()
+
+
 def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MODELS_DIR,
                  use_mpy: bool = True, extra: dict[str, bytes] | None = None,
-                 arch: str | None = DEFAULT_ARCH) -> dict[str, bytes]:
-    """{board path: bytes} of the whole app image, .mpy compiled for `arch`."""
+                 arch: str | None = DEFAULT_ARCH, board: str | None = "esp-eye") -> dict[str, bytes]:
+    """{board path: bytes} of the whole app image, .mpy compiled for `arch`, with the board's
+    HAL data (/hal/board.json) for `board`."""
     files: dict[str, bytes] = {}
+    if board:
+        files["/hal/board.json"] = board_data(board)
     for local, board_path in manifest_entries(firmware_dir):
         if use_mpy and board_path not in ("/main.py", "/boot.py"):
             files[board_path[:-3] + ".mpy"] = compile_mpy(local, board_path, arch)
@@ -137,7 +150,7 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
 def _compact_card(card: dict) -> bytes:
     """What the board needs of a model card (its full card stays on the host)."""
     keep = {k: card[k] for k in ("name", "modality", "input", "output", "arena_bytes_target",
-                                 "latency_esp32_ms", "eer") if k in card}
+                                 "latency_esp32_ms", "latency_ms", "eer") if k in card}
     keep["input"] = {k: v for k, v in keep.get("input", {}).items() if k in ("shape", "scale", "zero_point")}
     keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold")}
     return json.dumps(keep, separators=(",", ":")).encode()

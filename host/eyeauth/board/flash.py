@@ -3,8 +3,9 @@
 What is flashed, by default, is the **app image**: the firmware modules of ``firmware/manifest.py``
 compiled with mpy-cross and packed as a bundle (:mod:`eyeauth.sim.flashimg`), written at the
 board's ``flash_layout.app`` offset. The virtual ESP-EYE boots its frozen modules from it. For a
-real ESP-EYE pass ``--firmware`` with the MicroPython image built from ``platformio.ini`` (or a
-MicroPython release .bin) and ``--address 0x1000``.
+real ESP-EYE pass ``--firmware`` with the MicroPython image built by ``firmware/image/build.sh``
+(``build/image/out/esp-eye/firmware.bin``; or a MicroPython release .bin) and ``--address 0x1000``
+(``0x0`` on an ESP32-S3); docs/REAL_BOARD.md walks through it.
 """
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ def register(sub):
                        "and renamed, so an interrupted deploy leaves no half file and the next one "
                        "completes. The app restarts at the end.")
     p.add_argument("--port", required=True, help="the board's serial port")
+    p.add_argument("--board", default="esp-eye", help="board config (board_configs/): its camera, "
+                   "mic and arena data go to /hal/board.json (default esp-eye)")
     p.add_argument("--no-mpy", action="store_true", help="copy .py sources instead of .mpy")
     p.add_argument("--no-models", action="store_true", help="leave models/ out")
     p.add_argument("--pair", action="store_true", help="put the pairing secret on the board (created "
@@ -24,7 +26,8 @@ def _deploy(args):
     from eyeauth import MODELS_DIR
 
     def build(arch):
-        return build_bundle(models_dir=None if args.no_models else MODELS_DIR, use_mpy=not args.no_mpy, arch=arch)
+        return build_bundle(models_dir=None if args.no_models else MODELS_DIR, use_mpy=not args.no_mpy,
+                            arch=arch, board=args.board)
 
     key = None
     if args.pair:

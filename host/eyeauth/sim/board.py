@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import select
@@ -34,11 +35,13 @@ import threading
 import time
 from pathlib import Path
 
+from eyeauth.board.configs import micropython_machine
 from eyeauth.sim import flashimg
 from eyeauth.sim.services import ServiceServer
 
 SUPERVISOR = Path(__file__).with_name("vm") / "supervisor.py"
 EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, EXIT_HARD = 10, 11, 12
+RESET_PWRON, RESET_SOFT = 1, 5   # machine.PWRON_RESET, machine.SOFT_RESET (esp32 port)
 RELAY_BUFFER = 256 * 1024
 
 
@@ -67,6 +70,10 @@ def _raw_tty(fd: int, isig: bool) -> None:
     attrs[6][termios.VMIN] = 1
     attrs[6][termios.VTIME] = 0
     attrs[6][termios.VINTR] = 3
+    # Only Ctrl-C may signal (as on a board's UART): Ctrl-\ and Ctrl-Z are data, or binary
+    # transfers (mpremote mount) lose bytes 0x1c and 0x1a to SIGQUIT/SIGTSTP.
+    attrs[6][termios.VQUIT] = 0   # _POSIX_VDISABLE
+    attrs[6][termios.VSUSP] = 0
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
@@ -92,6 +99,11 @@ class VirtualBoard:
         self.services.nn = NNService(self.fs_dir, board["chip"])
         self.dropped_bytes = 0
         self._out = bytearray()
+        # The base MAC an ESP32 reports as machine.unique_id(): Espressif's OUI 24:0A:C4 plus
+        # three bytes of this board's state folder, so one virtual board keeps its id.
+        self.unique_id = bytes.fromhex("240ac4") + hashlib.sha256(
+            str(self.state.resolve()).encode()).digest()[:3]
+        self.reset_cause = RESET_PWRON
 
     # -- the USB-serial port ------------------------------------------------------------------
     def _open_ptys(self):
@@ -188,7 +200,17 @@ class VirtualBoard:
         env["EYEAUTH_SIM_SERVICE"] = f"127.0.0.1:{self.services.port}"
         env["EYEAUTH_SIM_BOARD"] = self.board["name"]
         env["EYEAUTH_SIM_PY_FACTOR"] = str(self.board.get("python_speed_factor", 1.0))
+        # What the board's own modules answer (vm/boardmods.py): os.uname().machine,
+        # machine.freq(), machine.unique_id(), machine.reset_cause().
+        env["EYEAUTH_SIM_MACHINE"] = micropython_machine(self.board)
+        env["EYEAUTH_SIM_CPU_HZ"] = str(int(self.board.get("cpu_mhz", 240)) * 1_000_000)
+        env["EYEAUTH_SIM_UID"] = self.unique_id.hex()
+        env["EYEAUTH_SIM_RESET_CAUSE"] = str(self.reset_cause)
         slave = self.vm_slave
+        # Ctrl-C stays data until the supervisor is up and turns it into an interrupt (a real
+        # board's UART interrupt exists only once MicroPython runs): one that landed while the
+        # VM was starting would kill it before its REPL, and the host would keep doing so.
+        _raw_tty(slave, isig=False)
 
         def child_setup():
             os.setsid()
@@ -210,6 +232,12 @@ class VirtualBoard:
             code = self.vm.wait()
             if self.stopping.is_set():
                 break
+            # A soft reboot leaves the chip's reset cause as it was; machine.reset() restarts the
+            # chip in software; anything else (power cut, crash, EN pin) is a power-on here.
+            if code == EXIT_HARD:
+                self.reset_cause = RESET_SOFT
+            elif code not in (EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW):
+                self.reset_cause = RESET_PWRON
             if code == EXIT_SOFT_RAW:
                 mode = "raw"
             else:

@@ -8,6 +8,7 @@
 import sys
 import os
 import gc
+import boardmods  # beside this file (sys.path[0] is still the script's folder)
 
 _SOFT_FRIENDLY = 10
 _SOFT_RAW = 11
@@ -44,20 +45,7 @@ def _vfs_rename(a, b):
         os.chdir(cwd)
 
 
-class _BoardOS:
-    pass
-
-
-_bos = _BoardOS()
-for _k in dir(os):
-    if not _k.startswith("__"):
-        setattr(_bos, _k, getattr(os, _k))
-_bos.rename = _vfs_rename
-sys.modules["os"] = _bos
 sys.path[:] = ["", ".frozen", "/lib"]
-# The board's own module: machine.reset() etc. must restart the VM through us.
-sys.modules.pop("machine", None)
-
 _out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
 _in = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
 
@@ -105,6 +93,19 @@ def run_code(src):
     return None
 
 
+def print_exc(e):
+    # As the board prints it: without this supervisor's own frames (a real board's pyexec is C).
+    import io
+    buf = io.StringIO()
+    sys.print_exception(e, buf)
+    for line in buf.getvalue().split("\n"):
+        if line and not (line.startswith('  File "') and _HERE in line):
+            w(line + "\r\n")
+
+
+_HERE = __file__.rsplit("/", 1)[0] + "/"
+
+
 def run_file(path):
     try:
         os.stat(path)
@@ -120,7 +121,7 @@ def run_file(path):
         if code in (_SOFT_FRIENDLY, _SOFT_RAW, _HARD):
             raise
     except BaseException as e:
-        sys.print_exception(e, sys.stdout)
+        print_exc(e)
     return True
 
 
@@ -166,7 +167,7 @@ def run_and_report(src):
     e = run_code(src)
     w("\x04")
     if e is not None:
-        sys.print_exception(e, sys.stdout)
+        print_exc(e)
     w("\x04")
     gc.collect()
 
@@ -194,7 +195,8 @@ def raw_paste():
 
 
 def banner():
-    w("MicroPython v1.29.0 (eyeauth virtual board); %s with ESP32\r\n" % _board)
+    w("MicroPython %s on eyeauth virtual board; %s\r\n" % (boardmods.VERSION.split(" ")[0],
+                                                          boardmods.MACHINE))
     w('Type "help()" for more information.\r\n')
 
 
@@ -233,11 +235,11 @@ def friendly_repl():
                 except SyntaxError:
                     e = run_code(src)
                     if e is not None:
-                        sys.print_exception(e, sys.stdout)
+                        print_exc(e)
                 except SystemExit:
                     raise
                 except BaseException as e:
-                    sys.print_exception(e, sys.stdout)
+                    print_exc(e)
             w(">>> ")
         elif c in (8, 127):
             if line:
@@ -249,6 +251,8 @@ def friendly_repl():
 
 
 def main():
+    boardmods.install(_vfs_rename, reset_exit)
+    sys.modules["micropython"].kbd_intr(3)  # the host starts us with Ctrl-C as data
     run_file("boot.py")
     raw = _mode == "raw"
     if not raw:
