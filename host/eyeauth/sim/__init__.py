@@ -87,7 +87,7 @@ def start(board: str = "esp-eye", state_dir: str | Path | None = None, fresh: bo
         import shutil
         shutil.rmtree(state)
     state.mkdir(parents=True, exist_ok=True)
-    for stale in ("ready", "ctl.sock", "status.json"):
+    for stale in ("ready", "ctl.sock", "status.json", "pid"):
         try:
             (state / stale).unlink()
         except FileNotFoundError:
@@ -97,6 +97,7 @@ def start(board: str = "esp-eye", state_dir: str | Path | None = None, fresh: bo
         [sys.executable, "-m", "eyeauth.sim.board", "--state", str(state), "--board", board],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
+    (state / "pid").write_text(str(proc.pid))  # so stop() finds a board still starting
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -122,8 +123,13 @@ def stop(state_dir: str | Path | None = None, board: str = "esp-eye", timeout: f
     """Stop the board in state_dir; True if one was running. Leaves no process behind."""
     state = Path(state_dir) if state_dir else default_state_dir(board)
     pid = _daemon_pid(state)
-    if pid is None:
-        return False
+    if pid is None:  # not ready yet (stopped while starting, e.g. Ctrl-C): the starter's pid
+        try:
+            pid = int((state / "pid").read_text())
+        except (FileNotFoundError, ValueError):
+            return False
+        if not _alive(pid):
+            return False
     vm_pid = None
     try:
         vm_pid = status(state).get("vm_pid")
