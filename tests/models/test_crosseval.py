@@ -53,3 +53,37 @@ def test_orl_through_the_device_path(shared_data, cards):
     assert {"name", "eer", "eer_float", "frr_at_far_1pct", "far_at_threshold",
             "frr_at_threshold"} <= set(m)
     assert 0.0 <= m["eer"] <= 1.0 and res["genuine_trials"] == 5 * 7
+
+
+def test_deploy_refuses_a_mismatched_release(tmp_path, capsys):
+    """One byte of a model flipped, or a threshold for a model that is not there: deploy says so
+    in one line and exits non-zero before it opens the port (the port here does not exist)."""
+    import json
+    import shutil
+
+    from eyeauth import MODELS_DIR, release
+    from eyeauth.cli.main import main
+
+    if release.check(MODELS_DIR):
+        pytest.skip("the committed release itself is inconsistent (see test_committed_release_is_consistent)")
+    rel = tmp_path / "rel"
+    shutil.copytree(MODELS_DIR, rel)
+    data = bytearray((rel / "face_s48.tflite").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (rel / "face_s48.tflite").write_bytes(bytes(data))
+    rc = main(["deploy", "--port", str(tmp_path / "no-such-port"), "--models", str(rel)])
+    err = capsys.readouterr().err
+    assert rc != 0 and err.count("\n") == 1 and "face_s48.tflite differs" in err
+    shutil.copy(MODELS_DIR / "face_s48.tflite", rel / "face_s48.tflite")
+    th = json.loads((rel / "thresholds.json").read_text())
+    th["thresholds"]["face_xl"] = 0.5
+    (rel / "thresholds.json").write_text(json.dumps(th))
+    rc = main(["deploy", "--port", str(tmp_path / "no-such-port"), "--models", str(rel)])
+    err = capsys.readouterr().err
+    assert rc != 0 and "face_xl" in err and err.count("\n") == 1
+
+
+def test_committed_release_is_consistent():
+    from eyeauth import MODELS_DIR, release
+
+    assert release.check(MODELS_DIR) == []

@@ -11,7 +11,13 @@ def register(sub):
                        "files whose content changed are sent; each is written to a temporary name "
                        "and renamed, so an interrupted deploy leaves no half file and the next one "
                        "completes. The app restarts at the end.")
-    p.add_argument("--port", required=True, help="the board's serial port")
+    import os
+
+    p.add_argument("--port", default=os.environ.get("EYEAUTH_PORT"), required=not os.environ.get("EYEAUTH_PORT"),
+                   help="the board's serial port (default: $EYEAUTH_PORT)")
+    p.add_argument("--models", metavar="DIR", help="the release folder to ship (default: "
+                   "$EYEAUTH_MODELS_DIR, else the checkout's models/); checked first "
+                   "(`eyeauth release check`): a mismatched release is refused before the port opens")
     p.add_argument("--board", default="esp-eye", help="board config (board_configs/): its camera, "
                    "mic and arena data go to /hal/board.json (default esp-eye)")
     p.add_argument("--no-mpy", action="store_true", help="copy .py sources instead of .mpy")
@@ -23,10 +29,15 @@ def register(sub):
 
 
 def _deploy(args):
-    from eyeauth import MODELS_DIR
+    from eyeauth import release
+    from eyeauth.models import zoo
+
+    models_dir = None if args.no_models else zoo.models_dir(args.models)
+    if models_dir is not None:
+        release.require(models_dir)  # nothing is written to a board from a mismatched release
 
     def build(arch):
-        return build_bundle(models_dir=None if args.no_models else MODELS_DIR, use_mpy=not args.no_mpy,
+        return build_bundle(models_dir=models_dir, use_mpy=not args.no_mpy,
                             arch=arch, board=args.board)
 
     key = None
