@@ -32,7 +32,7 @@ def auth_board(tmp_path):
         t = open_transport(vb.port)
         app = AppClient(t, timeout=60)
         app.ensure_app()
-        vb.auth = AuthClient(app, key)
+        vb.auth = AuthClient(app, key, debug=True)  # scores in replies (signed debug mode)
         vb.app = app
         yield vb
         t.close()
