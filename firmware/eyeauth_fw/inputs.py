@@ -27,7 +27,8 @@ class InputError(Exception):
 class Inputs:
     def __init__(self, urandom):
         self._rand = urandom
-        self.items = {}  # id -> [sensor, buf, meta, have, next_part, parts, t_ms, sha256 hex or None]
+        self.items = {}  # id -> [sensor, buf, meta, have, next_part, parts, t_ms, sha256 hex or None, n]
+        self._n = 0  # creation order: the oldest is evicted first
 
     def expire(self):
         now = time.ticks_ms()
@@ -41,10 +42,11 @@ class Inputs:
         # -> new id; buffer of `size` bytes allocated now, so limits hold before any data.
         self.expire()
         while self.items and (len(self.items) >= _MAX_ITEMS or self.used() + size > _BUDGET):
-            oldest = min(self.items, key=lambda k: self.items[k][6])
+            oldest = min(self.items, key=lambda k: self.items[k][8])
             del self.items[oldest]
         iid = hexlify(self._rand(6)).decode()
-        self.items[iid] = [sensor, bytearray(size), meta, 0, 0, parts, time.ticks_ms(), None]
+        self._n += 1
+        self.items[iid] = [sensor, bytearray(size), meta, 0, 0, parts, time.ticks_ms(), None, self._n]
         return iid
 
     def add(self, iid, part, data):
