@@ -224,3 +224,14 @@ def test_hello_names_the_board_and_the_key_is_per_board(b):
     assert on_board != b.owner.key.hex()
     assert on_board == pairing.board_key(b.owner.key, h["board_id"]).hex()
     assert hashlib.sha256(b.owner.key).hexdigest() not in (fs / "pairing.key").read_text()
+
+
+# -- the fuzz run, small (bench/fuzz_serial.py sends 10**6 bytes and more)
+
+def test_hostile_serial_input_leaves_app_users_and_store_intact(b):
+    from eyeauth.link import fuzz
+
+    res = fuzz.run(b.app, 120_000, seed=1, store_path=b.state / "fs" / "templates.bin")
+    assert res["users_kept"] and res["store_unchanged"], res
+    assert res["repl_or_traceback_seen"] == 0 and res["frames_valid_crc"] > 100, res
+    assert b.app.command("ping", data="still here")["data"] == "still here"
