@@ -98,6 +98,12 @@ class AuthClient:
         self._debug_boots = len(self.app.hellos)  # a reset turns debug mode off
         return r
 
+    def end_debug(self) -> None:
+        """Turn the board's debug mode off again if this client turned it on (it is board-wide:
+        while on, anyone on the line gets scores)."""
+        if self._debug_until:
+            self.set_debug(0)
+
     def _debug_on(self) -> bool:
         return time.monotonic() < self._debug_until and len(self.app.hellos) == self._debug_boots
 

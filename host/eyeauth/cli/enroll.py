@@ -88,8 +88,13 @@ def _auth(args):
         raise DataError("give --face and/or --voice")
     c, t = _client(args.port, debug=not args.decision_only)
     with t:
-        r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
+        try:
+            r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
+        finally:
+            c.end_debug()  # debug mode is board-wide: leave it off
     head = "ACCEPTED " + str(r["user"]) if r["accepted"] else "REJECTED"
+    if args.decision_only:
+        r = {k: r[k] for k in ("ok", "accepted", "user", "locked") if k in r}
     if "stages" not in r:  # decision only
         return Result(r, head + (" (locked: too many failed attempts)" if r.get("locked") else ""))
     lines = [f"{head} ({r['policy']}, used {'+'.join(r['used'])})"]
