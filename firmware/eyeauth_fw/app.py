@@ -135,16 +135,24 @@ class App:
 
     def loop(self):
         self.write(protocol.encode("H", 0, self.hello()))
-        for line in self.board.serial_lines(protocol.MAX_LINE):
+        while True:  # a line reader that failed (out of heap mid-line) is replaced, not fatal
+            try:
+                self._serve(self.board.serial_lines(protocol.MAX_LINE))
+            except (KeyboardInterrupt, SystemExit):
+                raise  # Ctrl-C (mpremote) and soft reset leave the app on purpose
+            except Exception:
+                gc.collect()
+                time.sleep_ms(10)  # a line that keeps failing must not spin the CPU
+
+    def _serve(self, lines):
+        for line in lines:
             try:
                 if line is None:
                     self.reply(0, {"ok": False, "err": "too_long", "msg": "line over %d bytes" % protocol.MAX_LINE})
                 elif line:
                     self.handle(line)
             except (KeyboardInterrupt, SystemExit):
-                raise  # Ctrl-C (mpremote) and soft reset leave the app on purpose
-            except MemoryError:
-                gc.collect()
+                raise
             except Exception:  # nothing on the line may drop the board to the REPL
                 gc.collect()
 
