@@ -19,9 +19,8 @@ VOICES = "voices/fsdd/recordings"
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory, shared_data):
+def board(tmp_path_factory, shared_data, deploy_fresh):
     from eyeauth.auth.client import AuthClient
-    from eyeauth.board.deploy import deploy
     from eyeauth.link.client import AppClient
     from eyeauth.link.transport import open_transport
     from eyeauth import MODELS_DIR
@@ -32,7 +31,7 @@ def board(tmp_path_factory, shared_data):
         pytest.skip("models/thresholds.json missing: run `eyeauth eval thresholds`")
     key = secrets.token_bytes(32)
     with VirtualBoard(tmp_path_factory.mktemp("attacks") / "board") as vb:
-        deploy(vb.port, build=default_models_bundle, pairing_key=key)
+        deploy_fresh(vb.port, build=default_models_bundle, pairing_key=key)
         t = open_transport(vb.port)
         app = AppClient(t, timeout=60)
         app.ensure_app()
