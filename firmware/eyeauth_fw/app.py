@@ -1,9 +1,13 @@
 # The app loop: read command frames from the serial line, answer each with one reply frame.
 # Handlers are a table (name -> function(app, args) -> dict); other modules add theirs with
 # register(). Errors: raise AppError(code, msg) -> {"ok": false, "err": code, "msg": msg}.
+# Nothing a host sends may stop the app: every failure costs one reply at most (one-line
+# messages, bounded length), and the loop itself survives anything but Ctrl-C.
 import gc
 import time
 from binascii import hexlify
+
+from micropython import const
 
 from eyeauth_fw import VERSION, protocol
 from eyeauth_fw.telemetry import Telemetry
@@ -18,6 +22,31 @@ class AppError(Exception):
 
 
 HANDLERS = {}
+END_HOOKS = []  # fn(app, args) after every command, success or error (drops its inputs)
+HELLO_HOOKS = []  # fn(app) -> dict of extra hello fields (the auth module adds board_id)
+_MSG = 160  # longest error message
+
+
+def one_line(text):
+    text = str(text)
+    if len(text) > _MSG:
+        text = text[:_MSG - 3] + "..."
+    return text.replace("\n", " ").replace("\r", " ")
+
+
+def arg_int(args, name, lo, hi, default=None):
+    # An integer argument in lo..hi (bools and floats refused); default when absent.
+    v = args.get(name, default)
+    if type(v) is not int or v < lo or v > hi:
+        raise AppError("bad_args", "%s must be an integer %d..%d" % (name, lo, hi))
+    return v
+
+
+def arg_str(args, name, maxlen, default=None):
+    v = args.get(name, default)
+    if type(v) is not str or len(v) > maxlen:
+        raise AppError("bad_args", "%s must be a string of at most %d characters" % (name, maxlen))
+    return v
 
 
 def register(name):
@@ -39,29 +68,43 @@ class App:
         return time.ticks_diff(time.ticks_ms(), self.t0)
 
     def hello(self):
-        return {"fw": VERSION, "proto": 1, "board": self.board.NAME, "boot": self.boot,
-                "uptime_ms": self.uptime_ms()}
+        h = {"fw": VERSION, "proto": 1, "board": self.board.NAME, "boot": self.boot,
+             "uptime_ms": self.uptime_ms()}
+        for fn in HELLO_HOOKS:
+            try:
+                h.update(fn(self))
+            except Exception:  # a hello without the extras beats no hello
+                pass
+        return h
 
     def reply(self, seq, obj):
-        self.write(protocol.encode("R", seq, obj))
+        try:
+            frame = protocol.encode("R", seq, obj)
+        except Exception as e:  # an unencodable result (too deep, a bug): say so, in one line
+            frame = protocol.encode("R", seq, {"ok": False, "err": "internal",
+                                               "msg": one_line("reply not encodable: %s" % type(e).__name__)})
+        self.write(frame)
 
     def log(self, level, msg):
-        self.write(protocol.encode("L", 0, {"level": level, "msg": msg}))
+        self.write(protocol.encode("L", 0, {"level": level, "msg": one_line(msg)}))
 
     def handle(self, line):
         try:
             kind, seq, msg = protocol.decode(line)
-        except Exception:
+        except Exception as e:
             seq = protocol.peek_seq(line)
             if seq >= 0:
-                self.reply(seq, {"ok": False, "err": "bad_frame", "msg": "bad checksum or JSON"})
+                self.reply(seq, {"ok": False, "err": "bad_frame",
+                                 "msg": one_line("bad checksum, header or JSON (%s)" % e)})
             return
         if kind != "C" or not isinstance(msg, dict):
             self.reply(seq, {"ok": False, "err": "bad_frame", "msg": "expected a command"})
             return
-        fn = HANDLERS.get(msg.get("cmd"))
+        cmd = msg.get("cmd")
+        fn = HANDLERS.get(cmd) if type(cmd) is str else None
         if fn is None:
-            self.reply(seq, {"ok": False, "err": "unknown_cmd", "msg": str(msg.get("cmd"))})
+            self.reply(seq, {"ok": False, "err": "unknown_cmd",
+                             "msg": one_line(cmd) if type(cmd) is str else "cmd must be a string"})
             return
         res = None
         try:
@@ -70,14 +113,20 @@ class App:
             if res:
                 out.update(res)
         except AppError as e:
-            out = {"ok": False, "err": e.code, "msg": e.msg}
-        except (KeyError, TypeError, ValueError) as e:
-            out = {"ok": False, "err": "bad_args", "msg": repr(e)}
+            out = {"ok": False, "err": e.code, "msg": one_line(e.msg)}
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            out = {"ok": False, "err": "bad_args", "msg": one_line("%s: %s" % (type(e).__name__, e))}
         except MemoryError:
+            res = None
             gc.collect()
             out = {"ok": False, "err": "no_memory", "msg": "out of heap"}
         except Exception as e:  # a bug must cost one command, not the app
-            out = {"ok": False, "err": "internal", "msg": "%s: %s" % (type(e).__name__, e)}
+            out = {"ok": False, "err": "internal", "msg": one_line("%s: %s" % (type(e).__name__, e))}
+        for fn in END_HOOKS:  # inputs named by the command are gone now, whatever happened
+            try:
+                fn(self, msg)
+            except Exception:
+                pass
         self.tel.sample_heap()  # before collecting: what the command held live plus its garbage
         self.reply(seq, out)
         gc.collect()
@@ -86,12 +135,26 @@ class App:
 
     def loop(self):
         self.write(protocol.encode("H", 0, self.hello()))
-        for line in self.board.serial_lines(protocol.MAX_LINE):
-            if line is None:
-                self.reply(0, {"ok": False, "err": "too_long", "msg": "line over %d bytes" % protocol.MAX_LINE})
-                continue
-            if line:
-                self.handle(line)
+        while True:  # a line reader that failed (out of heap mid-line) is replaced, not fatal
+            try:
+                self._serve(self.board.serial_lines(protocol.MAX_LINE))
+            except (KeyboardInterrupt, SystemExit):
+                raise  # Ctrl-C (mpremote) and soft reset leave the app on purpose
+            except Exception:
+                gc.collect()
+                time.sleep_ms(10)  # a line that keeps failing must not spin the CPU
+
+    def _serve(self, lines):
+        for line in lines:
+            try:
+                if line is None:
+                    self.reply(0, {"ok": False, "err": "too_long", "msg": "line over %d bytes" % protocol.MAX_LINE})
+                elif line:
+                    self.handle(line)
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception:  # nothing on the line may drop the board to the REPL
+                gc.collect()
 
 
 @register("hello")
@@ -108,20 +171,28 @@ def _status(app, args):
 
 @register("ping")
 def _ping(app, args):
-    return {"data": args.get("data", "")}
+    return {"data": arg_str(args, "data", 4096, "")}
 
 
 @register("telemetry")
 def _telemetry(app, args):
-    app.tel.on = bool(args["on"])
-    return {"on": app.tel.on}
+    on = args["on"]
+    if type(on) is not bool:
+        raise AppError("bad_args", "on must be true or false")
+    app.tel.on = on
+    return {"on": on}
+
+
+_BENCH_MS = const(120000)  # longest a bench_link may keep the app busy
 
 
 @register("bench_link")
 def _bench_link(app, args):
-    n = int(args.get("n", 1000))
-    gap = int(args.get("interval_ms", 0))
-    pad = "x" * int(args.get("pad", 0))
+    n = arg_int(args, "n", 1, 100000, 1000)
+    gap = arg_int(args, "interval_ms", 0, 1000, 0)
+    pad = "x" * arg_int(args, "pad", 0, 4096, 0)
+    if n * gap > _BENCH_MS:
+        raise AppError("bad_args", "n * interval_ms must be at most %d ms" % _BENCH_MS)
     extra = {"pad": pad} if pad else None
     first = app.tel.seq
     t0 = time.ticks_us()
@@ -130,6 +201,9 @@ def _bench_link(app, args):
         rec("bench", "link", i, -1, 0, extra)
         if gap:
             time.sleep_ms(gap)
+        if not i & 255 and time.ticks_diff(time.ticks_us(), t0) > _BENCH_MS * 1000:
+            n = i + 1  # a slow line: stop at the time bound, say how many went
+            break
     return {"n": n, "elapsed_us": time.ticks_diff(time.ticks_us(), t0), "first_seq": first,
             "last_seq": app.tel.seq - 1}
 

@@ -1,22 +1,26 @@
-# Authentication commands: feed, enroll, auth, users, delete, config, unlock (PROTOCOL.md).
-# Enroll, delete, config and unlock carry an HMAC over "cmd|user|nonce" with the pairing secret
-# and a nonce larger than the last one accepted. Templates never leave the board.
+# Authentication commands: feed, flush, enroll, auth (admin.py: challenge, debug, users, delete,
+# unlock, config) (PROTOCOL.md, docs/SECURITY.md). Enroll and the admin changes are signed
+# (security.py: a board-issued challenge, every argument and every named input under the MAC).
+# Fed inputs live in inputs.py under board-issued ids; a command drops every input it names
+# when it ends. Auth answers a decision only, unless a signed debug mode is on. Templates never
+# leave the board.
 import gc
 import json
 import time
 from binascii import a2b_base64
 
-from eyeauth_fw import fsutil, fusion, pipeline
-from eyeauth_fw.app import AppError, register
-from eyeauth_fw.security import Security
-from eyeauth_fw.store import MAX_SAMPLES, Store, StoreError
+from micropython import const
 
-_MAX_W = 640
-_MAX_H = 480
-_MAX_SAMPLES_AUDIO = 8000 * 4
-_QUEUE = 8
+from eyeauth_fw import fusion, pipeline
+from eyeauth_fw.app import HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
+from eyeauth_fw.security import Security
+from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
+
 CONFIG = "/config.json"
 DEFAULTS = {"policy": "cascade", "detector": "face_det", "premodel": True}
+_NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@"
+_MAX_PARTS = const(256)
 
 _state = {}
 
@@ -24,7 +28,8 @@ _state = {}
 def _st(app):
     s = _state.get("s")
     if s is None:
-        s = {"sec": Security(), "store": None, "cfg": _load_config(), "feed": {}, "q": {"camera": [], "mic": []}}
+        s = {"sec": Security(app.board.urandom), "store": None, "cfg": _load_config(),
+             "in": Inputs(app.board.urandom)}
         s["store"] = Store(s["cfg"].get("write_delay_ms", 0))
         try:
             s["store"].load()
@@ -32,6 +37,14 @@ def _st(app):
             s["store_error"] = str(e)
         _state["s"] = s
     return s
+
+
+def _hello(app):
+    sec = _st(app)["sec"]
+    return {"board_id": sec.board_id or "", "paired": sec.key is not None}
+
+
+HELLO_HOOKS.append(_hello)
 
 
 def _load_config():
@@ -47,76 +60,113 @@ def _load_config():
         cfg["thresholds"], cfg["models"] = {}, {"face": [], "voice": []}
     try:
         with open(CONFIG) as f:
-            cfg.update(json.load(f))
+            saved = json.load(f)
+        if isinstance(saved, dict):
+            cfg.update(saved)
     except (OSError, ValueError):
         pass
     return cfg
 
 
-def _authentic(app, args, cmd):
-    err = _st(app)["sec"].check(cmd, args.get("user", ""), args.get("nonce"), args.get("mac"))
+def _authentic(app, args, digests=()):
+    err = _st(app)["sec"].check(args, digests)
     if err == "not_paired":
-        raise AppError(err, "the board has no pairing secret: deploy with `eyeauth deploy --pair`")
+        raise AppError(err, "the board has no pairing key: deploy with `eyeauth deploy --pair`")
     if err == "replay":
-        raise AppError(err, "nonce already used: replayed command rejected")
+        raise AppError(err, "challenge unknown, used or expired: ask for a new one (`challenge`)")
     if err:
-        raise AppError(err, "command authentication failed (wrong pairing secret?)")
+        raise AppError(err, "command authentication failed (wrong pairing secret or altered arguments?)")
+
+
+def _input_error(e):
+    return AppError(e.code, e.msg)
 
 
 @register("feed")
 def _feed(app, args):
-    # A test input for a sensor, sent in parts: the frame a camera would see, the clip a mic
-    # would hear. Inputs queue up and are consumed by enroll/auth before live capture.
-    sensor = args["sensor"]
-    if sensor not in ("camera", "mic"):
-        raise AppError("bad_args", "sensor must be camera or mic")
-    s = _st(app)
-    part, parts = int(args["part"]), int(args["parts"])
-    buf = s["feed"].get(sensor)
-    if part == 0:
-        buf = s["feed"][sensor] = bytearray()
-    elif buf is None:
-        raise AppError("bad_args", "feed part %d without part 0" % part)
-    buf.extend(a2b_base64(args["data"]))
-    limit = _MAX_W * _MAX_H if sensor == "camera" else 2 * _MAX_SAMPLES_AUDIO
-    if len(buf) > limit:
-        del s["feed"][sensor]
-        raise AppError("too_big", "%s input over %d bytes" % (sensor, limit))
-    if part + 1 < parts:
-        return {"have": len(buf)}
-    del s["feed"][sensor]
+    # A test input for a sensor, sent in parts of at most 4096 raw bytes (base64). Part 0 gives
+    # the sensor, the size and the format, and gets an input id; later parts name that id.
+    inp = _st(app)["in"]
+    part = arg_int(args, "part", 0, _MAX_PARTS - 1)
+    data = a2b_base64(arg_str(args, "data", 5464))
+    try:
+        if part == 0:
+            sensor = args.get("sensor")
+            parts = arg_int(args, "parts", 1, _MAX_PARTS)
+            if sensor == "camera":
+                w, h = arg_int(args, "w", 1, 1 << 16), arg_int(args, "h", 1, 1 << 16)
+                size = arg_int(args, "size", 0, 1 << 24, w * h)
+                if w < 32 or h < 32 or w > MAX_W or h > MAX_H or size != w * h:
+                    raise AppError("bad_image", "need 8-bit grey %dx%d = %d bytes (32x32..%dx%d), got size %d" % (w, h, w * h, MAX_W, MAX_H, size))
+                meta = (w, h)
+            elif sensor == "mic":
+                rate = arg_int(args, "rate", 0, 1 << 20)
+                size = arg_int(args, "size", 0, 1 << 24)
+                if rate != 8000 or size % 2 or size < 1600 or size > MAX_CLIP:
+                    raise AppError("bad_audio", "need 8 kHz mono 16-bit audio, 0.1..4 s (%d bytes)" % MAX_CLIP)
+                meta = (rate,)
+            else:
+                raise AppError("bad_args", "sensor must be camera or mic")
+            iid = inp.begin(sensor, size, meta, parts)
+        else:
+            iid = arg_str(args, "input", 16)
+        have, done = inp.add(iid, part, data)
+    except InputError as e:
+        raise _input_error(e)
+    out = {"input": iid, "have": have}
+    if done:
+        out["sha256"] = inp.items[iid][7]
+        gc.collect()
+    return out
+
+
+@register("flush")
+def _flush(app, args):
+    return {"flushed": _st(app)["in"].flush()}
+
+
+def _named(args, key, many):
+    # The inputs a command names for a modality: enroll a list of input ids (or a count n of
+    # live captures), auth one input id; absent: [] for enroll, live capture for auth.
+    v = args.get(key)
+    if v is None:
+        return []
+    if many and type(v) is int and 0 <= v <= MAX_SAMPLES:
+        return [None] * v
+    if many and type(v) is list and len(v) <= MAX_SAMPLES and all(type(x) is str for x in v):
+        return v
+    if not many and type(v) is str:
+        return [v]
+    raise AppError("bad_args", "%s must be %s" % (key, "a list of at most %d input ids (or a count of live captures)" % MAX_SAMPLES if many else "an input id"))
+
+
+def _take(app, iid, sensor):
+    # The item of a named input (the input is dropped when the command ends), or live capture.
+    if iid is None:
+        item = app.board.capture(sensor)
+        if item is None:
+            raise AppError("no_input", "no %s input: feed one or stand in front of the board" % sensor)
+        return item
+    try:
+        v = _st(app)["in"].get(iid, sensor)
+    except InputError as e:
+        raise _input_error(e)
     if sensor == "camera":
-        w, h = int(args["w"]), int(args["h"])
-        if w * h != len(buf) or w < 32 or h < 32 or w > _MAX_W or h > _MAX_H:
-            raise AppError("bad_image", "need 8-bit grey %dx%d = %d bytes (32..%dx%d), got %d bytes" % (w, h, w * h, _MAX_W, _MAX_H, len(buf)))
-        item = (bytes(buf), w, h)
-    else:
-        if int(args.get("rate", 0)) != 8000 or len(buf) % 2:
-            raise AppError("bad_audio", "need 8 kHz mono 16-bit audio")
-        item = (pipeline.as_int16(buf), 8000, 0)
-    q = s["q"][sensor]
-    if len(q) >= _QUEUE:
-        raise AppError("busy", "%s queue full (%d inputs)" % (sensor, _QUEUE))
-    q.append(item)
-    gc.collect()
-    return {"queued": len(q)}
+        return v[1], v[2][0], v[2][1]
+    return pipeline.as_int16(v[1]), 8000, 0
 
 
-def _next(app, sensor):
-    q = _st(app)["q"][sensor]
-    if q:
-        return q.pop(0)
-    item = app.board.capture(sensor)
-    if item is None:
-        raise AppError("no_input", "no %s input: feed one or stand in front of the board" % sensor)
-    return item
-
-
-def _capture(app, p, sensor):
+def _capture(app, p, sensor, iid=None):
     t0 = time.ticks_us()
-    item = _next(app, sensor)
+    item = _take(app, iid, sensor)
     p._py("capture", sensor, t0)
     return item
+
+
+def _drop(app, ids):
+    inp = _st(app)["in"]
+    for i in ids:
+        inp.drop(i)
 
 
 def _choose(app, p, mod, pick, fixed):
@@ -156,36 +206,54 @@ def _embed_voice(app, p, item, models=None, fixed=None):
     return {m: p.voice_embedding(clip, centre, m) for m in models}
 
 
+def _check_name(user):
+    if type(user) is not str or not 1 <= len(user) <= 32 or any(c not in _NAME_OK for c in user):
+        raise AppError("bad_args", "user name: 1..32 of A-Z a-z 0-9 . _ - @")
+    return user
+
+
 @register("enroll")
 def _enroll(app, args):
-    _authentic(app, args, "enroll")
     s = _st(app)
-    user = args["user"]
-    if not user or len(user) > 32:
-        raise AppError("bad_args", "user name must be 1..32 characters")
-    nf, nv = int(args.get("face", 0)), int(args.get("voice", 0))
-    if not (0 <= nf <= MAX_SAMPLES and 0 <= nv <= MAX_SAMPLES) or nf + nv == 0:
-        raise AppError("bad_args", "face and voice sample counts must be 0..%d, not both 0" % MAX_SAMPLES)
-    cfg = s["cfg"]
-    entries = {}
-    p = pipeline.Pipeline(app.board, app.tel)
+    faces, voices = _named(args, "face", True), _named(args, "voice", True)
     try:
-        for mod, n, fn in (("face", nf, _embed_face), ("voice", nv, _embed_voice)):
-            models = cfg["models"].get(mod) or []
-            for _ in range(n):
-                item = _capture(app, p, "camera" if mod == "face" else "mic")
-                embs = fn(app, p, item, models)
-                if mod == "face":
-                    embs = embs[0]
-                for m, v in embs.items():
-                    entries.setdefault(mod + ":" + m, []).append(pipeline.quantize_unit(v))
-    except pipeline.PipelineError as e:
-        raise AppError(e.code, e.msg)
-    try:
-        s["store"].enroll(user, entries)
-    except StoreError as e:
-        raise AppError("store_full", "the store holds at most 16 users; delete one first") if str(e) == "full" else AppError("store", str(e))
-    return {"user": user, "samples": s["store"].summary()[user]}
+        digests = []
+        for sensor, ids in (("camera", faces), ("mic", voices)):
+            for iid in ids:
+                if iid is not None:
+                    try:
+                        digests.append(s["in"].get(iid, sensor)[7])
+                    except InputError:
+                        digests.append("-")  # the MAC check still runs (and spends the challenge)
+        _authentic(app, args, digests)
+        user = _check_name(args.get("user"))
+        if not faces and not voices:
+            raise AppError("bad_args", "name 1..%d face and/or voice inputs" % MAX_SAMPLES)
+        cfg = s["cfg"]
+        entries = {}
+        p = pipeline.Pipeline(app.board, app.tel)
+        try:
+            for mod, ids, fn in (("face", faces, _embed_face), ("voice", voices, _embed_voice)):
+                models = cfg["models"].get(mod) or []
+                for iid in ids:
+                    item = _capture(app, p, "camera" if mod == "face" else "mic", iid)
+                    embs = fn(app, p, item, models)
+                    if mod == "face":
+                        embs = embs[0]
+                    for m, v in embs.items():
+                        entries.setdefault(mod + ":" + m, []).append(pipeline.quantize_unit(v))
+                    item = None
+                    _drop(app, (iid,))
+                    gc.collect()
+        except pipeline.PipelineError as e:
+            raise AppError(e.code, e.msg)
+        try:
+            s["store"].enroll(user, entries)
+        except StoreError as e:
+            raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS) if str(e) == "full" else AppError("store", str(e))
+        return {"user": user, "samples": s["store"].summary()[user]}
+    finally:
+        _drop(app, faces + voices)
 
 
 def _margin(p, cfg, mod, model, v, templates, user):
@@ -207,21 +275,51 @@ def _margin(p, cfg, mod, model, v, templates, user):
 @register("auth")
 def _auth(app, args):
     s = _st(app)
+    fids, vids = _named(args, "face", False), _named(args, "voice", False)
+    try:
+        return _attempt(app, s, args, (fids or [None])[0], (vids or [None])[0])
+    finally:
+        _drop(app, fids + vids)
+
+
+def _attempt(app, s, args, fid, vid):
     sec = s["sec"]
-    if sec.state["locked"]:
-        raise AppError("locked", "locked after %d failed attempts; unlock with `eyeauth users --unlock`" % sec.state["failed"])
+    wait = sec.wait_s()
+    if wait:
+        raise AppError("locked", "locked after %d failed attempts: try again in %d s (or `eyeauth users --unlock`)" % (sec.state["failed"], wait))
     cfg = s["cfg"]
+    debug = sec.debug()
+    for k in ("policy", "face_model", "voice_model"):
+        if args.get(k) and not debug:
+            raise AppError("no_debug", "%s is chosen per attempt only in debug mode (signed `debug`)" % k)
     policy = args.get("policy") or cfg["policy"]
     if policy not in fusion.POLICIES:
         raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.POLICIES))
+    fm_fixed = args.get("face_model")
+    vm_fixed = args.get("voice_model")
+    for mod, m in (("face", fm_fixed), ("voice", vm_fixed)):
+        if m is not None and m not in (cfg["models"].get(mod) or ()):
+            raise AppError("bad_args", "%s_model must be one of the deployed %s models" % (mod, mod))
     users = s["store"].users
     if not users:
         raise AppError("no_users", "nobody is enrolled")
     claimed = args.get("user")
-    if claimed and claimed not in users:
-        raise AppError("unknown_user", "%s is not enrolled" % claimed)
-    fm_fixed = args.get("face_model")
-    vm_fixed = args.get("voice_model")
+    if claimed is not None and (type(claimed) is not str or claimed not in users):
+        raise AppError("unknown_user", "%s is not enrolled" % str(claimed)[:40])
+    sec.begin_attempt()
+    ok = False
+    try:
+        res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
+        ok = res["accepted"]
+    finally:
+        sec.end_attempt(ok)
+    if debug:
+        res.update({"failed": sec.state["failed"], "locked": sec.wait_s() > 0})
+        return res
+    return {"accepted": ok, "user": res["user"], "locked": sec.wait_s() > 0}
+
+
+def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
     p = pipeline.Pipeline(app.board, app.tel)
     t0 = time.ticks_us()
     res = {"policy": policy, "models": {}}
@@ -229,17 +327,17 @@ def _auth(app, args):
         face = voice = None
         who = {}
         if "face" in fusion.needs(policy):
-            item = _capture(app, p, "camera")
+            item = _capture(app, p, "camera", fid)
             embs, box = _embed_face(app, p, item, fixed=fm_fixed)
             fm = list(embs)[0]
             who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], users, claimed)
             res["models"]["face"], res["box"] = fm, box
         clip = [None]
         if "voice" in fusion.needs(policy) and policy != "cascade":
-            clip[0] = _capture(app, p, "mic")
+            clip[0] = _capture(app, p, "mic", vid)
 
         def voice_margin():
-            item = clip[0] or _capture(app, p, "mic")
+            item = clip[0] or _capture(app, p, "mic", vid)
             embs = _embed_voice(app, p, item, fixed=vm_fixed)
             vm = list(embs)[0]
             who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], users, claimed)
@@ -255,70 +353,12 @@ def _auth(app, args):
         p._py("fusion", policy, t1)
     except pipeline.PipelineError as e:
         raise AppError(e.code, e.msg)
-    if "voice" not in used and s["q"]["mic"] and args.get("drop_unused", True):
-        s["q"]["mic"].pop(0)  # the clip presented with this attempt was not needed (cascade)
-    sec.attempt(ok)
     res.update({"accepted": ok, "user": names.pop() if ok else None, "used": list(used),
                 "stages": [list(x) for x in p.stages],
                 "total_us": time.ticks_diff(time.ticks_us(), t0),
-                "modeled_us": sum(x[3] for x in p.stages), "failed": sec.state["failed"],
-                "locked": sec.state["locked"]})
+                "modeled_us": sum(x[3] for x in p.stages)})
     return res
 
 
-@register("users")
-def _users(app, args):
-    s = _st(app)
-    out = {"users": s["store"].summary(), "locked": s["sec"].state["locked"],
-           "paired": s["sec"].key is not None}
-    if "store_error" in s:
-        out["store_error"] = s["store_error"]
-    if s["store"].recovered:
-        out["recovered"] = True
-    return out
-
-
-@register("delete")
-def _delete(app, args):
-    _authentic(app, args, "delete")
-    s = _st(app)
-    if args["user"] not in s["store"].users:
-        raise AppError("unknown_user", "%s is not enrolled" % args["user"])
-    s["store"].delete(args["user"])
-    return {"deleted": args["user"]}
-
-
-@register("unlock")
-def _unlock(app, args):
-    _authentic(app, args, "unlock")
-    sec = _st(app)["sec"]
-    sec.state["locked"] = False
-    sec.state["failed"] = 0
-    sec.save()
-    return {"locked": False}
-
-
-@register("config")
-def _config(app, args):
-    _authentic(app, args, "config")
-    s = _st(app)
-    new = args.get("set") or {}
-    for k in new:
-        if k not in ("policy", "face_model", "voice_model", "lockout_n", "write_delay_ms", "detector", "premodel"):
-            raise AppError("bad_args", "unknown config key " + k)
-    if "policy" in new and new["policy"] not in fusion.POLICIES:
-        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.POLICIES))
-    try:
-        with open(CONFIG) as f:
-            saved = json.load(f)
-    except (OSError, ValueError):
-        saved = {}
-    saved.update(new)
-    fsutil.write_atomic(CONFIG, json.dumps(saved).encode())
-    s["cfg"].update(new)
-    if "lockout_n" in new:
-        s["sec"].state["lockout_n"] = int(new["lockout_n"])
-        s["sec"].save()
-    if "write_delay_ms" in new:
-        s["store"].write_delay_ms = int(new["write_delay_ms"])
-    return {"config": {k: s["cfg"][k] for k in ("policy", "face_model", "voice_model") if k in s["cfg"]}}
+# the admin commands (challenge, debug, users, delete, unlock, config)
+from eyeauth_fw import admin  # noqa: E402,F401

@@ -1,19 +1,70 @@
 # Frame codec of the app protocol (firmware/PROTOCOL.md). Device side: small, no classes.
+# Hostile input is bounded here, before json.loads: line length (MAX_LINE, in hal), nesting
+# depth (MAX_DEPTH), and every frame written is ASCII (non-ASCII characters escaped).
 from binascii import crc32
 import json
 
 from micropython import const
 
 MAX_LINE = const(8192)
+MAX_DEPTH = const(8)
 VERSION = "1"
 
 
+def ascii_json(s):
+    # str of JSON text -> the same JSON with every non-ASCII character as \uXXXX (surrogate
+    # pairs above U+FFFF). Non-ASCII only occurs inside JSON strings, so this stays valid JSON.
+    out = []
+    for c in s:
+        o = ord(c)
+        if o < 0x80:
+            out.append(c)
+        elif o < 0x10000:
+            out.append("\\u%04x" % o)
+        else:
+            o -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 + (o >> 10), 0xDC00 + (o & 0x3FF)))
+    return "".join(out)
+
+
 def encode(kind, seq, obj):
-    # -> bytes, one frame with its LF. json.dumps keeps ASCII only where the input is ASCII;
-    # callers pass ASCII strings.
-    body = "%s%s %d %s" % (kind, VERSION, seq, json.dumps(obj))
-    b = body.encode()
+    # -> bytes, one frame with its LF; ASCII whatever the strings in obj hold.
+    text = json.dumps(obj)
+    b = text.encode()
+    if len(b) != len(text):  # some character took more than one byte: escape it
+        try:
+            text = ascii_json(text)
+        except Exception:  # a string the VM cannot iterate (bad surrogates): drop its bytes
+            text = "".join(chr(x) if x < 0x80 else "?" for x in b)
+    b = ("%s%s %d %s" % (kind, VERSION, seq, text)).encode()
     return b + (" %08x\n" % (crc32(b) & 0xFFFFFFFF)).encode()
+
+
+def depth_ok(body):
+    # True when the JSON text nests at most MAX_DEPTH deep. Counting brackets is C-speed and
+    # bounds the depth from above (brackets inside strings count too); only a frame with many
+    # brackets is scanned byte by byte, skipping strings.
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return True
+    d = 0
+    in_str = esc = False
+    for c in body:
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 92:  # backslash
+                esc = True
+            elif c == 34:
+                in_str = False
+        elif c == 34:
+            in_str = True
+        elif c == 91 or c == 123:
+            d += 1
+            if d > MAX_DEPTH:
+                return False
+        elif c == 93 or c == 125:
+            d -= 1
+    return True
 
 
 def decode(line):
@@ -27,17 +78,23 @@ def decode(line):
     if (crc32(body) & 0xFFFFFFFF) != int(line[n - 8 :], 16):
         raise ValueError("crc")
     sp = body.find(b" ", 3)
-    if sp < 0 or body[1:2] != b"1":
+    if sp < 0 or body[1:2] != b"1" or body[2:3] != b" ":
         raise ValueError("head")
     kind = chr(body[0])
     seq = int(body[3:sp])
-    return kind, seq, json.loads(body[sp + 1 :])
+    if seq < 0 or seq > 0x7FFFFFFF:
+        raise ValueError("seq")
+    payload = body[sp + 1 :]
+    if not depth_ok(payload):
+        raise ValueError("nested over %d deep" % MAX_DEPTH)
+    return kind, seq, json.loads(payload)
 
 
 def peek_seq(line):
     # Best effort seq of a damaged command line, or -1.
     try:
         sp = line.find(b" ", 3)
-        return int(line[3:sp])
+        seq = int(line[3:sp])
+        return seq if 0 <= seq <= 0x7FFFFFFF else -1
     except Exception:
         return -1

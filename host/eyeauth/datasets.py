@@ -140,18 +140,21 @@ def load_audio(path, rate=8000):
 
 
 def to_int16(data, src_rate, rate=8000):
-    """Convert any wav sample array to mono int16 at ``rate`` Hz."""
+    """Convert any wav sample array (int16/int32/uint8/float, mono or multi-channel, any rate:
+    44.1 and 48 kHz included) to mono int16 at ``rate`` Hz. Each sample is scaled to int16 range
+    by its own dtype first, then the channels are averaged."""
     x = np.asarray(data)
-    if x.ndim == 2:
-        x = x.astype(np.float64).mean(axis=1)
     if x.dtype == np.uint8:
         x = (x.astype(np.float64) - 128) * 256
     elif x.dtype == np.int32:
         x = x.astype(np.float64) / 65536
     elif np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64) * 32767
-    x = x.astype(np.float64)
-    if src_rate != rate:
+    else:  # int16 (and any other integer type scipy gives at 16 bits or less)
+        x = x.astype(np.float64)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if int(src_rate) != int(rate):
         from scipy.signal import resample_poly
 
         g = gcd(int(src_rate), int(rate))

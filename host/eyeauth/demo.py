@@ -70,7 +70,7 @@ def run_demo(data=None, out="out/demo", users=3, verbose=True, policy="cascade")
             store.begin_session(vb.port)
             app = AppClient(t, timeout=60, on_frame=FrameSink(store, vb.port))
             res["steps"]["hello"] = app.ensure_app()
-            c = AuthClient(app, key)
+            c = AuthClient(app, key, debug=True)  # scores and stages: signed debug mode
             for name, fid, vid in persons:
                 # as many samples as the thresholds were set with (models/thresholds.json: 3 faces, 5 clips)
                 r = c.enroll(name, faces[fid][:3], voices[vid][:5])

@@ -6,7 +6,6 @@ import time
 import pytest
 
 from eyeauth import sim
-from eyeauth.auth import pairing
 from eyeauth.link import protocol
 
 pytestmark = pytest.mark.hil
@@ -25,9 +24,9 @@ def test_power_cut_during_enrollment_never_corrupts_the_store(auth_board, faces)
     for i in range(kills):
         before = set(b.auth.users()["users"])
         name = f"n{i}"
-        b.auth.feed_frame(faces("s33", [1 + i % 9])[0])
-        sig = pairing.sign(b.auth.key, "enroll", name)
-        b.app.t.write(protocol.encode("C", 900000 + i, {"cmd": "enroll", "user": name, "face": 1, **sig}))
+        fed = b.auth.feed_frame(faces("s33", [1 + i % 9])[0])
+        body = b.auth.signed_args("enroll", [fed["sha256"]], user=name, face=[fed["input"]])
+        b.app.t.write(protocol.encode("C", 900000 + i, body))
         time.sleep(span * i / (kills - 1) * 1.1)
         sim.power_cut(b.state)
         b.app.wait_hello(20)

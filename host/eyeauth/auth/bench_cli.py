@@ -28,7 +28,7 @@ def _run_board(port, key, rounds, data):
     with open_transport(port) as t:
         app = AppClient(t, timeout=60)
         app.ensure_app()
-        c = AuthClient(app, key)
+        c = AuthClient(app, key, debug=True)  # stages and policy choice: signed debug mode
         c.enroll("bench", faces[fid][:3], voices[vid][:3])
         for policy in POLICIES:
             # one warm-up attempt (first-use costs: mel filterbank, model load) is not counted

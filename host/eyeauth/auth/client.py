@@ -1,26 +1,37 @@
 """Enroll, authenticate and manage users on a board, through the app protocol.
 
 Inputs go to the board over the serial line with the ``feed`` command (the frame its camera
-would see, the clip its microphone would hear), then ``enroll``/``auth`` run the whole pipeline
-on the board. The same code drives a real board and the virtual one.
+would see, the clip its microphone would hear); the board gives each an input id, and
+``enroll``/``auth`` name the ids they use (the board drops them when the command ends). Signed
+commands ask the board for a challenge first (see :mod:`eyeauth.auth.pairing`). Without debug
+mode the board answers an attempt with its decision only; ``debug=True`` turns on the signed
+debug mode before attempts, so replies carry scores, models and stages and the attempt may
+choose its policy. The same code drives a real board and the virtual one.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import time
 
 import numpy as np
 
 from eyeauth.auth import inputs, pairing
-from eyeauth.errors import DataError
+from eyeauth.errors import DataError, DeviceError
 from eyeauth.link.client import AppClient
 
 CHUNK = 4096  # raw bytes per feed frame (5.5 KB of base64: under the 8 KB line limit)
+DEBUG_S = 600  # how long one `debug` command keeps the board's debug mode on
 
 
 class AuthClient:
-    def __init__(self, app: AppClient, key: bytes | None = None):
+    def __init__(self, app: AppClient, key: bytes | None = None, debug: bool = False):
         self.app = app
-        self._key = key
+        self._key = key  # the host's pairing secret (per-board keys are derived from it)
+        self.debug = debug
+        self._debug_until = 0.0
+        self._debug_boots = 0
+        self._board: tuple[str, bytes] | None = None
 
     @property
     def key(self) -> bytes:
@@ -28,16 +39,39 @@ class AuthClient:
             self._key = pairing.load_key(create=False)
         return self._key
 
-    def _signed(self, cmd: str, user: str = "", **args) -> dict:
-        return self.app.command(cmd, user=user, **args, **pairing.sign(self.key, cmd, user))
+    def board_key(self) -> tuple[str, bytes]:
+        """(board id, this board's key), from the board's hello."""
+        if self._board is None:
+            bid = self.app.command("hello").get("board_id") or ""
+            if not bid:
+                raise DeviceError("the board is not paired: run `eyeauth deploy --pair`", code="not_paired")
+            self._board = (bid, pairing.board_key(self.key, bid))
+        return self._board
+
+    def signed_args(self, cmd: str, digests=(), **args) -> dict:
+        """The full argument dict of a signed command: a fresh challenge and the mac."""
+        bid, bkey = self.board_key()
+        chal = self.app.command("challenge")["chal"]
+        body = {"cmd": cmd, **args, "chal": chal}
+        body["mac"] = pairing.sign(bkey, bid, body, digests)
+        return body
+
+    def _signed(self, cmd: str, digests=(), timeout=None, **args) -> dict:
+        body = self.signed_args(cmd, digests, **args)
+        body.pop("cmd")
+        return self.app.command(cmd, timeout=timeout, **body)
 
     def _feed(self, sensor: str, raw: bytes, **meta) -> dict:
+        """Send one input; -> {"input": id, "sha256": hex, ...} (the digest checked here)."""
         parts = max(1, -(-len(raw) // CHUNK))
-        r = {}
+        r: dict = {}
         for i in range(parts):
             chunk = base64.b64encode(raw[i * CHUNK:(i + 1) * CHUNK]).decode()
-            extra = meta if i == parts - 1 else {}
-            r = self.app.command("feed", sensor=sensor, part=i, parts=parts, data=chunk, **extra)
+            extra = {"sensor": sensor, "parts": parts, "size": len(raw), **meta} if i == 0 else {"input": r["input"]}
+            r = self.app.command("feed", part=i, data=chunk, **extra)
+        want = hashlib.sha256(raw).hexdigest()
+        if r.get("sha256") != want:
+            raise DeviceError(f"the board holds a different {sensor} input than was sent (damaged on the line?)", code="bad_input")
         return r
 
     def feed_frame(self, frame) -> dict:
@@ -52,28 +86,55 @@ class AuthClient:
         return self._feed("mic", np.ascontiguousarray(x, "<i2").tobytes(), rate=8000)
 
     def enroll(self, user: str, faces=(), voices=()) -> dict:
-        for f in faces:
-            self.feed_frame(f)
-        for v in voices:
-            self.feed_clip(v)
-        return self._signed("enroll", user, face=len(faces), voice=len(voices), timeout=120)
+        fed = {"face": [self.feed_frame(f) for f in faces], "voice": [self.feed_clip(v) for v in voices]}
+        args = {k: [r["input"] for r in v] for k, v in fed.items() if v}
+        digests = [r["sha256"] for r in fed["face"] + fed["voice"]]
+        return self._signed("enroll", digests, timeout=120, user=user, **args)
+
+    def set_debug(self, seconds: int = DEBUG_S) -> dict:
+        """Signed: scores and per-attempt policy/model choice for `seconds` (0: off)."""
+        r = self._signed("debug", seconds=seconds)
+        self._debug_until = time.monotonic() + seconds - 30 if seconds else 0.0
+        self._debug_boots = len(self.app.hellos)  # a reset turns debug mode off
+        return r
+
+    def end_debug(self) -> None:
+        """Turn the board's debug mode off again if this client turned it on (it is board-wide:
+        while on, anyone on the line gets scores)."""
+        if self._debug_until:
+            self.set_debug(0)
+
+    def _debug_on(self) -> bool:
+        return time.monotonic() < self._debug_until and len(self.app.hellos) == self._debug_boots
 
     def auth(self, face=None, voice=None, policy: str | None = None, user: str | None = None, **extra) -> dict:
-        if face is not None:
-            self.feed_frame(face)
-        if voice is not None:
-            self.feed_clip(voice)
-        args = {k: v for k, v in (("policy", policy), ("user", user)) if v}
-        return self.app.command("auth", timeout=60, **args, **extra)
+        want_debug = bool(self.debug or policy or extra)
+        for attempt in range(2):
+            if want_debug and not self._debug_on():
+                self.set_debug()
+            args = {k: v for k, v in (("policy", policy), ("user", user)) if v}
+            if face is not None:
+                args["face"] = self.feed_frame(face)["input"]
+            if voice is not None:
+                args["voice"] = self.feed_clip(voice)["input"]
+            try:
+                return self.app.command("auth", timeout=60, **args, **extra)
+            except DeviceError as e:  # the board reset since debug mode went on: once more
+                if e.code != "no_debug" or attempt:
+                    raise
+                self._debug_until = 0.0
 
     def users(self) -> dict:
         return self.app.command("users")
 
     def delete(self, user: str) -> dict:
-        return self._signed("delete", user)
+        return self._signed("delete", user=user)
 
     def unlock(self) -> dict:
         return self._signed("unlock")
 
     def config(self, **settings) -> dict:
         return self._signed("config", set=settings)
+
+    def flush(self) -> dict:
+        return self.app.command("flush")

@@ -1,9 +1,13 @@
-"""The pairing secret shared by the host and the board, and command signatures.
+"""The host's pairing secret, per-board keys, and command signatures (docs/SECURITY.md).
 
-The secret lives in ``~/.config/eyeauth/pairing.key`` (or the file ``EYEAUTH_PAIRING_KEY``
-names), 32 random bytes in hex, created on first use with mode 0600. `eyeauth deploy --pair`
-puts it on the board; enroll, delete, config and unlock are then signed with HMAC-SHA256 over
-``cmd|user|nonce`` and a nonce that only grows (milliseconds since the epoch).
+The host secret lives in ``~/.config/eyeauth/pairing.key`` (or the file ``EYEAUTH_PAIRING_KEY``
+names), 32 random bytes in hex, created on first use with mode 0600. It never goes to a board:
+`eyeauth deploy --pair` draws a board id and writes that board's own key,
+``HMAC(secret, "eyeauth-board|" + board_id)``, so a key read out of one board's flash opens no
+other board. Signed commands (enroll, delete, config, unlock, debug) carry a challenge the board
+issued (random, single use, 60 s: no clocks, so clock skew cannot lock anyone out) and
+``mac = HMAC(board key, "eyeauth-cmd|" + board_id + "|" + canon(all arguments but mac)
+[+ "|" + sha256 of each fed input the command names])``.
 """
 from __future__ import annotations
 
@@ -11,12 +15,9 @@ import hashlib
 import hmac
 import os
 import secrets
-import time
 from pathlib import Path
 
 from eyeauth.errors import UsageError
-
-_last_nonce = 0
 
 
 def key_path() -> Path:
@@ -42,14 +43,72 @@ def load_key(path: Path | None = None, create: bool = True) -> bytes:
     return key
 
 
-def next_nonce() -> int:
-    global _last_nonce
-    _last_nonce = max(_last_nonce + 1, int(time.time() * 1000))
-    return _last_nonce
+def board_key(secret: bytes, board_id: str) -> bytes:
+    """The key of one board, derived from the host secret and the board's id."""
+    return hmac.new(secret, f"eyeauth-board|{board_id}".encode("ascii"), hashlib.sha256).digest()
 
 
-def sign(key: bytes, cmd: str, user: str = "", nonce: int | None = None) -> dict:
-    """The fields to add to a command: nonce and mac."""
-    nonce = next_nonce() if nonce is None else nonce
-    mac = hmac.new(key, f"{cmd}|{user}|{nonce}".encode(), hashlib.sha256).hexdigest()
-    return {"nonce": nonce, "mac": mac}
+def pairing_files(secret: bytes, board_id: str | None = None) -> dict[str, bytes]:
+    """What `deploy --pair` writes onto a board: its id and its own key (never the secret)."""
+    board_id = board_id or secrets.token_hex(8)
+    return {"/board.id": board_id.encode("ascii"), "/pairing.key": board_key(secret, board_id).hex().encode()}
+
+
+def _canon_str(s: str, out: list) -> None:
+    out.append('"')
+    for c in s:
+        o = ord(c)
+        if c in '"\\':
+            out.append("\\" + c)
+        elif 0x20 <= o < 0x7F:
+            out.append(c)
+        else:
+            out.append("\\u%04x" % o if o < 0x10000 else "\\U%08x" % o)
+    out.append('"')
+
+
+def canon(v, out: list | None = None) -> list:
+    """Canonical text of a JSON value, exactly as the board builds it (security.canon)."""
+    out = [] if out is None else out
+    if isinstance(v, dict):
+        out.append("{")
+        for i, k in enumerate(sorted(v)):
+            if not isinstance(k, str):
+                raise TypeError("keys must be strings")
+            if i:
+                out.append(",")
+            _canon_str(k, out)
+            out.append(":")
+            canon(v[k], out)
+        out.append("}")
+    elif isinstance(v, (list, tuple)):
+        out.append("[")
+        for i, x in enumerate(v):
+            if i:
+                out.append(",")
+            canon(x, out)
+        out.append("]")
+    elif isinstance(v, str):
+        _canon_str(v, out)
+    elif isinstance(v, bool):
+        out.append("true" if v else "false")
+    elif isinstance(v, int):
+        out.append("%d" % v)
+    elif v is None:
+        out.append("null")
+    else:
+        raise TypeError(f"a signed command holds only str, int, bool, list, dict, None; not {type(v).__name__}")
+    return out
+
+
+def message(board_id: str, args: dict, digests=()) -> bytes:
+    body = {k: v for k, v in args.items() if k != "mac"}
+    text = "eyeauth-cmd|" + board_id + "|" + "".join(canon(body))
+    for d in digests:
+        text += "|" + d
+    return text.encode("ascii")
+
+
+def sign(key: bytes, board_id: str, args: dict, digests=()) -> str:
+    """The mac of a command (args include cmd and chal) under a board key."""
+    return hmac.new(key, message(board_id, args, digests), hashlib.sha256).hexdigest()

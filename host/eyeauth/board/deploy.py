@@ -295,8 +295,9 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
                 time.sleep(0.5)
         if files is None:
             files = (build or (lambda arch: build_bundle(arch=arch)))(board_arch(t))
-        if pairing_key is not None:
-            files = {**files, "/pairing.key": pairing_key.hex().encode()}
+        if pairing_key is not None:  # this board's id and key, never the host's secret
+            from eyeauth.auth.pairing import pairing_files
+            files = {**files, **pairing_files(pairing_key)}
         result.files_total = len(files)
         top = [p for p in files if p.count("/") == 1]
         have = _board_hashes(t, top)

@@ -23,14 +23,16 @@ def register(sub):
 
     a = sub.add_parser("auth", help="authenticate a face image and/or voice clip on the board",
                        description="Run one authentication on the board: detect, crop, embed, match, "
-                       "fuse, decide. Prints the decision, scores, models and per-stage latency "
-                       "(measured on the board, modeled for it).")
+                       "fuse, decide. Prints the decision; with the pairing secret (signed debug mode) "
+                       "also scores, models and per-stage latency (measured on the board, modeled for it).")
     a.add_argument("--port", required=True)
     a.add_argument("--face", type=Path, help="face image")
     a.add_argument("--voice", type=Path, help="voice clip (.wav)")
     a.add_argument("--user", help="claimed identity (default: identify among the enrolled)")
     a.add_argument("--policy", choices=("face", "voice", "sum", "both", "cascade"),
-                   help="fusion policy (default: the board's, cascade)")
+                   help="fusion policy (default: the board's, cascade; another needs the pairing secret)")
+    a.add_argument("--decision-only", action="store_true",
+                   help="do not turn on the board's debug mode even when the pairing secret is here")
     add_json_flag(a)
     a.set_defaults(func=_auth)
 
@@ -38,6 +40,7 @@ def register(sub):
     u.add_argument("--port", required=True)
     u.add_argument("--delete", metavar="USER", help="delete this user's templates (signed)")
     u.add_argument("--unlock", action="store_true", help="clear a lockout after failed attempts (signed)")
+    u.add_argument("--flush", action="store_true", help="drop every fed input the board still holds")
     add_json_flag(u)
     u.set_defaults(func=_users)
 
@@ -55,15 +58,18 @@ def _files(path, ext, n, what):
     return files[:n]
 
 
-def _client(port):
+def _client(port, debug=False):
+    from eyeauth.auth import pairing
     from eyeauth.auth.client import AuthClient
     from eyeauth.link.client import AppClient
     from eyeauth.link.transport import open_transport
 
+    if debug and not pairing.key_path().exists():
+        debug = False  # no secret here: the board answers with its decision only
     t = open_transport(port)
     app = AppClient(t)
     app.ensure_app()
-    return AuthClient(app), t
+    return AuthClient(app, debug=debug), t
 
 
 def _enroll(args):
@@ -80,10 +86,18 @@ def _enroll(args):
 def _auth(args):
     if args.face is None and args.voice is None:
         raise DataError("give --face and/or --voice")
-    c, t = _client(args.port)
+    c, t = _client(args.port, debug=not args.decision_only)
     with t:
-        r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
-    lines = [f"{'ACCEPTED ' + str(r['user']) if r['accepted'] else 'REJECTED'} ({r['policy']}, used {'+'.join(r['used'])})"]
+        try:
+            r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
+        finally:
+            c.end_debug()  # debug mode is board-wide: leave it off
+    head = "ACCEPTED " + str(r["user"]) if r["accepted"] else "REJECTED"
+    if args.decision_only:
+        r = {k: r[k] for k in ("ok", "accepted", "user", "locked") if k in r}
+    if "stages" not in r:  # decision only
+        return Result(r, head + (" (locked: too many failed attempts)" if r.get("locked") else ""))
+    lines = [f"{head} ({r['policy']}, used {'+'.join(r['used'])})"]
     for k in ("face_score", "voice_score"):
         if k in r:
             lines.append(f"  {k}: {r[k]:.3f}")
@@ -101,8 +115,10 @@ def _users(args):
             c.delete(args.delete)
         if args.unlock:
             c.unlock()
+        if args.flush:
+            c.flush()
         r = c.users()
     text = "\n".join(f"{u}: {m}" for u, m in sorted(r["users"].items())) or "nobody is enrolled"
     if r.get("locked"):
-        text += "\n(locked: too many failed attempts; `eyeauth users --unlock`)"
+        text += f"\n(locked for {r.get('wait_s', '?')} s more after failed attempts; `eyeauth users --unlock`)"
     return Result(r, text)
