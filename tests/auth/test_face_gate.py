@@ -37,5 +37,8 @@ def test_frames_without_a_face_neither_enrol_nor_authenticate(auth_board, faces,
             b.auth.auth(face=p, policy="face", user="ann")
         assert ei.value.code == "no_face", name
     assert "eve" not in b.auth.users()["users"]
+    with pytest.raises(DeviceError, match="locked"):  # refused frames count as failed attempts
+        b.auth.auth(face=faces("s31", [9])[0], policy="face", user="ann")
+    b.auth.unlock()
     ok = b.auth.auth(face=faces("s31", [9])[0], policy="face", user="ann")
     assert "accepted" in ok  # a real face still goes through the gate
