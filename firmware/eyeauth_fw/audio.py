@@ -49,22 +49,39 @@ def speech_flags(x):
     return db, [d >= thr for d in db]
 
 
-def vad(x):
-    # -> (has_speech, energy centre sample, speech frame count, peak dB)
+def vad_span(x):
+    # -> (has_speech, energy centre sample, speech frame count, peak dB, speech span start,
+    # end sample): the span runs from the first to the last speech frame (0, 0 when none)
     if not len(x):
-        return False, 0, 0, 0.0
+        return False, 0, 0, 0.0, 0, 0
     db, flags = speech_flags(x)
-    nsp = sum(1 for f in flags if f)
-    use = flags if nsp else [True] * len(flags)
+    nsp = 0
+    first = -1
+    last = -1
+    for t, f in enumerate(flags):
+        if f:
+            nsp += 1
+            if first < 0:
+                first = t
+            last = t
     num = 0.0
     den = 0.0
     for t, d in enumerate(db):
-        if use[t]:
+        if flags[t] or not nsp:
             e = 10 ** (d / 10.0)
             num += e * (t * FRAME + FRAME // 2)
             den += e
     c = int(round(num / max(den, 1e-9)))
-    return nsp >= _MIN_SPEECH, min(c, len(x) - 1), nsp, max(db)
+    s = e = 0
+    if nsp:
+        s = first * FRAME
+        e = min((last + 1) * FRAME, len(x))
+    return nsp >= _MIN_SPEECH, min(c, len(x) - 1), nsp, max(db), s, e
+
+
+def vad(x):
+    # -> (has_speech, energy centre sample, speech frame count, peak dB)
+    return vad_span(x)[:4]
 
 
 def clipped_fraction(x):
@@ -343,3 +360,81 @@ def voice_input(x, n_frames, n_mels, centre):
         q = int(round(rel * k)) + 127
         out[i] = (min(127, max(-128, q))) & 0xFF
     return out
+
+
+# -- utterance: windows over the speech, log-mel rows streamed through a ring ----------------
+# Same steps as host/eyeauth/models/voice_phrase.py (the reference it is tested against).
+
+def utterance_plan(centre, s, e, n_frames, hop_frames, max_windows):
+    # -> (first sample of log-mel row 0, [row offset of each window])
+    w = (n_frames - 1) * HOP + FRAME
+    if e - s <= w or max_windows <= 1:
+        return centre - w // 2, [0]
+    extra = -(-(e - s - w) // HOP)
+    n = min(1 + -(-extra // max(1, hop_frames)), max_windows)
+    return s, [(2 * k * extra + (n - 1)) // (2 * (n - 1)) for k in range(n)]
+
+
+class LogMel:
+    # Log-mel rows of one model's shape, one 256-sample frame at a time, into a ring of
+    # n_frames rows (absolute dB, float32): a window is the ring read from its first row.
+    # Every buffer is allocated once here; per row only the band logs allocate (floats).
+    def __init__(self, n_frames, n_mels):
+        self.t = n_frames
+        self.m = n_mels
+        self.tb = _fft_tables()
+        self.bank = mel_bank(n_mels)
+        self.y = array("h", bytes(2 * FRAME))
+        self.re = array("h", bytes(2 * FRAME))
+        self.im = array("h", bytes(2 * FRAME))
+        self.pw = array("i", bytes(4 * 129))
+        self.hi = array("i", bytes(4 * n_mels))
+        self.lo = array("i", bytes(4 * n_mels))
+        self.ring = array("f", bytes(4 * n_frames * n_mels))
+        self.out = bytearray(n_frames * n_mels)
+
+    def row(self, x, start, r):
+        # frame at samples start .. start + 256 (zero outside the clip) -> ring row r % n_frames
+        y = self.y
+        peak = _preemph(x, len(x), start, FRAME, 99, y)
+        shift = 0
+        while peak > (1 << 14):
+            peak >>= 1
+            shift += 1
+        while 0 < peak < (1 << 13):
+            peak <<= 1
+            shift -= 1
+        _preemph(x, len(x), start, FRAME, shift, y)
+        tb = self.tb
+        e = _frame_power(y, 0, tb["hann"], tb["rev"], tb["cos"], tb["sin"], self.re, self.im, self.pw)
+        first, count, weights = self.bank
+        m = self.m
+        hi = self.hi
+        lo = self.lo
+        _mel(self.pw, first, count, weights, m, hi, lo)
+        corr = 6.020599913 * (e + shift)  # undo both scalings (power x 4 per bit)
+        ring = self.ring
+        j = (r % self.t) * m
+        log10 = math.log10
+        for b in range(m):
+            ring[j + b] = 10.0 * log10(hi[b] * 65536.0 + lo[b] + 1e-3) + corr
+        return ring
+
+    def window(self, r0):
+        # int8 tensor (bytes) of rows r0 .. r0 + n_frames - 1, relative to their maximum
+        ring = self.ring
+        out = self.out
+        top = max(ring)
+        k = 255.0 / 80.0
+        n = len(ring)
+        j = (r0 % self.t) * self.m
+        for i in range(n):
+            rel = ring[j] - top
+            if rel < -80.0:
+                rel = -80.0
+            q = int(round(rel * k)) + 127
+            out[i] = (min(127, max(-128, q))) & 0xFF
+            j += 1
+            if j == n:
+                j = 0
+        return out
