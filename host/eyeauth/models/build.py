@@ -58,9 +58,14 @@ def _data(entry, data_dir):
     return ds, train_ids, test_ids
 
 
+#: inference-only settings of a spec entry: not hashed (changing them never retrains; the
+#: voice cards take them up with `python3 -m eyeauth.models.voice_phrase --update-cards`)
+INFERENCE_KEYS = ("about", "hop_frames", "max_windows")
+
+
 def build_hash(entry, ds, extra=""):
     h = hashlib.sha256()
-    spec = {k: v for k, v in entry.items() if k != "about"}
+    spec = {k: v for k, v in entry.items() if k not in INFERENCE_KEYS}
     h.update(json.dumps(spec, sort_keys=True).encode())
     h.update(code_hash(entry["modality"]).encode())
     h.update(json.dumps(ds.listing()).encode())
@@ -256,7 +261,7 @@ def _build_voice(entry, ds, tr, te, key, out_dir):
 
     n_classes = len(tr) * len(speeds)
     model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
-                                 entry["lr"])
+                                 entry["lr"], batch=int(entry.get("batch", 64)))
     rng = np.random.default_rng(entry["seed"] + 7)
     pick = rng.choice(len(base), min(300, len(base)), replace=False)
     rep = [P.to_float(P.voice_input(base[i], frames, mels))[..., None] for i in pick]
