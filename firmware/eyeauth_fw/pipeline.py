@@ -29,7 +29,7 @@ def card(name):
                 full = json.load(f)
         except OSError:
             raise PipelineError("no_model", "/models/%s.json missing: run `eyeauth deploy`" % name)
-        u = full["input"].get("preprocess", {}).get("utterance") or {}
+        u = full["input"].get("utterance") or full["input"].get("preprocess", {}).get("utterance") or {}
         c = {"shape": full["input"]["shape"], "scale": full["output"]["scale"],
              "zp": full["output"]["zero_point"], "hop": u.get("hop_frames", 16),
              "maxw": u.get("max_windows", 1)}
