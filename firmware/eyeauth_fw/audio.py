@@ -375,14 +375,95 @@ def utterance_plan(centre, s, e, n_frames, hop_frames, max_windows):
     return s, [(2 * k * extra + (n - 1)) // (2 * (n - 1)) for k in range(n)]
 
 
+_DB_BIAS = micropython.const(1 << 20)  # keeps the Q8 dB values positive (32-bit loads)
+
+
+def _log2_table():
+    # Q16 log2(1 + k/256), k = 0..256
+    if "log2" not in _tables:
+        _tables["log2"] = array("i", (int(round(65536 * math.log(1 + k / 256.0) / math.log(2))) for k in range(257)))
+    return _tables["log2"]
+
+
+@micropython.viper
+def _db_row(hi: ptr32, lo: ptr32, n: int, corr: int, lg: ptr32, out: ptr32, off: int):
+    # out[off + b] = 256 * 10 log10(hi[b] * 65536 + lo[b]) + corr  (Q8 dB, integers only):
+    # exponent + 15-bit mantissa, log2 of the mantissa from a 257-entry table, interpolated
+    b = 0
+    while b < n:
+        h = hi[b]
+        lw = lo[b]
+        e = 0
+        f = 0
+        if h > 0:
+            nb = 0
+            t = h
+            while t > 1:
+                t >>= 1
+                nb += 1
+            if nb <= 14:
+                f = (h << (14 - nb)) + (lw >> (nb + 2))
+            else:
+                f = (h >> (nb - 14)) + (lw >> (nb + 2))
+            e = nb + 16
+        else:
+            v = lw
+            if v < 1:
+                v = 1
+            nb = 0
+            t = v
+            while t > 1:
+                t >>= 1
+                nb += 1
+            if nb <= 14:
+                f = v << (14 - nb)
+            else:
+                f = v >> (nb - 14)
+            e = nb
+        while f >= 32768:
+            f >>= 1
+            e += 1
+        r = f - 16384
+        k = r >> 6
+        l2 = lg[k] + (((lg[k + 1] - lg[k]) * (r & 63)) >> 6)
+        # 10 log10(2) * 256 = 770.6367 per octave; l2 (Q16) * 770.6367 / 65536 ~ l2 * 12330 >> 20
+        out[off + b] = (e * 770637 + 500) // 1000 + ((l2 * 12330 + 524288) >> 20) + corr
+        b += 1
+
+
+@micropython.viper
+def _quant(ring: ptr32, n: int, j0: int, out: ptr8):
+    # int8 window: q = 127 - round(rel * 255 / 80) for rel = dB under the window's maximum,
+    # clipped at 80 dB (rel in Q8: 80 dB = 20480; 255 / 20480 ~ 13056 / 2^20)
+    top = 0
+    i = 0
+    while i < n:
+        if ring[i] > top:
+            top = ring[i]
+        i += 1
+    j = j0
+    i = 0
+    while i < n:
+        rel = top - ring[j]
+        if rel > 20480:
+            rel = 20480
+        out[i] = (127 - ((rel * 13056 + 524288) >> 20)) & 0xFF
+        j += 1
+        if j == n:
+            j = 0
+        i += 1
+
+
 class LogMel:
     # Log-mel rows of one model's shape, one 256-sample frame at a time, into a ring of
-    # n_frames rows (absolute dB, float32): a window is the ring read from its first row.
-    # Every buffer is allocated once here; per row only the band logs allocate (floats).
+    # n_frames rows (absolute dB in Q8, int32): a window is the ring read from its first row.
+    # Every buffer is allocated once here; rows and windows are computed in integers (viper),
+    # so streaming a phrase allocates nothing per row.
     def __init__(self, n_frames, n_mels):
         self.t = n_frames
         self.m = n_mels
         self.tb = _fft_tables()
+        self.lg = _log2_table()
         self.bank = mel_bank(n_mels)
         self.y = array("h", bytes(2 * FRAME))
         self.re = array("h", bytes(2 * FRAME))
@@ -390,7 +471,7 @@ class LogMel:
         self.pw = array("i", bytes(4 * 129))
         self.hi = array("i", bytes(4 * n_mels))
         self.lo = array("i", bytes(4 * n_mels))
-        self.ring = array("f", bytes(4 * n_frames * n_mels))
+        self.ring = array("i", bytes(4 * n_frames * n_mels))
         self.out = bytearray(n_frames * n_mels)
 
     def row(self, x, start, r):
@@ -408,33 +489,12 @@ class LogMel:
         tb = self.tb
         e = _frame_power(y, 0, tb["hann"], tb["rev"], tb["cos"], tb["sin"], self.re, self.im, self.pw)
         first, count, weights = self.bank
-        m = self.m
-        hi = self.hi
-        lo = self.lo
-        _mel(self.pw, first, count, weights, m, hi, lo)
-        corr = 6.020599913 * (e + shift)  # undo both scalings (power x 4 per bit)
-        ring = self.ring
-        j = (r % self.t) * m
-        log10 = math.log10
-        for b in range(m):
-            ring[j + b] = 10.0 * log10(hi[b] * 65536.0 + lo[b] + 1e-3) + corr
-        return ring
+        _mel(self.pw, first, count, weights, self.m, self.hi, self.lo)
+        # undo both scalings: power x 4 per bit = 6.0206 dB = 1541.274 in Q8
+        corr = ((e + shift) * 1541274 + 500) // 1000 + _DB_BIAS
+        _db_row(self.hi, self.lo, self.m, corr, self.lg, self.ring, (r % self.t) * self.m)
 
     def window(self, r0):
         # int8 tensor (bytes) of rows r0 .. r0 + n_frames - 1, relative to their maximum
-        ring = self.ring
-        out = self.out
-        top = max(ring)
-        k = 255.0 / 80.0
-        n = len(ring)
-        j = (r0 % self.t) * self.m
-        for i in range(n):
-            rel = ring[j] - top
-            if rel < -80.0:
-                rel = -80.0
-            q = int(round(rel * k)) + 127
-            out[i] = (min(127, max(-128, q))) & 0xFF
-            j += 1
-            if j == n:
-                j = 0
-        return out
+        _quant(self.ring, len(self.ring), (r0 % self.t) * self.m, self.out)
+        return self.out
