@@ -49,22 +49,39 @@ def speech_flags(x):
     return db, [d >= thr for d in db]
 
 
-def vad(x):
-    # -> (has_speech, energy centre sample, speech frame count, peak dB)
+def vad_span(x):
+    # -> (has_speech, energy centre sample, speech frame count, peak dB, speech span start,
+    # end sample): the span runs from the first to the last speech frame (0, 0 when none)
     if not len(x):
-        return False, 0, 0, 0.0
+        return False, 0, 0, 0.0, 0, 0
     db, flags = speech_flags(x)
-    nsp = sum(1 for f in flags if f)
-    use = flags if nsp else [True] * len(flags)
+    nsp = 0
+    first = -1
+    last = -1
+    for t, f in enumerate(flags):
+        if f:
+            nsp += 1
+            if first < 0:
+                first = t
+            last = t
     num = 0.0
     den = 0.0
     for t, d in enumerate(db):
-        if use[t]:
+        if flags[t] or not nsp:
             e = 10 ** (d / 10.0)
             num += e * (t * FRAME + FRAME // 2)
             den += e
     c = int(round(num / max(den, 1e-9)))
-    return nsp >= _MIN_SPEECH, min(c, len(x) - 1), nsp, max(db)
+    s = e = 0
+    if nsp:
+        s = first * FRAME
+        e = min((last + 1) * FRAME, len(x))
+    return nsp >= _MIN_SPEECH, min(c, len(x) - 1), nsp, max(db), s, e
+
+
+def vad(x):
+    # -> (has_speech, energy centre sample, speech frame count, peak dB)
+    return vad_span(x)[:4]
 
 
 def clipped_fraction(x):
@@ -343,3 +360,141 @@ def voice_input(x, n_frames, n_mels, centre):
         q = int(round(rel * k)) + 127
         out[i] = (min(127, max(-128, q))) & 0xFF
     return out
+
+
+# -- utterance: windows over the speech, log-mel rows streamed through a ring ----------------
+# Same steps as host/eyeauth/models/voice_phrase.py (the reference it is tested against).
+
+def utterance_plan(centre, s, e, n_frames, hop_frames, max_windows):
+    # -> (first sample of log-mel row 0, [row offset of each window])
+    w = (n_frames - 1) * HOP + FRAME
+    if e - s <= w or max_windows <= 1:
+        return centre - w // 2, [0]
+    extra = -(-(e - s - w) // HOP)
+    n = min(1 + -(-extra // max(1, hop_frames)), max_windows)
+    return s, [(2 * k * extra + (n - 1)) // (2 * (n - 1)) for k in range(n)]
+
+
+_DB_BIAS = micropython.const(1 << 20)  # keeps the Q8 dB values positive (32-bit loads)
+
+
+def _log2_table():
+    # Q16 log2(1 + k/256), k = 0..256
+    if "log2" not in _tables:
+        _tables["log2"] = array("i", (int(round(65536 * math.log(1 + k / 256.0) / math.log(2))) for k in range(257)))
+    return _tables["log2"]
+
+
+@micropython.viper
+def _db_row(hi: ptr32, lo: ptr32, n: int, corr: int, lg: ptr32, out: ptr32, off: int):
+    # out[off + b] = 256 * 10 log10(hi[b] * 65536 + lo[b]) + corr  (Q8 dB, integers only):
+    # exponent + 15-bit mantissa, log2 of the mantissa from a 257-entry table, interpolated
+    b = 0
+    while b < n:
+        h = hi[b]
+        lw = lo[b]
+        e = 0
+        f = 0
+        if h > 0:
+            nb = 0
+            t = h
+            while t > 1:
+                t >>= 1
+                nb += 1
+            if nb <= 14:
+                f = (h << (14 - nb)) + (lw >> (nb + 2))
+            else:
+                f = (h >> (nb - 14)) + (lw >> (nb + 2))
+            e = nb + 16
+        else:
+            v = lw
+            if v < 1:
+                v = 1
+            nb = 0
+            t = v
+            while t > 1:
+                t >>= 1
+                nb += 1
+            if nb <= 14:
+                f = v << (14 - nb)
+            else:
+                f = v >> (nb - 14)
+            e = nb
+        while f >= 32768:
+            f >>= 1
+            e += 1
+        r = f - 16384
+        k = r >> 6
+        l2 = lg[k] + (((lg[k + 1] - lg[k]) * (r & 63)) >> 6)
+        # 10 log10(2) * 256 = 770.6367 per octave; l2 (Q16) * 770.6367 / 65536 ~ l2 * 12330 >> 20
+        out[off + b] = (e * 770637 + 500) // 1000 + ((l2 * 12330 + 524288) >> 20) + corr
+        b += 1
+
+
+@micropython.viper
+def _quant(ring: ptr32, n: int, j0: int, out: ptr8):
+    # int8 window: q = 127 - round(rel * 255 / 80) for rel = dB under the window's maximum,
+    # clipped at 80 dB (rel in Q8: 80 dB = 20480; 255 / 20480 ~ 13056 / 2^20)
+    top = 0
+    i = 0
+    while i < n:
+        if ring[i] > top:
+            top = ring[i]
+        i += 1
+    j = j0
+    i = 0
+    while i < n:
+        rel = top - ring[j]
+        if rel > 20480:
+            rel = 20480
+        out[i] = (127 - ((rel * 13056 + 524288) >> 20)) & 0xFF
+        j += 1
+        if j == n:
+            j = 0
+        i += 1
+
+
+class LogMel:
+    # Log-mel rows of one model's shape, one 256-sample frame at a time, into a ring of
+    # n_frames rows (absolute dB in Q8, int32): a window is the ring read from its first row.
+    # Every buffer is allocated once here; rows and windows are computed in integers (viper),
+    # so streaming a phrase allocates nothing per row.
+    def __init__(self, n_frames, n_mels):
+        self.t = n_frames
+        self.m = n_mels
+        self.tb = _fft_tables()
+        self.lg = _log2_table()
+        self.bank = mel_bank(n_mels)
+        self.y = array("h", bytes(2 * FRAME))
+        self.re = array("h", bytes(2 * FRAME))
+        self.im = array("h", bytes(2 * FRAME))
+        self.pw = array("i", bytes(4 * 129))
+        self.hi = array("i", bytes(4 * n_mels))
+        self.lo = array("i", bytes(4 * n_mels))
+        self.ring = array("i", bytes(4 * n_frames * n_mels))
+        self.out = bytearray(n_frames * n_mels)
+
+    def row(self, x, start, r):
+        # frame at samples start .. start + 256 (zero outside the clip) -> ring row r % n_frames
+        y = self.y
+        peak = _preemph(x, len(x), start, FRAME, 99, y)
+        shift = 0
+        while peak > (1 << 14):
+            peak >>= 1
+            shift += 1
+        while 0 < peak < (1 << 13):
+            peak <<= 1
+            shift -= 1
+        _preemph(x, len(x), start, FRAME, shift, y)
+        tb = self.tb
+        e = _frame_power(y, 0, tb["hann"], tb["rev"], tb["cos"], tb["sin"], self.re, self.im, self.pw)
+        first, count, weights = self.bank
+        _mel(self.pw, first, count, weights, self.m, self.hi, self.lo)
+        # undo both scalings: power x 4 per bit = 6.0206 dB = 1541.274 in Q8
+        corr = ((e + shift) * 1541274 + 500) // 1000 + _DB_BIAS
+        _db_row(self.hi, self.lo, self.m, corr, self.lg, self.ring, (r % self.t) * self.m)
+
+    def window(self, r0):
+        # int8 tensor (bytes) of rows r0 .. r0 + n_frames - 1, relative to their maximum
+        _quant(self.ring, len(self.ring), (r0 % self.t) * self.m, self.out)
+        return self.out

@@ -11,6 +11,7 @@ from array import array
 from eyeauth_fw import audio, imgproc
 
 _cards = {}
+_GC_EVERY = 64 * 1024
 
 
 class PipelineError(Exception):
@@ -28,8 +29,11 @@ def card(name):
                 full = json.load(f)
         except OSError:
             raise PipelineError("no_model", "/models/%s.json missing: run `eyeauth deploy`" % name)
+        u = full["input"].get("utterance") or full["input"].get("preprocess", {}).get("utterance") or {}
         c = {"shape": full["input"]["shape"], "scale": full["output"]["scale"],
-             "zp": full["output"]["zero_point"], "pt": full["output"].get("presence_threshold")}
+             "zp": full["output"]["zero_point"], "pt": full["output"].get("presence_threshold"),
+             "hop": u.get("hop_frames", 16), "maxw": u.get("max_windows", 1)}
+        full = None
         _cards[name] = c
         gc.collect()
     return c
@@ -80,22 +84,55 @@ class Pipeline:
 
     # -- voice -------------------------------------------------------------------------------
     def voice_check(self, clip):
+        # -> the speech of the clip (energy centre, span start, span end), for voice_embedding
         t0 = time.ticks_us()
-        ok, centre, nsp, peak = audio.vad(clip)
+        ok, centre, nsp, peak, s, e = audio.vad_span(clip)
         clipped = audio.clipped_fraction(clip)
         self._py("vad", "", t0, {"speech_frames": nsp})
         if clipped > 0.05:
             raise PipelineError("clipped", "%d%% of the clip is clipped: speak further from the mic" % int(clipped * 100))
         if not ok:
             raise PipelineError("no_speech", "no speech in the clip (%d speech frames, peak %.0f dB): speak up" % (nsp, peak))
-        return centre
+        return (centre, s, e)
 
-    def voice_embedding(self, clip, centre, model):
-        shape = card(model)["shape"]
-        t0 = time.ticks_us()
-        q = audio.voice_input(clip, shape[1], shape[2], centre)
-        self._py("logmel", model, t0)
-        return self._unit(model, self._nn("voice_embed", model, q))
+    def voice_embedding(self, clip, speech, model):
+        # Utterance embedding: the model's windows over the speech (audio.utterance_plan), the
+        # log-mel streamed row by row through a ring of one window (rows shared by overlapping
+        # windows are computed once), unit(mean of the windows' unit embeddings). ``speech``:
+        # voice_check's result (a bare energy centre means one centred window).
+        c = card(model)
+        n_frames, n_mels = c["shape"][1], c["shape"][2]
+        if isinstance(speech, int):
+            speech = (speech, 0, 0)
+        start, offs = audio.utterance_plan(speech[0], speech[1], speech[2], n_frames, c["hop"], c["maxw"])
+        # bounded garbage: the band logs allocate floats; collect every _GC_EVERY bytes so the
+        # free heap never sinks by more than that during the voice path
+        gc.collect()
+        old = gc.threshold()
+        gc.threshold(_GC_EVERY)
+        try:
+            lm = audio.LogMel(n_frames, n_mels)
+            acc = None
+            done = -1
+            for o in offs:
+                t0 = time.ticks_us()
+                r = max(o, done + 1)
+                while r < o + n_frames:
+                    lm.row(clip, start + r * audio.HOP, r)
+                    r += 1
+                done = o + n_frames - 1
+                q = lm.window(o)
+                self._py("logmel", model, t0, {"window": o} if len(offs) > 1 else None)
+                v = self._unit(model, self._nn("voice_embed", model, q))
+                if acc is None:
+                    acc = v
+                else:
+                    for i in range(len(v)):
+                        acc[i] += v[i]
+            n = math.sqrt(sum(x * x for x in acc)) or 1.0
+            return [x / n for x in acc]
+        finally:
+            gc.threshold(old)
 
     # -- matching ----------------------------------------------------------------------------
     def _unit(self, model, out):

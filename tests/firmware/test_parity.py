@@ -88,3 +88,113 @@ def test_every_firmware_file_compiles_for_the_esp32():
     for f in sorted(Path(FIRMWARE_DIR).rglob("*.py")):
         r = subprocess.run(["mpy-cross", "-march=xtensawin", "-o", "/dev/null", str(f)], capture_output=True, text=True)
         assert r.returncode == 0, f"{f}: {r.stderr}"
+
+
+# -- utterances: windows over the speech of a phrase, streamed log-mel, mean embedding ------------
+# The VM runs the firmware's own Pipeline.voice_check + voice_embedding with a stand-in board
+# whose nn_run records the window tensors (pass 1) and then serves the int8 outputs the host's
+# TFLM computed for exactly those tensors (pass 2), and a telemetry stand-in that samples
+# gc.mem_free() at every stage record. The VM heap is PHRASE_HEAP (512 KB): the voice path of a
+# 3 s phrase, clip included, must leave >= 256 KB of it free at every stage (garbage included),
+# i.e. it needs at most 256 KB of the board's 2 MB heap.
+PHRASE_HEAP = 512 * 1024
+PHRASE_MIN_FREE = 256 * 1024
+
+PHRASE_SCRIPT = r'''
+import sys, gc, json
+sys.path.insert(0, "{fw}")
+from array import array
+from eyeauth_fw import audio, pipeline
+outs = [bytes(json.loads(l)) for l in open("{d}/outs.txt")] if {pass2} else []
+gc.collect()
+x = array("h", open("{d}/phrase.bin", "rb").read())
+tensors = []
+frees = []
+class Board:
+    py_factor = 1.0
+    def nn_run(self, model, tensor):
+        tensors.append(bytes(tensor))
+        o = outs[len(tensors) - 1] if outs else bytes([1] * {dim})
+        return o, {{"modeled_us": 0, "arena": 0}}
+class Tel:
+    def record(self, stage, model, dt, modeled=-1, arena=0, extra=None):
+        frees.append([stage, gc.mem_free()])
+pipeline._cards["{model}"] = {card}
+p = pipeline.Pipeline(Board(), Tel())
+sp = p.voice_check(x)
+v = p.voice_embedding(x, sp, "{model}")
+with open("{d}/tensors.bin", "wb") as f:
+    for t in tensors:
+        f.write(t)
+print(json.dumps({{"speech": list(sp), "emb": v, "frees": frees, "n": len(tensors)}}))
+'''
+
+
+def _phrase(shared_data, seconds_min=2.0):
+    from eyeauth.datasets import load_audio
+    from eyeauth.models import voice_phrase as VP
+    rng = np.random.default_rng(3)
+    clips = [load_audio(shared_data / f"voices/fsdd/recordings/{d}_theo_{n}.wav") for d, n in ((4, 7), (1, 12), (9, 30))]
+    x = VP.make_phrase(clips, rng, gap=(0.3, 0.4))
+    assert x.size >= seconds_min * 8000
+    return x
+
+
+def _utterance_card(card):
+    """The card with the utterance settings the test needs: the committed ones, else several
+    windows (so the test exercises the ring even on a zoo built before utterances)."""
+    import copy
+    c = copy.deepcopy(card)
+    u = c["input"].setdefault("preprocess", {}).setdefault("utterance", {})
+    u.setdefault("hop_frames", 16)
+    u.setdefault("max_windows", 4)
+    return c
+
+
+def _vm_phrase(tmp_path, card, pass2):
+    from eyeauth.models import voice_phrase as VP
+    u = VP.utterance_settings(card)
+    dev_card = {"shape": card["input"]["shape"], "scale": card["output"]["scale"],
+                "zp": card["output"]["zero_point"], "hop": u["hop_frames"], "maxw": u["max_windows"]}
+    script = PHRASE_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
+                                  model=card["name"], card=repr(dev_card))
+    r = subprocess.run(["micropython", "-X", f"heapsize={PHRASE_HEAP}", "-c", script],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    import json
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_device_phrase_embedding_matches_host(tmp_path, shared_data):
+    from eyeauth.models import voice_phrase as VP, zoo, vad as V
+    cards = zoo.list_models(modality="voice")
+    if not cards:
+        pytest.skip("no voice models built")
+    x = _phrase(shared_data)
+    x.tofile(tmp_path / "phrase.bin")
+    span = V.speech_span(x)
+    for card in cards:
+        card = _utterance_card(card)
+        t, m = card["input"]["shape"][1:3]
+        res = _vm_phrase(tmp_path, card, pass2=False)
+        assert res["speech"] == [V.energy_centre(x), span[0], span[1]]
+        host_q = VP.tensors(card, x)
+        dev_q = np.frombuffer((tmp_path / "tensors.bin").read_bytes(), np.int8).reshape(-1, t, m)
+        assert len(dev_q) == len(host_q) == res["n"], card["name"]
+        if VP.utterance_settings(card)["max_windows"] > 1:
+            assert len(dev_q) > 1, "a 2 s phrase must get several windows"
+        for d, h in zip(dev_q, host_q):
+            diff = np.abs(d.astype(int) - h.astype(int))
+            assert diff.mean() <= 0.3 and np.mean(diff <= 1) >= 0.97, (card["name"], diff.mean())
+        # pass 2: the board's nn service answers with TFLM's int8 outputs for the device's tensors
+        from eyeauth.models import tflm
+        data = zoo.model_bytes(card["name"])
+        outs = [tflm.run(data, q[None, ..., None]).astype(np.int8).ravel() for q in dev_q]
+        (tmp_path / "outs.txt").write_text("".join(f"{list(o.view(np.uint8).tolist())}\n" for o in outs))
+        res = _vm_phrase(tmp_path, card, pass2=True)
+        dev = np.array(res["emb"])
+        host = VP.embed(card, x)
+        cos = float(dev @ host / (np.linalg.norm(dev) * np.linalg.norm(host)))
+        assert cos >= 0.98, (card["name"], cos)
+        low = min(f for _, f in res["frees"])
+        assert low >= PHRASE_MIN_FREE, (card["name"], res["frees"])

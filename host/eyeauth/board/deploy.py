@@ -152,6 +152,9 @@ def _compact_card(card: dict) -> bytes:
     keep = {k: card[k] for k in ("name", "modality", "input", "output", "arena_bytes_target",
                                  "latency_esp32_ms", "latency_ms", "eer") if k in card}
     keep["input"] = {k: v for k, v in keep.get("input", {}).items() if k in ("shape", "scale", "zero_point")}
+    u = (card.get("input", {}).get("preprocess") or {}).get("utterance")
+    if u:  # voice: windows over the speech (pipeline.voice_embedding)
+        keep["input"]["utterance"] = {k: u[k] for k in ("hop_frames", "max_windows") if k in u}
     keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold")}
     return json.dumps(keep, separators=(",", ":")).encode()
 

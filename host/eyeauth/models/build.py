@@ -25,6 +25,8 @@ from eyeauth.models.progress import Steps, note
 _CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py", "../splits.py")
 _CODE_MODALITY = {"detector": ("synth.py",), "face": ("synth.py", "face_teacher.py"),
                   "voice": ("vad.py", "voice_teacher.py")}
+# (voice_phrase.py, the utterance evaluation, is not hashed: re-scoring the cards with
+# `python3 -m eyeauth.models.voice_phrase --update-cards` never retrains.)
 
 
 def code_hash(modality):
@@ -49,19 +51,26 @@ def _data(entry, data_dir):
     from eyeauth import SHARED_DATA_DIR, splits
 
     modality = "face" if entry["modality"] != "voice" else "voice"
-    if entry.get("split"):
+    if entry.get("split"):  # train on `train`, card figures on `eval`; the listing (build
+        # hash) covers exactly those identities
         ds = datasets.scan(splits.folder(entry["split"], data_dir), modality)
-        return (ds, splits.identities(entry["split"], "train"),
-                splits.identities(entry["split"], "eval"))
+        train_ids = splits.identities(entry["split"], "train")
+        test_ids = splits.identities(entry["split"], "eval")
+        return ds.subset(train_ids + test_ids), train_ids, test_ids
     root = Path(data_dir or SHARED_DATA_DIR) / entry["data"]
     ds = datasets.scan(root, modality)
     train_ids, test_ids = datasets.split_identities(ds.identities, entry["holdout"])
     return ds, train_ids, test_ids
 
 
+#: inference-only settings of a spec entry: not hashed (changing them never retrains; the
+#: voice cards take them up with `python3 -m eyeauth.models.voice_phrase --update-cards`)
+INFERENCE_KEYS = ("about", "hop_frames", "max_windows")
+
+
 def build_hash(entry, ds, extra=""):
     h = hashlib.sha256()
-    spec = {k: v for k, v in entry.items() if k != "about"}
+    spec = {k: v for k, v in entry.items() if k not in INFERENCE_KEYS}
     h.update(json.dumps(spec, sort_keys=True).encode())
     h.update(code_hash(entry["modality"]).encode())
     h.update(json.dumps(ds.listing()).encode())
@@ -143,8 +152,9 @@ def _build_detector(entry, ds, tr, te, key, out_dir):
     _save_card(card, out_dir)
     from eyeauth import splits
 
+    full = datasets.scan(splits.folder(entry["split"]), "face")  # ds holds train + eval only
     _, cal_photos, cal_boxes, _ = _teacher_photos(
-        ds, splits.identities(entry["split"], "calib"), "face teacher (detector calibration)")
+        full, splits.identities(entry["split"], "calib"), "face teacher (detector calibration)")
     _, te_photos, te_boxes, _ = _teacher_photos(ds, te, "face teacher (detector evaluation)")
     det = _detector_eval(entry, cal_photos, cal_boxes, te_photos, te_boxes, out_dir)
     card["output"]["presence_threshold"] = det["presence_threshold"]
@@ -302,42 +312,96 @@ def _build_face(entry, ds, tr, te, key, out_dir):
 
 
 def _build_voice(entry, ds, tr, te, key, out_dir):
-    from eyeauth.models import train, voice_teacher
+    """Voice embedders: CosFace over training speakers x speed factors, distilled towards
+    Resemblyzer; each training sample is one model window placed where the utterance path
+    (``voice_phrase.plan``) places windows: on the energy centre of a short word, anywhere
+    inside the speech span of a longer one."""
+    from eyeauth.models import train, vad, voice_teacher
 
     frames, mels = entry["input"]
+    speeds = tuple(entry.get("speeds", train.VOICE_SPEEDS))
     items = ds.subset(tr).items()
-    clips = [datasets.load_audio(p) for _, p in items]
-    clips, cls = train.voice_classes(clips, [i for i, _ in items], tr)
+    base = [datasets.load_audio(p) for _, p in items]
+    clips, cls = [], []
+    for k, f in enumerate(speeds):  # a speed-perturbed speaker is a new class
+        for wav, (ident, _) in zip(base, items):
+            clips.append(wav if f == 1.0 else train.speed(wav, f))
+            cls.append(k * len(tr) + tr.index(ident))
+    cls = np.array(cls)
+    win = P.voice_window_samples(frames)
+    spans = []
+    for wav in clips:
+        sp = vad.speech_span(wav) or (0, wav.size)
+        spans.append((sp[0], sp[1], vad.energy_centre(wav)))
     n = entry["samples_per_epoch"]
     distill = float(entry.get("distill", 0.0))
-    if distill > 0:  # teacher embedding of every (speed-perturbed) training clip
+    if distill > 0:  # teacher embedding of every (speed-perturbed) training clip, cached
         t_all = voice_teacher.embed(clips, mode=entry.get("teacher_mode", "pad"))
         mean = t_all.mean(0)
         t_all = voice_teacher.project(t_all, voice_teacher.pca_basis(t_all, entry["emb_dim"]),
                                       mean)
 
+    def sample(i, rng):
+        x = clips[i].astype(np.float64) * rng.uniform(0.3, 2.0)
+        rms = np.sqrt(np.mean(x ** 2) + 1e-9)
+        if rng.random() < 0.8:  # white or pinkish noise, 5-40 dB SNR
+            noise = rng.normal(0, 1, x.size)
+            if rng.random() < 0.5:
+                noise = np.convolve(noise, np.ones(4) / 2, mode="same")
+            x = x + noise * rms / (10 ** (rng.uniform(5, 40) / 20))
+        x = np.clip(x, -32768, 32767).astype(np.int16)
+        s, e, c = spans[i]
+        if e - s <= win:
+            centre = c + int(rng.integers(-800, 801))
+        else:
+            centre = int(rng.integers(s + win // 2, e - win // 2 + 1))
+        return P.voice_input(x, frames, mels, centre=centre)
+
     def make_epoch(rng):
         idx = rng.integers(0, len(clips), n)
-        x = np.stack([train.voice_augment(clips[i], rng, frames, mels) for i in idx])
+        x = np.stack([sample(i, rng) for i in idx])
         return (x, cls[idx], t_all[idx]) if distill > 0 else (x, cls[idx])
 
-    n_classes = len(tr) * len(train.VOICE_SPEEDS)
+    n_classes = len(tr) * len(speeds)
     model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
-                                 entry["lr"])
+                                 entry["lr"], batch=int(entry.get("batch", 64)))
     rng = np.random.default_rng(entry["seed"] + 7)
-    pick = rng.choice(len(clips), 300, replace=False)
-    rep = [P.to_float(P.voice_input(clips[i], frames, mels))[..., None] for i in pick]
-    method = ("CosFace (s=20, m=0.25) over speaker x speed classes; gain 0.3-2, white/pink "
-              "noise at 5-40 dB SNR (80%), window centre shifted +-0.1 s")
+    pick = rng.choice(len(base), min(300, len(base)), replace=False)
+    rep = [P.to_float(P.voice_input(base[i], frames, mels))[..., None] for i in pick]
+    method = (f"CosFace (s=20, m=0.25) over speaker x speed classes ({len(tr)} Speech Commands "
+              f"`train` speakers x speeds {list(speeds)}: speed perturbation moves pitch and "
+              "tempo together; no separate pitch shift); gain 0.3-2, white/pink noise at 5-40 dB "
+              "SNR (80%); the window is placed at a random position inside the speech span of "
+              "a word longer than the window (else on its energy centre +-0.1 s), as the "
+              "utterance path places its windows")
     if distill > 0:
         method += (f"; distillation weight {distill}: 1 - cos to Resemblyzer's speaker "
-                   f"embedding (16 kHz, zero-padded to 1.6 s; centred, PCA to "
-                   f"{entry['emb_dim']} d) of the same speed-perturbed clip")
-    return _finish_embedder(entry, model, rep, key, ds.subset(te), out_dir, {
-        "samples_per_epoch": n,
-        "classes": f"{len(tr)} speakers x speeds {list(train.VOICE_SPEEDS)} = {n_classes}",
-        "teacher": "Resemblyzer VoiceEncoder 0.1.4" if distill > 0 else None,
-        "method": method}, tr, te)
+                   f"embedding (the 8 kHz clip resampled to 16 kHz, zero-padded to 1.6 s; "
+                   f"centred, PCA to {entry['emb_dim']} d) of the same speed-perturbed clip")
+    method += ("; 8 kHz front end kept: " + entry["rate_reason"]) if entry.get("rate_reason") else ""
+    int8, flt = _convert(entry, model, rep)
+    _write(entry, int8, flt, out_dir)
+    card = _card(entry, int8, flt, model, rep, key, out_dir)
+    card["input"]["preprocess"]["utterance"] = {
+        "hop_frames": int(entry.get("hop_frames", 16)),
+        "max_windows": int(entry.get("max_windows", 1)),
+        "function": "eyeauth.models.voice_phrase.embed",
+        "steps": "VAD speech span; one window on the energy centre when the span fits one "
+                 "window, else up to max_windows windows spread over the span every "
+                 "hop_frames frames (log-mel rows shared); each window relative to its own max; "
+                 "embedding = unit(mean of the windows' unit embeddings)"}
+    card["training"] = {"data": entry["data"], "split": entry.get("split"),
+                        "identities": tr, "heldout_identities": te,
+                        "seed": entry["seed"], "epochs": entry["epochs"],
+                        "samples_per_epoch": n,
+                        "classes": f"{len(tr)} speakers x speeds {list(speeds)} = {n_classes}",
+                        "teacher": "Resemblyzer VoiceEncoder 0.1.4" if distill > 0 else None,
+                        "method": method,
+                        "credit": entry.get("credit")}
+    _save_card(card, out_dir)
+    from eyeauth.models import voice_phrase
+
+    return voice_phrase.update_card(entry["name"], out_dir)
 
 
 def _split_data(entry):

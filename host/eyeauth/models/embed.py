@@ -73,5 +73,19 @@ def voice_tensor(model_name, wav, rate=8000):
 
 
 def embed_voice(model_name, wav, rate=8000, float_ref=False):
-    """Unit voice embedding of a mono clip (int16, or float in [-1, 1]) at ``rate`` Hz."""
-    return _unit(_infer(model_name, voice_tensor(model_name, wav, rate), float_ref))
+    """Unit voice embedding of a mono clip (int16, or float in [-1, 1]) at ``rate`` Hz: the
+    device's utterance embedding (``voice_phrase.embed``: the model's windows over the speech,
+    mean of their unit embeddings). A clip without speech, which the board rejects before any
+    model runs, gets the single window on its energy centre (so sweeps over files never stop)."""
+    from eyeauth.datasets import to_int16
+    from eyeauth.models import voice_phrase
+
+    x = np.asarray(wav)
+    if x.size == 0:
+        raise DataError("empty audio clip")
+    if rate != P.RATE or x.dtype != np.int16:
+        x = to_int16(x, rate, P.RATE)
+    try:
+        return voice_phrase.embed(zoo.load_card(model_name), x, flt=float_ref)
+    except DataError:
+        return _unit(_infer(model_name, voice_tensor(model_name, x), float_ref))

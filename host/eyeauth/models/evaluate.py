@@ -4,8 +4,8 @@ Protocol: for each identity, the first ``enrol`` files (natural order) are enrol
 mean of unit embeddings); every other file is scored (cosine) against every template: genuine
 trials against its own identity, impostor trials against all others. Faces go through the
 device path: detector -> square box -> crop/resize -> embedder, unless ``detect=False`` (the
-images are taken as already cropped faces: canonical box). Voices: VAD-centred window -> log-mel
--> embedder. Scores are computed with the int8 model in TFLM (``eer``) and the float reference
+images are taken as already cropped faces: canonical box). Voices: the device's utterance
+embedding (``voice_phrase.embed``: the model's windows over the VAD speech span, mean). Scores are computed with the int8 model in TFLM (``eer``) and the float reference
 (``eer_float``).
 """
 from __future__ import annotations
@@ -48,10 +48,11 @@ def evaluate_model(card, samples, boxes=None, enrol=3, progress=True):
         for i, (_, x) in enumerate(samples):
             if card["modality"] == "face":
                 q = embed.face_tensor(name, x, boxes[i])
-            else:
-                q = embed.voice_tensor(name, x)
-            emb_q.append(embed._unit(embed._infer(name, q)))
-            emb_f.append(embed._unit(embed._infer(name, q, float_ref=True)))
+                emb_q.append(embed._unit(embed._infer(name, q)))
+                emb_f.append(embed._unit(embed._infer(name, q, float_ref=True)))
+            else:  # the device's utterance embedding (windows over the speech, mean)
+                emb_q.append(embed.embed_voice(name, x))
+                emb_f.append(embed.embed_voice(name, x, float_ref=True))
             st.tick()
     g, imp = metrics.verification_trials(emb_q, labels, enrol)
     gf, impf = metrics.verification_trials(emb_f, labels, enrol)
