@@ -1,6 +1,7 @@
 """The demo: a virtual ESP-EYE taken through flash, deploy, enrollment, genuine and impostor
 attempts, telemetry into SQLite and a report. Persons are made of face and voice identities
-that the models never saw in training (the held-out identities named in the model cards)."""
+from evaluation sets that no model trained on: ORL faces and Speech Commands evaluation
+speakers saying 3-word phrases (data/splits.json)."""
 from __future__ import annotations
 
 import json
@@ -25,17 +26,18 @@ def _say(verbose, msg):
 
 
 def _persons(data: Path, users: int):
-    """Virtual persons from identities the models never trained on: (name, face id, speaker)."""
+    """Virtual persons from evaluation sets no model trained on (data/splits.json): a face of
+    ORL (an evaluation-only source) and a voice of a Speech Commands evaluation speaker, who
+    speaks 3-word phrases (``crosseval.phrase_files``: 5 enrol, 10 to try). Returns (persons
+    [(name, face id, speaker)], face files, phrase files, stranger face ids)."""
+    from eyeauth import splits
     from eyeauth.datasets import scan
-    from eyeauth.models import zoo
+    from eyeauth.models import crosseval
 
-    th = json.loads((zoo.models_dir() / "thresholds.json").read_text())
-    fcard = zoo.load_card(th["default"]["face"])
-    vcard = zoo.load_card(th["default"]["voice"])
-    faces = scan(data / "faces" / "orl", "face").files
-    voices = scan(data / "voices" / "fsdd" / "recordings", "voice").files
-    fids = [i for i in fcard.get("training", {}).get("heldout_identities", []) if i in faces] or list(faces)[-users:]
-    vids = [i for i in vcard.get("training", {}).get("heldout_identities", []) if i in voices] or list(voices)[-users:]
+    faces = scan(splits.folder("orl", data), "face").files
+    voices = crosseval.phrase_files("speech_commands", data)
+    fids = [i for i in splits.identities("orl", "eval") if i in faces]
+    vids = [i for i in splits.identities("speech_commands", "eval") if len(voices.get(i, ())) > 5]
     n = max(1, min(users, len(fids), len(vids)))
     return [(f"user{k + 1}", fids[k], vids[k]) for k in range(n)], faces, voices, fids[n:]
 
@@ -72,7 +74,7 @@ def run_demo(data=None, out="out/demo", users=3, verbose=True, policy="cascade")
             res["steps"]["hello"] = app.ensure_app()
             c = AuthClient(app, key, debug=True)  # scores and stages: signed debug mode
             for name, fid, vid in persons:
-                # as many samples as the thresholds were set with (models/thresholds.json: 3 faces, 5 clips)
+                # as many samples as the thresholds were set with (3 faces, 5 utterances)
                 r = c.enroll(name, faces[fid][:3], voices[vid][:5])
                 _say(verbose, f"enrolled {name} (face {fid}, voice {vid}): {r['samples']}")
             rng = np.random.default_rng(7)

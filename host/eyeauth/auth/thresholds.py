@@ -216,13 +216,23 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
     from eyeauth import SHARED_DATA_DIR
 
     heldout, rel = heldout_of(card, modality)
-    root = Path(data_dir or SHARED_DATA_DIR) / rel
-    ds = datasets.scan(root, modality)
-    missing = [i for i in heldout if i not in ds.files]
-    if missing:
-        raise DataError(f"held-out identities of {card['name']} missing from {root}: "
-                        f"{', '.join(missing)}")
-    files = {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in heldout}
+    split = (card.get("spec") or {}).get("split")
+    if modality == "voice" and split:
+        # the board's voice factor is a spoken phrase: fit on 3-word phrases of the
+        # calibration speakers (crosseval.phrase_files), as the evaluation scores them
+        from eyeauth.models import crosseval
+
+        files = crosseval.phrase_files(split, data_dir, part="calib")
+        rel = f"{rel} (calib speakers, 3-word phrases)"
+        files = {i: f[:max_files] if max_files else f for i, f in files.items()}
+    else:
+        root = Path(data_dir or SHARED_DATA_DIR) / rel
+        ds = datasets.scan(root, modality)
+        missing = [i for i in heldout if i not in ds.files]
+        if missing:
+            raise DataError(f"held-out identities of {card['name']} missing from {root}: "
+                            f"{', '.join(missing)}")
+        files = {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in heldout}
     enrol = enrol or ENROL[modality]
     short = [i for i, f in files.items() if len(f) <= enrol]
     if short and len(short) < len(files):  # too few files to enrol and probe: skipped, counted

@@ -105,7 +105,7 @@ def _every(name, every, data_dir):
     return {i: ps[::every] for i, ps in _split_files(name, "eval", data_dir).items()}
 
 
-def phrase_files(name, data_dir=None, seed=5):
+def phrase_files(name, data_dir=None, seed=5, part="eval"):
     """3-word phrases of each evaluation speaker of ``name`` (voice_phrase.phrase_sets: clips
     trimmed to their speech, joined with 0.1-0.4 s gaps and light noise; the first 5 phrases
     are made of the speaker's first 5 clips and enrol), written once as 8 kHz WAVs under the
@@ -114,8 +114,8 @@ def phrase_files(name, data_dir=None, seed=5):
 
     from eyeauth.models import voice_phrase
 
-    ids = splits.identities(name, "eval")
-    out_dir = _cache_root() / "eval_sets" / f"{name}_phrases_s{seed}_v1"
+    ids = splits.identities(name, part)
+    out_dir = _cache_root() / "eval_sets" / f"{name}{'' if part == 'eval' else '_' + part}_phrases_s{seed}_v1"
     done = out_dir / "DONE"
     if not done.exists():
         sets = voice_phrase.phrase_sets(splits.folder(name, data_dir), ids, seed=seed)
