@@ -13,6 +13,9 @@ def register(sub):
     p.add_argument("--data", help="data folder with faces/<id>/ and voices/ (default ../shared/data)")
     p.add_argument("--out", default="out/demo", help="where the database and report go (default out/demo)")
     p.add_argument("--users", type=int, default=3, help="identities to enroll (default 3)")
+    p.add_argument("--policy", default="cascade", choices=("face", "voice", "sum", "both", "cascade"),
+                   help="fusion policy of every attempt (default cascade: face first, the spoken "
+                   "phrase only when the face is unsure)")
     add_json_flag(p)
     p.set_defaults(func=_demo)
 
@@ -24,5 +27,6 @@ def _demo(args):
     # through KeyboardInterrupt, so the virtual board is stopped on the way out.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    res = run_demo(data=args.data, out=args.out, users=args.users, verbose=not args.json)
+    res = run_demo(data=args.data, out=args.out, users=args.users, verbose=not args.json,
+                   policy=args.policy)
     return Result(res, summary_text(res))

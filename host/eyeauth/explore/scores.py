@@ -65,12 +65,8 @@ def _embed_all(card, samples, boxes):
             if card["modality"] == "face":
                 e = embed.embed_face(card["name"], x, boxes[k], float_ref=float_ref)
             else:
-                try:  # the board's utterance path (windows over the speech, mean embedding)
-                    from eyeauth.models import voice_phrase
-
-                    e = voice_phrase.embed(card, x, flt=float_ref)
-                except ImportError:
-                    e = embed.embed_voice(card["name"], x, 8000, float_ref=float_ref)
+                # the board's utterance path (windows over the speech, mean embedding)
+                e = embed.embed_voice(card["name"], x, 8000, float_ref=float_ref)
             out[variant].append(e)
     return out
 
