@@ -185,6 +185,19 @@ def _preemph(x: ptr16, total: int, start: int, n: int, shift: int, y: ptr16) -> 
     return peak
 
 
+def block_shift(peak):
+    # block scaling: the shift that brings a window's peak to about 2^14 (the gain cancels in
+    # the relative dB)
+    shift = 0
+    while peak > (1 << 14):
+        peak >>= 1
+        shift += 1
+    while 0 < peak < (1 << 13):
+        peak <<= 1
+        shift -= 1
+    return shift
+
+
 @micropython.viper
 def _frame_power(y: ptr16, off: int, hann: ptr16, rev: ptr16, cs: ptr16, sn: ptr16,
                  re: ptr16, im: ptr16, pw: ptr32) -> int:
@@ -325,15 +338,7 @@ def voice_input(x, n_frames, n_mels, centre):
     tb = _fft_tables()
     first, count, weights = mel_bank(n_mels)
     y = array("h", bytes(2 * n))
-    peak = _preemph(x, len(x), centre - n // 2, n, 99, y)
-    # block scaling: bring the window's peak to about 2^14 (gain cancels in the relative dB)
-    shift = 0
-    while peak > (1 << 14):
-        peak >>= 1
-        shift += 1
-    while 0 < peak < (1 << 13):
-        peak <<= 1
-        shift -= 1
+    shift = block_shift(_preemph(x, len(x), centre - n // 2, n, 99, y))
     _preemph(x, len(x), centre - n // 2, n, shift, y)
     re = array("h", bytes(2 * FRAME))
     im = array("h", bytes(2 * FRAME))
@@ -477,14 +482,7 @@ class LogMel:
     def row(self, x, start, r):
         # frame at samples start .. start + 256 (zero outside the clip) -> ring row r % n_frames
         y = self.y
-        peak = _preemph(x, len(x), start, FRAME, 99, y)
-        shift = 0
-        while peak > (1 << 14):
-            peak >>= 1
-            shift += 1
-        while 0 < peak < (1 << 13):
-            peak <<= 1
-            shift -= 1
+        shift = block_shift(_preemph(x, len(x), start, FRAME, 99, y))
         _preemph(x, len(x), start, FRAME, shift, y)
         tb = self.tb
         e = _frame_power(y, 0, tb["hann"], tb["rev"], tb["cos"], tb["sin"], self.re, self.im, self.pw)

@@ -163,7 +163,7 @@ def _build_detector(entry, ds, tr, te, key, out_dir):
                                  "face presence: the board refuses a frame below "
                                  "presence_threshold")
     card.update({"detection": det, "training": {
-        "data": f"{entry['split']} (train part of data/splits.json)", "identities": len(tr),
+        "data": f"{entry['split']} (train part of data/splits.json)", "identities": tr,
         "photos": len(photos), "heldout_identities": f"{entry['split']} eval part ({len(te)})",
         "frames": entry["frames"], "epochs": entry["epochs"], "seed": entry["seed"],
         "method": "L1 regression of (cx, cy, side) of the face box that dlib's five landmarks "
