@@ -49,17 +49,19 @@ def test_build_on_a_small_zoo(mini_thresholds, mini_models):
     cards = {m: zoo.list_models(mini_models["dir"], modality=m) for m in ("face", "voice")}
     _check(th, cards)
     assert th["default"] == {"face": mini_models["face"], "voice": mini_models["voice"]}
+    # fitted on the calibration part of each model's split (data/splits.json), never on the
+    # identities the cards report: faces with more than 3 photos (max 8 files each here),
+    # voices on 3-word phrases of the calibration speakers
+    from eyeauth import datasets, splits
+
     face = th["data"]["per_model"][mini_models["face"]]
-    assert face["identities"] == [f"s{i}" for i in range(29, 41)]
-    assert face["genuine_trials"] == 12 * 5 and face["impostor_trials"] == 12 * 5 * 11
+    lfw = datasets.scan(splits.folder("lfw"), "face").files
+    calib = [i for i in splits.identities("lfw", "calib") if len(lfw[i]) > 3]
+    assert face["identities"] == calib and face["skipped_identities"] > 0
+    g = sum(min(len(lfw[i]), 8) - 3 for i in calib)
+    assert face["genuine_trials"] == g and face["impostor_trials"] == g * (len(calib) - 1)
     voice = th["data"]["per_model"][mini_models["voice"]]
-    n = len(zoo.load_card(mini_models["voice"], mini_models["dir"])["training"]["heldout_identities"])
-    assert voice["identities"] == zoo.load_card(mini_models["voice"], mini_models["dir"])["training"]["heldout_identities"]
-    assert voice["genuine_trials"] == n * 3 and voice["impostor_trials"] == n * 3 * (n - 1)
-
-
-def test_missing_thresholds_file_is_a_model_error(tmp_path):
-    from eyeauth.errors import ModelError
-
-    with pytest.raises(ModelError, match="eyeauth eval thresholds"):
-        T.load(tmp_path / "nope.json")
+    spk = splits.identities("speech_commands", "calib")
+    assert voice["identities"] == spk and "phrases" in voice["data"]
+    assert voice["genuine_trials"] == len(spk) * 3
+    assert voice["impostor_trials"] == len(spk) * 3 * (len(spk) - 1)

@@ -7,15 +7,34 @@ from eyeauth.models import embed, preprocess as P, synth, zoo
 
 
 def test_detector_finds_placed_faces(cards, orl_dir, rng):
-    det = zoo.load_card(zoo.DETECTOR)
-    ds = datasets.scan(orl_dir, "face").subset(det["training"]["heldout_identities"])
-    ious = []
-    for ident in ds.identities[:6]:
-        face = datasets.load_image(ds.files[ident][0])
-        frame, box = synth.scene_frame(face, rng, min_frac=0.35)
-        ious.append(synth.iou(embed.detect_face(frame), box))
-        ious.append(synth.iou(embed.detect_face(face), P.default_face_box(face.shape)))
-    assert np.mean(ious) > 0.6 and np.mean(np.array(ious) > 0.4) >= 0.8, ious
+    """ORL (never trained on): the portrait itself and pasted into a QVGA scene; the box is
+    the one dlib's landmarks give (what the detector learned), and the face passes the gate."""
+    from eyeauth.models import face_teacher
+
+    ds = datasets.scan(orl_dir, "face")
+    paths = [ds.files[i][0] for i in ds.identities[:8]]
+    tab = face_teacher.teacher_table(paths, workers=1)
+    thr = embed.presence_threshold()
+    ious, passed = [], []
+    for k, p in enumerate(paths):
+        face = datasets.load_image(p)
+        bx, by, bs = (float(v) for v in tab["box"][k])
+        frame, box, _ = synth.photo_frame(face, (bx, by, bs), rng, min_frac=0.35)
+        for img, want in ((frame, box), (face, (bx, by, bs, bs))):
+            got, presence = embed.detect(img)
+            ious.append(synth.iou(got, want))
+            passed.append(presence >= thr)
+    assert np.mean(ious) > 0.55 and np.mean(np.array(ious) > 0.4) >= 0.8, ious
+    assert np.mean(passed) >= 0.9
+
+
+def test_detector_presence_refuses_frames_without_a_face(cards):
+    rng = np.random.default_rng(9)
+    thr = embed.presence_threshold()
+    assert thr > 0.5
+    frames = [synth.negative_frame(rng) for _ in range(30)]
+    refused = [embed.detect(f)[1] < thr for f in frames]
+    assert np.mean(refused) >= 0.9
 
 
 def test_embed_face_unit_and_discriminative(cards, orl_dir):

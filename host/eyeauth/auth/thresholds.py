@@ -305,7 +305,7 @@ def build(out=None, data_dir=None, max_files=None, write=True, far_target=FAR_TA
             result["thresholds"][name] = round(r["threshold"], 6)
             result["eer"][name] = round(r["eer"], 4)
             result["data"]["per_model"][name] = {
-                "modality": modality, "data": r["data"], "identities": r["identities"],
+                "modality": modality, "data": r["data"], "identities": r["identities"], "skipped_identities": r["skipped_identities"],
                 "files": r["files"], "genuine_trials": r["genuine_trials"],
                 "impostor_trials": r["impostor_trials"], "far": round(r["far"], 4),
                 "frr": round(r["frr"], 4), "frr_at_far_1pct": round(r["frr_at_far_1pct"], 4),

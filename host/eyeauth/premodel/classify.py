@@ -147,6 +147,10 @@ def fit_knn(X, y, n_classes, k=5, max_points=256, seed=0):
 
 def _predict_knn(m, X, n_classes):
     d = len(m["off"])
+    lab = np.asarray(m["labels"], np.int64)
+    if d == 0 or lab.size == 0:  # no feature selected: every point is as near, majority vote
+        top = int(np.bincount(lab, minlength=n_classes).argmax()) if lab.size else 0
+        return np.full(len(X), top, np.int64)
     pts = np.asarray(m["points"], np.int64).reshape(-1, d)
     lab = np.asarray(m["labels"], np.int64)
     q = quantize(X, m["off"], m["mul"], m["shift"])
