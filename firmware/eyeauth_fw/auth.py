@@ -39,9 +39,24 @@ def _st(app):
     return s
 
 
+_release = {}
+
+
+def _release_id():
+    # the id of the release deploy shipped (/models/release.json), read once per boot
+    if "id" not in _release:
+        try:
+            with open("/models/release.json") as f:
+                _release["id"] = str(json.load(f).get("id", ""))[:32]
+        except (OSError, ValueError, AttributeError):
+            _release["id"] = ""
+    return _release["id"]
+
+
 def _hello(app):
     sec = _st(app)["sec"]
-    return {"board_id": sec.board_id or "", "paired": sec.key is not None}
+    return {"board_id": sec.board_id or "", "paired": sec.key is not None,
+            "release": _release_id()}
 
 
 HELLO_HOOKS.append(_hello)

@@ -42,3 +42,11 @@ def test_frames_without_a_face_neither_enrol_nor_authenticate(auth_board, faces,
     b.auth.unlock()
     ok = b.auth.auth(face=faces("s31", [9])[0], policy="face", user="ann")
     assert "accepted" in ok  # a real face still goes through the gate
+
+
+def test_board_reports_the_release_it_runs(auth_board):
+    """deploy ships /models/release.json; hello names the release (the one `eyeauth release
+    check` prints for the models folder deployed)."""
+    from eyeauth import MODELS_DIR, release
+
+    assert auth_board.app.command("hello")["release"] == release.release_id(MODELS_DIR)

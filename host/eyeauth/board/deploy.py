@@ -127,6 +127,10 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
         if th.exists():
             files["/models/thresholds.json"] = json.dumps(json.loads(th.read_text()),
                                                          separators=(",", ":")).encode()
+        from eyeauth.release import release_id
+
+        # the board reports this id in `hello`: which release it runs
+        files["/models/release.json"] = json.dumps({"id": release_id(models_dir)}).encode()
         for pm in sorted(Path(models_dir).glob("premodel_*.json")):
             d = json.loads(pm.read_text())
             d.pop("meta", None)  # host-only notes: not worth the board's heap
@@ -139,7 +143,8 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
     """The app with only the default face and voice models, the detector and the premodels
     (a quick deploy for benchmarks and tests); thresholds.json lists just those models."""
     th = json.loads((Path(models_dir) / "thresholds.json").read_text())
-    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice"}
+    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice",
+            "release"}
     th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
     files = {p: d for p, d in build_bundle(models_dir=models_dir, arch=arch).items()
              if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
