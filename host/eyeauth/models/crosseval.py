@@ -15,8 +15,8 @@ Resemblyzer for voices) is scored on the same trials.
 
 Sets (``SETS``): ``orl`` (all 40 ORL people, portraits as they are), ``orl_scenes`` (each ORL
 image pasted into a cluttered QVGA frame, seeded, written once to the cache), ``lfw`` (LFW
-evaluation identities of data/splits.json), and the voice sets registered by
-:mod:`eyeauth.models.voice_phrase` when it is present.
+evaluation identities of data/splits.json), Speech Commands evaluation speakers and FSDD,
+single clips and 3-word phrases (``phrase_files``).
 """
 from __future__ import annotations
 
@@ -128,10 +128,6 @@ def phrase_files(name, data_dir=None, seed=5, part="eval"):
 
 
 def _voice_sets():
-    try:
-        from eyeauth.models import voice_phrase  # noqa: F401
-    except ImportError:  # the utterance path is not there: single clips only
-        return
     if "speech_commands_phrase" in SETS:
         return
     register_set("speech_commands_phrase", "voice", lambda d: phrase_files("speech_commands", d),
@@ -157,27 +153,32 @@ def enrol_split(files, enrol):
     return keep, skipped
 
 
-def _embed(card, paths, modality, flt, boxes):
-    out = []
+def _embed(card, paths, samples, modality, boxes):
+    """(int8, float) unit embeddings of every path: one input tensor per file (faces: the crop
+    at the detector's box; voices: the utterance windows, voice_phrase.tensors), run through the
+    int8 model and its float reference."""
+    from eyeauth.models import voice_phrase
+
+    e8, ef = [], []
     for p in paths:
+        x = samples[str(p)]
         if modality == "face":
-            img = datasets.load_image(p)
-            q = embed.face_tensor(card["name"], img, boxes[str(p)][0])
-            out.append(embed._unit(embed._infer(card["name"], q, flt)))
-        else:
-            wav = datasets.load_audio(p, 8000)
-            try:
-                from eyeauth.models import voice_phrase
-            except ImportError:
-                voice_phrase = None
-            try:
-                if voice_phrase is not None:
-                    out.append(voice_phrase.embed(card, wav, flt=flt))
-                else:
-                    out.append(embed._unit(embed._infer(card["name"], embed.voice_tensor(card["name"], wav), flt)))
-            except DataError:  # no speech: refused by the board; scored as a reject
+            q = embed.face_tensor(card["name"], x, boxes[str(p)][0])
+            e8.append(embed._unit(embed._infer(card["name"], q)))
+            ef.append(embed._unit(embed._infer(card["name"], q, True)))
+            continue
+        try:
+            qs = voice_phrase.tensors(card, x)
+        except DataError:  # no speech: refused by the board, scored as a reject
+            qs = []
+        for out, flt in ((e8, False), (ef, True)):
+            if qs:
+                u = voice_phrase._unit  # exactly voice_phrase.embed, sharing the tensors
+                out.append(u(np.mean([u(voice_phrase.infer(card, q, flt)) for q in qs],
+                                     axis=0)).astype(np.float32))
+            else:
                 out.append(np.zeros(card["output"]["shape"][-1], np.float32))
-    return np.stack(out)
+    return np.stack(e8), np.stack(ef)
 
 
 def _trials(emb, index, split, refused):
@@ -195,27 +196,20 @@ def _teacher(modality, paths):
         from eyeauth.models import face_teacher
 
         return face_teacher.teacher_table(paths, label="face teacher")["emb"]
+    from scipy.io import wavfile
+
     from eyeauth.models import voice_teacher
 
-    clips, rates = [], set()
-    for p in paths:
-        from scipy.io import wavfile
-
-        r, _ = wavfile.read(os.fspath(p))
-        rates.add(r)
-        clips.append(datasets.load_audio(p, r))
-    rate = rates.pop() if len(rates) == 1 else 8000
-    if len({*rates, rate}) > 1:
-        clips = [datasets.load_audio(p, 8000) for p in paths]
-    return voice_teacher.embed(clips, rate=rate)
+    raw = [wavfile.read(os.fspath(p)) for p in paths]
+    rates = {r for r, _ in raw}
+    rate = rates.pop() if len(rates) == 1 else 8000  # the files' own rate; mixed: the board's
+    return voice_teacher.embed([datasets.to_int16(x, r, rate) for r, x in raw], rate=rate)
 
 
 def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None,
                  max_identities=None):
-    """One set's table: {set, modality, what, identities, skipped, genuine_trials,
-    impostor_trials, no_face_probes, models: [...], teacher: {...} | None}."""
-    from eyeauth.auth import thresholds as T
-
+    """One set's table: {set, modality, what, identities, skipped_identities, files, enrol,
+    refused_probes, genuine_trials, impostor_trials, models: [...], teacher: {...} | None}."""
     _voice_sets()
     if name not in SETS:
         raise DataError(f"unknown evaluation set {name!r}; known: {', '.join(SETS)}")
@@ -233,13 +227,15 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
     index = {str(p): n for n, p in enumerate(paths)}
     cards = cards or zoo.list_models(modality=modality)
     th = thresholds if thresholds is not None else _shipped_thresholds()
-    boxes, refused = {}, None
+    load = datasets.load_image if modality == "face" else datasets.load_audio
+    samples = {str(p): load(p) for p in paths}  # read once, shared by every model
+    boxes = {}
     if modality == "face":
         det = zoo.DETECTOR
         thr = embed.presence_threshold(det)
         with Steps(f"{name}: detecting faces", len(paths), every=10) as st:
             for p in paths:
-                boxes[str(p)] = embed.detect(datasets.load_image(p), det)
+                boxes[str(p)] = embed.detect(samples[str(p)], det)
                 st.tick()
 
         def refused(ps):
@@ -247,7 +243,7 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
     else:
         from eyeauth.models import vad
 
-        speech = {str(p): vad.has_speech(datasets.load_audio(p, 8000)) for p in paths}
+        speech = {k: vad.has_speech(x) for k, x in samples.items()}
 
         def refused(ps):  # the board's voice check refuses a clip without speech
             return np.array([not speech[str(p)] for p in ps], bool)
@@ -256,9 +252,7 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
            "refused_probes": int(sum(refused(split[i][1]).sum() for i in split)),
            "models": [], "teacher": None}
     for card in cards:
-        with Steps(f"{name}: {card['name']}", 2, every=1e9):
-            e8 = _embed(card, paths, modality, False, boxes)
-            ef = _embed(card, paths, modality, True, boxes)
+        e8, ef = _embed(card, paths, samples, modality, boxes)
         g, imp = _trials(e8, index, split, refused)
         gf, impf = _trials(ef, index, split, refused)
         t = th.get(card["name"])
