@@ -87,8 +87,7 @@ def _card(name, modality):
 
 def _training_ids(card):
     tr = card.get("training")
-    ids = tr.get("identities") if isinstance(tr, dict) else None
-    return set(ids) if isinstance(ids, (list, tuple)) else set()
+    return set(tr.get("identities") or []) if isinstance(tr, dict) else set()
 
 
 def _persons(faces, voices, persons=None, heldout=None):

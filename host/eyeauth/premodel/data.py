@@ -83,8 +83,7 @@ class Zoo:
         """Identities any model of the modality (or the detector) trained on."""
         seen = set()
         for c in list(self.cards.values()) + ([self.det_card] if self.det_card else []):
-            ids = (c.get("training") or {}).get("identities") or []
-            seen |= set(ids) if isinstance(ids, (list, tuple)) else set()  # (a count on some cards)
+            seen |= set((c.get("training") or {}).get("identities") or [])
         return seen or set(DEFAULT_TRAIN[self.modality])
 
 
