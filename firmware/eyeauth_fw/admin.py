@@ -1,5 +1,5 @@
-# Admin commands (PROTOCOL.md): challenge, debug, users, delete, unlock, config. All but
-# challenge and users are signed (security.py); config values are range-checked.
+# Admin commands (PROTOCOL.md): challenge, debug, users, delete, unlock, config, maintenance.
+# All but challenge and users are signed (security.py); config values are range-checked.
 import json
 
 from eyeauth_fw import fsutil, fusion
@@ -45,6 +45,16 @@ def _delete(app, args):
         raise AppError("unknown_user", "%s is not enrolled" % user)
     s["store"].delete(user)
     return {"deleted": user}
+
+
+@register("maintenance")
+def _maintenance(app, args):
+    # signed: Ctrl-C and the REPL open again until the next reboot (what `eyeauth deploy` and
+    # mpremote need on a paired board); RAM only, a reset locks the line again
+    _authentic(app, args)
+    from eyeauth_fw.app import lock_serial
+    lock_serial(False)
+    return {"repl": True}
 
 
 @register("unlock")

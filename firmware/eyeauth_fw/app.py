@@ -22,6 +22,7 @@ class AppError(Exception):
 
 
 HANDLERS = {}
+SERIAL = {"locked": False}  # True: the app owns the serial line (lock_serial)
 END_HOOKS = []  # fn(app, args) after every command, success or error (drops its inputs)
 HELLO_HOOKS = []  # fn(app) -> dict of extra hello fields (the auth module adds board_id)
 _MSG = 160  # longest error message
@@ -134,7 +135,8 @@ class App:
             self.board.soft_reset()
 
     def loop(self):
-        self.write(protocol.encode("H", 0, self.hello()))
+        # a line of its own: whatever was on the line before the reset (a REPL prompt) ends here
+        self.write(b"\n" + protocol.encode("H", 0, self.hello()))
         while True:  # a line reader that failed (out of heap mid-line) is replaced, not fatal
             try:
                 self._serve(self.board.serial_lines(protocol.MAX_LINE))
@@ -147,6 +149,12 @@ class App:
     def _serve(self, lines):
         for line in lines:
             try:
+                if line and line[0] != 67:  # not "C": drop control bytes before a frame (Ctrl-C, ...)
+                    k = len(line) - 2
+                    while k >= 0 and line[k] >= 32:
+                        k -= 1
+                    if k >= 0:
+                        line = line[k + 1:]
                 if line is None:
                     self.reply(0, {"ok": False, "err": "too_long", "msg": "line over %d bytes" % protocol.MAX_LINE})
                 elif line:
@@ -213,11 +221,51 @@ def _reset(app, args):
     return {"_reset": True}
 
 
+def lock_serial(locked):
+    # A paired board's app owns the serial line: Ctrl-C (0x03) is data, not an interrupt, and the
+    # app never returns to the REPL (main). Opened again, until the next reboot, by the signed
+    # `maintenance` command or by holding the board's button while the app starts.
+    import micropython
+    micropython.kbd_intr(-1 if locked else 3)
+    SERIAL["locked"] = locked
+
+
+def _paired():
+    try:
+        with open("/pairing.key") as f:
+            return len(f.read(8)) > 0
+    except OSError:
+        return False
+
+
 def run():
     board = hal.board()
+    held = False
+    if _paired():
+        try:
+            held = board.button_held()
+        except Exception:  # no button on this board: locked
+            held = False
+    lock_serial(_paired() and not held)
     app = App(board)
     try:
         import eyeauth_fw.auth  # noqa: F401  the authentication commands, when installed
     except ImportError:
         pass
+    if held:
+        app.log("warn", "button held at start: Ctrl-C and the REPL are open until the next reboot")
     app.loop()
+
+
+def main():
+    # main.py's entry. On a locked board nothing may end in the REPL: whatever leaves the app
+    # (a bug, an exception at start) restarts the board instead.
+    try:
+        run()
+    except SystemExit:
+        raise  # soft reset
+    except BaseException:
+        if SERIAL["locked"]:
+            import machine
+            machine.reset()
+        raise

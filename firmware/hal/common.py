@@ -58,6 +58,10 @@ class SerialBoard:
     def serial_lines(self, max_len):
         return lines(self._read_chunk, max_len)
 
+    def button_held(self):
+        # The maintenance button held while the app starts (a physical action); none: False.
+        return False
+
     def urandom(self, n):
         return os.urandom(n)
 

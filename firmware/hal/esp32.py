@@ -50,6 +50,14 @@ class Board(common.SerialBoard):
         import machine
         machine.soft_reset()
 
+    def button_held(self):
+        # BOOT (GPIO0, active low) held while the app starts: the physical action that opens
+        # the REPL of a paired board until the next reboot (app.lock_serial). Held during the
+        # reset itself it starts the ROM bootloader instead: tap RST, then hold BOOT.
+        from machine import Pin
+        pin = (self.hal.get("button") or {}).get("pin", 0)
+        return Pin(pin, Pin.IN, Pin.PULL_UP).value() == 0
+
     # -- nn -----------------------------------------------------------------------------------
     def _card(self, model):
         with open("/models/%s.json" % model) as f:

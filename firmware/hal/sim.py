@@ -27,6 +27,10 @@ class Board(common.SerialBoard):
             self._svc = ServiceLink(_vboard.service)
         return self._svc
 
+    def button_held(self):
+        # The virtual board's button (`eyeauth sim button --hold`), read once as the app starts.
+        return bool(self.service().call({"op": "button"}).get("held"))
+
     def nn_run(self, model, tensor):
         # -> (int8 output bytes, {"modeled_us", "arena"}): the host runs the model in TFLM.
         r = self.service().call({"op": "nn", "model": model,

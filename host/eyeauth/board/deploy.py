@@ -5,6 +5,9 @@
   their cards. A file that does not compile stops the build with its file and line.
 * Incremental by content: the board hashes the files it has (sha256, in C on the device); only
   files whose hash differs are sent. An unchanged tree copies nothing.
+* A paired board keeps Ctrl-C and the REPL locked (its app owns the line): deploy first sends the
+  signed ``maintenance`` command with this host's pairing secret (one clear error without it),
+  which opens them until the next reboot; the restart at the end locks them again.
 * Atomic per file: each file is written to ``<name>.part``, its hash checked on the board, then
   renamed into place. A cable pulled mid-file leaves the old file (or none) under the real name
   and a ``.part`` that the next deploy removes.
@@ -263,6 +266,65 @@ def _interrupt(ser, timeout: float = 8.0) -> None:
                         "Flash it first (`eyeauth flash`), then deploy again")
 
 
+def _app_command(ser, cmd: str, timeout: float, **args) -> dict | None:
+    """One app-protocol command on the raw serial object: its reply, or None when no app
+    answers within timeout (the board sits in the REPL, or is still starting)."""
+    from eyeauth.link import protocol
+
+    seq = int(time.monotonic() * 1000) % 1000000 + 1
+    saved, ser.timeout = ser.timeout, 0.05
+    try:
+        ser.write(b"\n" + protocol.encode("C", seq, {"cmd": cmd, **args}))
+        dec = protocol.FrameDecoder()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for f in dec.feed(ser.read(ser.in_waiting or 1)):
+                if f.kind == "R" and f.seq == seq and isinstance(f.payload, dict):
+                    return f.payload
+            if any(n.startswith((b">>>", b"raw REPL", b">")) for n in dec.noise):
+                return None  # a REPL prompt: no app is running
+        return None
+    finally:
+        ser.timeout = saved
+
+
+def _open_locked(ser, secret, timeout: float = 1.5) -> str | None:
+    """A paired board's app owns the line (Ctrl-C is data): send it the signed `maintenance`
+    command, so Ctrl-C and the REPL work until the next reboot. Returns the board id it opened,
+    or None when no app answered or the board is not paired (nothing to open)."""
+    from eyeauth.auth import pairing
+    from eyeauth.errors import UsageError
+
+    hello = _app_command(ser, "hello", timeout)
+    if not hello or not hello.get("ok") or not hello.get("paired"):
+        return None
+    bid = hello.get("board_id") or ""
+    if callable(secret):
+        try:
+            secret = secret()
+        except UsageError:
+            raise UsageError(f"board {bid} is paired and keeps its REPL locked; deploy needs the pairing "
+                             f"secret it was paired with and this host has none ({pairing.key_path()}): "
+                             f"copy it from that host (or set EYEAUTH_PAIRING_KEY), or hold the board's "
+                             f"BOOT button while it starts to open it once") from None
+    chal = (_app_command(ser, "challenge", timeout) or {}).get("chal")
+    if not chal:
+        raise LinkError(f"board {bid} did not answer `challenge`; run the deploy again")
+    body = {"cmd": "maintenance", "chal": chal}
+    body["mac"] = pairing.sign(pairing.board_key(secret, bid), bid, body)
+    body.pop("cmd")
+    r = _app_command(ser, "maintenance", timeout, **body) or {}
+    if r.get("err") == "bad_mac":
+        raise UsageError(f"board {bid} was paired with another pairing secret than this host's "
+                         f"({pairing.key_path()}); deploy refused (the board keeps its REPL locked). "
+                         f"Use that host's secret (EYEAUTH_PAIRING_KEY), or hold the board's BOOT "
+                         f"button while it starts to open it once")
+    if not r.get("ok"):
+        raise LinkError(f"board {bid} refused `maintenance` ({r.get('msg') or r.get('err') or 'no reply'}); "
+                        f"run the deploy again")
+    return bid
+
+
 def _restart_app(ser, timeout: float = 10.0) -> bool:
     """Soft reset from the friendly REPL; True once the app's hello frame shows."""
     ser.write(b"\x04")
@@ -290,9 +352,21 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
     except Exception as exc:
         raise LinkError(f"cannot open {port} for deploy ({str(exc).splitlines()[0][:120]}); "
                         f"check the port (`eyeauth sim start` prints the virtual board's)") from None
+    def secret():
+        if pairing_key is not None:
+            return pairing_key
+        from eyeauth.auth.pairing import load_key
+        return load_key(create=False)
+
     try:
         for attempt in range(3):
-            _interrupt(t.serial)
+            try:
+                _interrupt(t.serial, timeout=8.0 if attempt else 2.0)
+            except LinkError:
+                # a paired board's app does not answer Ctrl-C: open it with the signed
+                # `maintenance` command, then interrupt (it may also have been still starting)
+                _open_locked(t.serial, secret, timeout=3.0)
+                _interrupt(t.serial)
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got on failure
                     t.enter_raw_repl(soft_reset=True)

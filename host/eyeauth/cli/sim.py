@@ -1,4 +1,4 @@
-"""`eyeauth sim start|stop|status|reset|unplug|replug`: virtual ESP-EYE boards."""
+"""`eyeauth sim start|stop|status|reset|unplug|replug|button`: virtual ESP-EYE boards."""
 from pathlib import Path
 
 from eyeauth import sim
@@ -29,6 +29,21 @@ def register(sub):
         q.add_argument("--state-dir")
         add_json_flag(q)
         q.set_defaults(func=_other)
+    b = ss.add_parser("button", help="hold or release the board's button (BOOT)",
+                      description="Hold the board's button, then `eyeauth sim reset`: a paired "
+                      "board's app that starts with the button held leaves Ctrl-C and the REPL "
+                      "open until the next reboot (the physical way into a locked board).")
+    b.add_argument("--release", action="store_true", help="let go of the button (default: hold it)")
+    b.add_argument("--board", default="esp-eye")
+    b.add_argument("--state-dir")
+    add_json_flag(b)
+    b.set_defaults(func=_button)
+
+
+def _button(args):
+    sim.button(_state(args), held=not args.release)
+    what = "released" if args.release else "held"
+    return Result({"held": not args.release}, f"button {what}")
 
 
 def _state(args):

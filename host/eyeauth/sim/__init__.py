@@ -157,6 +157,11 @@ def power_cut(state_dir) -> None:
     control(Path(state_dir), "power_cut")
 
 
+def button(state_dir, held: bool) -> None:
+    """Hold (or release) the board's button; a paired board's app reads it as it starts."""
+    control(Path(state_dir), "button", held=held)
+
+
 def unplug(state_dir) -> None:
     control(Path(state_dir), "unplug")
 

@@ -339,6 +339,9 @@ class VirtualBoard:
         if op == "sensor":
             self.services.push(req)
             return {"ok": True}
+        if op == "button":  # a finger on the board's button (held until released)
+            self.services.button_held = bool(req.get("held"))
+            return {"ok": True, "held": self.services.button_held}
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     def status(self) -> dict:

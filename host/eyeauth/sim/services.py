@@ -19,7 +19,9 @@ class ServiceServer:
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self.queues: dict[str, deque] = {"camera": deque(maxlen=64), "mic": deque(maxlen=64)}
-        self.handlers = {"ping": lambda req: {"ok": True}, "sensor": self._sensor}
+        self.button_held = False  # the board's button (BOOT): a person holding it down
+        self.handlers = {"ping": lambda req: {"ok": True}, "sensor": self._sensor,
+                         "button": lambda req: {"ok": True, "held": self.button_held}}
         try:
             from eyeauth.sim import nn_service
         except ImportError:

@@ -112,6 +112,9 @@ def run_file(path):
     except OSError:
         return True
     g = {"__name__": "__main__", "__file__": path}
+    # pyexec turns Ctrl-C into an interrupt for every file it runs (whatever an earlier file
+    # set): a paired app switches it off again as its first instruction (firmware/main.py)
+    sys.modules["micropython"].kbd_intr(3)
     try:
         with open(path) as f:
             src = f.read()
