@@ -16,6 +16,11 @@ import pytest
 pytestmark = pytest.mark.hil
 
 
+@pytest.fixture(autouse=True)
+def _open_repl(board):
+    board.open_repl()  # the paired app locks the REPL; the signed `maintenance` opens it
+
+
 def _mpremote(port, *args, timeout=60):
     return subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
                           capture_output=True, text=True, timeout=timeout)

@@ -11,6 +11,11 @@ from eyeauth import BOARD_CONFIGS_DIR, FIRMWARE_DIR
 BENCH = FIRMWARE_DIR.parent / "bench" / "pyspeed.py"
 
 
+@pytest.fixture
+def _open_repl(board):
+    board.open_repl()  # the paired app locks the REPL; the signed `maintenance` opens it
+
+
 def _run(*args):
     r = subprocess.run([sys.executable, str(BENCH), "--repeat", "1", "--json", *args],
                        capture_output=True, text=True, timeout=600)
@@ -29,7 +34,7 @@ def test_host_side_factors_and_sources():
 
 
 @pytest.mark.hil
-def test_board_side_through_mpremote(board):
+def test_board_side_through_mpremote(board, _open_repl):
     board.close_clients()
     r = _run("--port", board.port)
     assert set(r["board_seconds"]) >= {"int_add", "pi_5000", "int_add_viper"}

@@ -288,7 +288,7 @@ def _app_command(ser, cmd: str, timeout: float, **args) -> dict | None:
         ser.timeout = saved
 
 
-def _open_locked(ser, secret, timeout: float = 1.5) -> str | None:
+def open_repl(ser, secret, timeout: float = 1.5) -> str | None:
     """A paired board's app owns the line (Ctrl-C is data): send it the signed `maintenance`
     command, so Ctrl-C and the REPL work until the next reboot. Returns the board id it opened,
     or None when no app answered or the board is not paired (nothing to open)."""
@@ -365,7 +365,7 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
             except LinkError:
                 # a paired board's app does not answer Ctrl-C: open it with the signed
                 # `maintenance` command, then interrupt (it may also have been still starting)
-                _open_locked(t.serial, secret, timeout=3.0)
+                open_repl(t.serial, secret, timeout=3.0)
                 _interrupt(t.serial)
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got on failure

@@ -55,6 +55,17 @@ class Board:
         c.ensure_app()
         return c
 
+    def open_repl(self):
+        """A paired board keeps Ctrl-C and the REPL locked (docs/SECURITY.md): open them until
+        the next reboot with the signed `maintenance` command, as `eyeauth deploy` does, before
+        a test drives the board with mpremote. A board already at the REPL needs nothing."""
+        import serial
+
+        from eyeauth.board.deploy import open_repl
+
+        with serial.serial_for_url(self.port, 115200, timeout=0.05) as ser:
+            open_repl(ser, self.key)
+
     def close_clients(self):
         for t in self._transports:
             t.close()
