@@ -6,6 +6,7 @@
 # leave the board.
 import gc
 import json
+import math
 import time
 from binascii import a2b_base64
 
@@ -73,6 +74,11 @@ def _load_config():
         cfg["voice_model"] = th["default"]["voice"]
     except (OSError, ValueError, KeyError):
         cfg["thresholds"], cfg["models"] = {}, {"face": [], "voice": []}
+    try:  # the calibration impostor tail per model, for identification thresholds
+        with open("/models/identification.json") as f:
+            cfg["ident"] = json.load(f)["tail"]
+    except (OSError, ValueError, KeyError):
+        cfg["ident"] = {}
     try:
         with open(CONFIG) as f:
             saved = json.load(f)
@@ -265,25 +271,36 @@ def _enroll(app, args):
         try:
             s["store"].enroll(user, entries)
         except StoreError as e:
-            raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS) if str(e) == "full" else AppError("store", str(e))
+            if str(e) == "full":
+                raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS)
+            if str(e) == "flash":
+                raise AppError("store_full", "the board's flash is full: nothing was written; delete a user first")
+            raise AppError("store", str(e))
         return {"user": user, "samples": s["store"].summary()[user]}
     finally:
         _drop(app, faces + voices)
 
 
-def _margin(p, cfg, mod, model, v, templates, user):
-    t0 = time.ticks_us()
+def ident_threshold(cfg, model, n):
+    # The per-comparison threshold of an identification over n templates: the score an impostor
+    # exceeds with probability far/n (calibration impostor tail, /models/identification.json),
+    # so the chance that any of the n lets an impostor in stays at far; never below the 1:1
+    # threshold.
     thr = cfg["thresholds"].get(model, 0.5)
-    best_user, best = None, -2.0
-    for u, entries in templates.items():
-        if user and u != user:
-            continue
-        samples = entries.get(mod + ":" + model)
-        if samples:
-            sc = pipeline.score(v, samples)
-            if sc > best:
-                best_user, best = u, sc
-    p._py("match", model, t0)
+    t = (cfg.get("ident") or {}).get(model)
+    if n <= 1 or not t:
+        return thr
+    return max(thr, t["t0"] + t["beta"] * math.log(t["p0"] * n / t["far"]))
+
+
+def _margin(p, cfg, mod, model, v, store, user):
+    # 1:1 against the claimed user, else 1:N over every template of this model (store.match:
+    # one vectorised pass), with the threshold for N comparisons
+    t0 = time.ticks_us()
+    key = mod + ":" + model
+    best_user, best = store.match(key, v, user)
+    thr = cfg["thresholds"].get(model, 0.5) if user else ident_threshold(cfg, model, store.count(key))
+    p._py("match", model, t0, {"n": 1 if user else store.count(key)})
     return best_user, best, best - thr
 
 
@@ -345,7 +362,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
             item = _capture(app, p, "camera", fid)
             embs, box = _embed_face(app, p, item, fixed=fm_fixed)
             fm = list(embs)[0]
-            who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], users, claimed)
+            who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], s["store"], claimed)
             res["models"]["face"], res["box"] = fm, box
         clip = [None]
         if "voice" in fusion.needs(policy) and policy != "cascade":
@@ -355,7 +372,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
             item = clip[0] or _capture(app, p, "mic", vid)
             embs = _embed_voice(app, p, item, fixed=vm_fixed)
             vm = list(embs)[0]
-            who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], users, claimed)
+            who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], s["store"], claimed)
             res["models"]["voice"] = vm
             return m
 

@@ -130,6 +130,10 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
         if th.exists():
             files["/models/thresholds.json"] = json.dumps(json.loads(th.read_text()),
                                                          separators=(",", ":")).encode()
+        ident = Path(models_dir) / "identification.json"
+        if ident.exists():  # identification thresholds: the impostor tail per model
+            d = json.loads(ident.read_text())
+            files["/models/identification.json"] = json.dumps({"tail": d["tail"]}, separators=(",", ":")).encode()
         from eyeauth.release import release_id
 
         # the board reports this id in `hello`: which release it runs
@@ -147,7 +151,7 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
     (a quick deploy for benchmarks and tests); thresholds.json lists just those models."""
     th = json.loads((Path(models_dir) / "thresholds.json").read_text())
     keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice",
-            "release"}
+            "release", "identification"}
     th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
     files = {p: d for p, d in build_bundle(models_dir=models_dir, arch=arch).items()
              if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
