@@ -281,16 +281,22 @@ def _enroll(app, args):
         _drop(app, faces + voices)
 
 
+def _z_upper(p):
+    # standard normal quantile exceeded with probability p (Abramowitz and Stegun 26.2.23)
+    t = math.sqrt(-2.0 * math.log(p))
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t)
+
+
 def ident_threshold(cfg, model, n):
     # The per-comparison threshold of an identification over n templates: the score an impostor
-    # exceeds with probability far/n (calibration impostor tail, /models/identification.json),
-    # so the chance that any of the n lets an impostor in stays at far; never below the 1:1
-    # threshold.
+    # exceeds with probability far/n (a normal law fitted to the calibration impostor tail,
+    # /models/identification.json, host: eyeauth.auth.identify), so the chance that any of the n
+    # lets an impostor in stays at far; never below the 1:1 threshold. Above 1: nobody passes.
     thr = cfg["thresholds"].get(model, 0.5)
     t = (cfg.get("ident") or {}).get(model)
     if n <= 1 or not t:
         return thr
-    return max(thr, t["t0"] + t["beta"] * math.log(t["p0"] * n / t["far"]))
+    return max(thr, t["mu"] + t["sd"] * _z_upper(t["far"] / n))
 
 
 def _margin(p, cfg, mod, model, v, store, user):

@@ -259,7 +259,8 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
             "genuine_trials": int(g.size), "impostor_trials": int(imp.size),
             "identities": list(files), "skipped_identities": len(short), "data": rel, "enrol": enrol,
             "files": sum(len(v) for v in files.values()),
-            "macs": card.get("macs"), "latency_esp32_ms": card.get("latency_esp32_ms")}
+            "macs": card.get("macs"), "latency_esp32_ms": card.get("latency_esp32_ms"),
+            "impostor": imp}  # the scores themselves (identification.py fits their tail)
 
 
 def _file_sha(card):

@@ -1,4 +1,4 @@
-"""`eyeauth eval thresholds|fusion`: operating thresholds and face+voice fusion, scored as the
+"""`eyeauth eval thresholds|identification|fusion`: operating thresholds and face+voice fusion, scored as the
 board scores."""
 from eyeauth.cli.main import Result, add_json_flag, help_when_bare, pct
 
@@ -22,6 +22,19 @@ def register(subparsers):
                    "(default: ../shared/data)")
     add_json_flag(t)
     t.set_defaults(func=_thresholds)
+
+    i = sub.add_parser("identification", help="impostor score tail per model -> "
+                       "models/identification.json (thresholds for 1:N identification)",
+                       description="For every face and voice model: the calibration impostor "
+                       "scores of `eyeauth eval thresholds`, and an exponential fit of their top "
+                       "5 %. The board takes from it, for an attempt without a claimed user over N "
+                       "templates, the per-comparison threshold an impostor passes with "
+                       "probability FAR/N, so the attempt's FAR stays at the target. Writes "
+                       "models/identification.json, which `eyeauth deploy` copies to the board.")
+    i.add_argument("--out", help="output file (default: models/identification.json)")
+    i.add_argument("--data", help="data root (default: ../shared/data)")
+    add_json_flag(i)
+    i.set_defaults(func=_identification)
 
     f = sub.add_parser("fusion", help="EER, FAR/FRR and modeled latency of every fusion policy",
                        description="Pair face and voice identities into virtual persons (natural "
@@ -49,6 +62,19 @@ def register(subparsers):
     add_json_flag(f)
     f.set_defaults(func=_fusion)
     help_when_bare(p)
+
+
+def _identification(args):
+    from eyeauth.auth import identify
+
+    r = identify.build(out=args.out, data_dir=args.data)
+    lines = [f"{'model':10s} {'mu':>7s} {'sd':>7s} {'thr 1:1':>8s}  fit/empirical at 1e-2, 3e-3, 1e-3   {'thr N=500':>9s}"]
+    for m, t in r["tail"].items():
+        c = r["check"][m]
+        fit = "  ".join(f"{c['fit_at'][q]:.3f}/{c['empirical_at'][q]:.3f}" for q in c["fit_at"])
+        lines.append(f"{m:10s} {t['mu']:7.4f} {t['sd']:7.4f} {c['thr_1to1']:8.4f}  {fit}   {c['thr_500']:9.4f}")
+    lines.append(f"wrote {r['path']}")
+    return Result(r, "\n".join(lines))
 
 
 def _thresholds(args):
