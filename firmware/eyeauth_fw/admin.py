@@ -28,7 +28,8 @@ def _users(app, args):
     sec = s["sec"]
     wait = sec.wait_s()
     out = {"users": s["store"].summary(), "locked": wait > 0, "wait_s": wait,
-           "paired": sec.key is not None, "board_id": sec.board_id or ""}
+           "paired": sec.key is not None, "board_id": sec.board_id or "",
+           "store_bytes": s["store"].nbytes}
     if "store_error" in s:
         out["store_error"] = s["store_error"]
     if s["store"].recovered:

@@ -85,3 +85,29 @@ def bench_auth(args, parser):
     for b, v in result["boards"].items():
         lines.append(f"{b}: app peak heap {v['peak_heap_used']} bytes used (low-water mark {v['heap_min_free']} bytes free)")
     return Result(result, "\n".join(lines))
+
+
+@target("capacity", "N users on the board: store bytes, 1:1 and 1:N match time (measured, modeled), FAR against N")
+def bench_capacity(args, parser):
+    if parser is not None:
+        parser.add_argument("--users", type=int, default=500, help="users on the board (default 500, "
+                            "the store's maximum)")
+        parser.add_argument("--rounds", type=int, default=3, help="attempts per match figure (median)")
+        parser.add_argument("--no-far", action="store_true", help="skip FAR/FRR against N (host, LFW)")
+        parser.add_argument("--data", help="data folder (default ../shared/data)")
+        return None
+    from eyeauth.auth import capacity
+    from eyeauth.cli.bench import board_port
+    from eyeauth.errors import UsageError
+    from eyeauth.models.progress import note
+
+    if not 1 <= args.users <= 500:
+        raise UsageError("--users must be 1..500 (the board's store holds at most 500)")
+    key = None
+    if args.port:  # a board of this host's: its own secret opens it (a virtual one gets a fresh one)
+        from eyeauth.auth.pairing import load_key
+        key = load_key(create=True)
+    with board_port(args, deploy_app=False) as (port, _vb):
+        r = capacity.run(port, args.users, key=key, data_dir=args.data, rounds=args.rounds,
+                         far=not args.no_far, progress=note)
+    return Result(r, capacity.text(r))

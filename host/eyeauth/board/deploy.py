@@ -343,9 +343,12 @@ def _restart_app(ser, timeout: float = 10.0) -> bool:
 
 
 def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, restart: bool = True,
-           baudrate: int = 115200, prune: bool = True, build=None, pairing_key: bytes | None = None) -> DeployResult:
+           baudrate: int = 115200, prune: bool = True, build=None, pairing_key: bytes | None = None,
+           secret: bytes | None = None) -> DeployResult:
     """Copy what changed onto the board at `port`; restart the app afterwards. With prune, files
-    in the app's folders that the bundle no longer has are removed."""
+    in the app's folders that the bundle no longer has are removed. `pairing_key` (the host
+    secret) pairs the board anew; `secret` only opens a paired board (default: `pairing_key`,
+    else the host's secret file)."""
     from mpremote.transport import TransportError
     from mpremote.transport_serial import SerialTransport
 
@@ -356,21 +359,26 @@ def deploy(port: str, files: dict[str, bytes] | None = None, progress=None, rest
     except Exception as exc:
         raise LinkError(f"cannot open {port} for deploy ({str(exc).splitlines()[0][:120]}); "
                         f"check the port (`eyeauth sim start` prints the virtual board's)") from None
-    def secret():
-        if pairing_key is not None:
-            return pairing_key
+    def host_secret():
+        if secret is not None or pairing_key is not None:
+            return secret if secret is not None else pairing_key
         from eyeauth.auth.pairing import load_key
         return load_key(create=False)
 
     try:
         for attempt in range(3):
             try:
-                _interrupt(t.serial, timeout=8.0 if attempt else 2.0)
+                _interrupt(t.serial, timeout=3.0)
             except LinkError:
                 # a paired board's app does not answer Ctrl-C: open it with the signed
                 # `maintenance` command, then interrupt (it may also have been still starting)
-                open_repl(t.serial, secret, timeout=3.0)
-                _interrupt(t.serial)
+                open_repl(t.serial, host_secret, timeout=3.0)
+                try:
+                    _interrupt(t.serial)
+                except LinkError:
+                    if attempt == 2:
+                        raise
+                    continue
             try:
                 with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got on failure
                     t.enter_raw_repl(soft_reset=True)
