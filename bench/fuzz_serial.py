@@ -48,7 +48,7 @@ def main(argv=None) -> int:
             c = AuthClient(app, key)
             c.enroll("ann", [faces / "s31" / f"{i}.pgm" for i in (1, 2, 3)])
             c.enroll("bob", [faces / "s35" / f"{i}.pgm" for i in (1, 2, 3)])
-            res = fuzz.run(app, a.bytes, a.seed, store_path=Path(vb.state) / "fs" / "templates.bin",
+            res = fuzz.run(app, a.bytes, a.seed, store_path=Path(vb.state) / "fs" / "tpl",
                            excluded=frozenset() if a.all_bytes else fuzz.EXCLUDED,
                            progress=lambda s, n: print(f"\r{s}/{n} bytes", end="", file=sys.stderr, flush=True))
             print(file=sys.stderr)

@@ -7,6 +7,9 @@ from eyeauth_fw.app import AppError, arg_int, arg_str, register
 from eyeauth_fw.auth import CONFIG, _authentic, _st
 
 
+_PAGE = 100  # users per `users` reply
+
+
 @register("challenge")
 def _challenge(app, args):
     sec = _st(app)["sec"]
@@ -27,7 +30,15 @@ def _users(app, args):
     s = _st(app)
     sec = s["sec"]
     wait = sec.wait_s()
-    out = {"users": s["store"].summary(), "locked": wait > 0, "wait_s": wait,
+    # a page of at most _PAGE users (sorted), so that a reply stays well under a line (8 KB)
+    # with hundreds enrolled; `next` is the offset of the following page, or null
+    start = arg_int(args, "offset", 0, 1 << 16, 0)
+    names = sorted(s["store"].users)
+    page = names[start:start + _PAGE]
+    summ = s["store"].summary()
+    out = {"users": {u: summ[u] for u in page}, "count": len(names),
+           "next": start + _PAGE if start + _PAGE < len(names) else None,
+           "locked": wait > 0, "wait_s": wait,
            "paired": sec.key is not None, "board_id": sec.board_id or "",
            "store_bytes": s["store"].nbytes}
     if "store_error" in s:

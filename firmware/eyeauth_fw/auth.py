@@ -394,7 +394,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
     res.update({"accepted": ok, "user": names.pop() if ok else None, "used": list(used),
                 "stages": [list(x) for x in p.stages],
                 "total_us": time.ticks_diff(time.ticks_us(), t0),
-                "modeled_us": sum(x[3] for x in p.stages)})
+                "modeled_us": sum(x[3] for x in p.stages), "best": who})  # best: debug replies only
     return res
 
 

@@ -243,25 +243,25 @@ class Store:
         self.users.setdefault(user, {})[key] = ns
         r = self._rows.get(key)
         if r is None:  # room for every user at once: rows never move, the heap never fragments
-            r = self._rows[key] = [[], bytearray(MAX_USERS * len(t)), len(t) // 2]
+            r = self._rows[key] = [[], bytearray(MAX_USERS * len(t)), len(t) // 2, {}]
         if len(t) != 2 * r[2]:
             raise StoreError("template of %s has %d dims, the others %d" % (key, len(t) // 2, r[2]))
-        names, rows = r[0], r[1]
-        if user in names:
-            k = names.index(user)
-        else:
-            k = len(names)
+        names, rows, at = r[0], r[1], r[3]
+        k = at.get(user)
+        if k is None:
+            k = at[user] = len(names)
             names.append(user)
         memoryview(rows)[k * len(t):(k + 1) * len(t)] = t
 
     def _forget(self, user, key):
         # the last row moves into the freed one (order is no meaning)
-        names, rows, dim = self._rows[key]
-        k, last, rb = names.index(user), len(names) - 1, 2 * dim
+        names, rows, dim, at = self._rows[key]
+        k, last, rb = at.pop(user), len(names) - 1, 2 * dim
         if k != last:
             mv = memoryview(rows)
             mv[k * rb:(k + 1) * rb] = mv[last * rb:(last + 1) * rb]
             names[k] = names[last]
+            at[names[k]] = k
         names.pop()
         del self.users[user][key]
 
@@ -275,8 +275,8 @@ class Store:
         for user in sorted(self.users):
             if shard_of(user) == i:
                 for key in sorted(self.users[user]):
-                    names, rows, dim = self._rows[key]
-                    k = names.index(user) * 2 * dim
+                    names, rows, dim, at = self._rows[key]
+                    k = at[user] * 2 * dim
                     out.append((user, key, self.users[user][key], bytes(rows[k:k + 2 * dim])))
         return out
 
@@ -321,8 +321,8 @@ class Store:
         ns = self.users.get(user, {}).get(key)
         if ns is None:
             return None
-        names, rows, dim = self._rows[key]
-        k = names.index(user) * 2 * dim
+        names, rows, dim, at = self._rows[key]
+        k = at[user] * 2 * dim
         return ns, bytes(rows[k:k + 2 * dim])
 
     def delete(self, user):
@@ -346,15 +346,15 @@ class Store:
         r = self._rows.get(key)
         if r is None or not r[0]:
             return None, -2.0
-        names, rows, dim = r
+        names, rows, dim, at = r
         if len(v) != dim:
             raise StoreError("probe has %d dims, templates of %s %d" % (len(v), key, dim))
         q = array("h", bytes(2 * dim))
         _q12(array("f", v), q, dim)  # |x| <= 1: no clamp; truncation error <= 2**-12
         if user is not None:
-            if user not in names:
+            k = at.get(user)
+            if k is None:
                 return None, -2.0
-            k = names.index(user)
             _best(memoryview(rows)[k * 2 * dim:], 1, dim, q, self._out)
             return user, self._out[0] / (1 << (_Q + _QP))
         k = _best(rows, len(names), dim, q, self._out)

@@ -16,6 +16,6 @@ REPO=$(cd "$HERE/../.." && pwd)
 command -v docker >/dev/null || { echo "build.sh: needs docker (https://docs.docker.com/get-docker/)" >&2; exit 2; }
 exec docker run --rm \
     -v "$REPO":/eyeauth \
-    -e HOST_UID="$(id -u)" -e HOST_GID="$(id -g)" \
+    -e HOST_UID="$(id -u)" -e HOST_GID="$(id -g)" -e EYEAUTH_SECURE="${EYEAUTH_SECURE:-}" \
     "$IDF_IMAGE" \
     bash /eyeauth/firmware/image/build_in_container.sh "$BOARD"

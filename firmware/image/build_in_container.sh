@@ -47,12 +47,15 @@ if ! grep -q "esp-tflite-micro" "$MAIN/idf_component.yml"; then
 fi
 
 # 4. The partition table beside the port (sdkconfig.board names it partitions-eyeauth.csv).
+# A secure image (EYEAUTH_SECURE=1) takes the board's partitions-secure.csv: table at 0xF000, vfs encrypted.
+if [ -n "${EYEAUTH_SECURE:-}" ]; then PARTS=$IMG/boards/$MPBOARD/partitions-secure.csv; fi
 cp "$PARTS" "$PORT/partitions-eyeauth.csv"
 
 # 5. Build: board folder from this repo, the tflm + camera user C modules, the app frozen in.
 cd "$PORT"
 idf.py -D MICROPY_BOARD="$MPBOARD" -D MICROPY_BOARD_DIR="$IMG/boards/$MPBOARD" \
     -D USER_C_MODULES="$IMG/usermods.cmake" -D EYEAUTH_CAMERA_API_DIR="$W/micropython-camera-API" \
+    -D EYEAUTH_SECURE="${EYEAUTH_SECURE:-}" \
     -B "build-$MPBOARD" build
 cd "build-$MPBOARD"
 python ../makeimg.py sdkconfig bootloader/bootloader.bin partition_table/partition-table.bin \

@@ -230,7 +230,7 @@ def test_hello_names_the_board_and_the_key_is_per_board(b):
 def test_hostile_serial_input_leaves_app_users_and_store_intact(b):
     from eyeauth.link import fuzz
 
-    res = fuzz.run(b.app, 120_000, seed=1, store_path=b.state / "fs" / "templates.bin")
+    res = fuzz.run(b.app, 120_000, seed=1, store_path=b.state / "fs" / "tpl")
     assert res["users_kept"] and res["store_unchanged"], res
     assert res["repl_or_traceback_seen"] == 0 and res["frames_valid_crc"] > 100, res
     assert b.app.command("ping", data="still here")["data"] == "still here"

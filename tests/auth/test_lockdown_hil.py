@@ -1,11 +1,12 @@
 """Finding 3 of issue 14, the attacker with the cable and the REPL: after pairing the app owns
-the serial line. `mpremote cat /pairing.key`, `cp :templates.bin` and an `exec` that rewrites
+the serial line. `mpremote cat /pairing.key`, `cp` of a template shard and an `exec` that rewrites
 the lockout state all fail; the signed `maintenance` command (or the board's button held while
 it starts) opens the REPL until the next reboot; `eyeauth deploy` opens it itself with the host's
 pairing secret and refuses in one line without the right one. One board for the module."""
 import subprocess
 import sys
 import time
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -64,10 +65,11 @@ def test_after_pairing_the_repl_is_closed_to_the_cable(board, tmp_path):
     state = open(b.fs + "/state.json").read()
     r = _mpremote(b.port, "fs", "cat", ":pairing.key")
     assert r.returncode != 0 and key_hex not in r.stdout + r.stderr, r.stdout[-300:]
+    shard = next(f for f in sorted((Path(b.fs) / "tpl").glob("*.bin")) if f.stat().st_size > 14)
     out = tmp_path / "templates.bin"
     exec_src = "open('/state.json','w').write('{\"failed\": 0, \"lockout_n\": 100, \"lockout_s\": 1}')"
     with ThreadPoolExecutor(2) as pool:  # both wait out mpremote's 10 s for a raw REPL at once
-        cp = pool.submit(_mpremote, b.port, "fs", "cp", ":templates.bin", str(out))
+        cp = pool.submit(_mpremote, b.port, "fs", "cp", f":tpl/{shard.name}", str(out))
         ex = pool.submit(_mpremote, b.port, "exec", exec_src)
         cp, ex = cp.result(), ex.result()
     assert cp.returncode != 0 and not out.exists()

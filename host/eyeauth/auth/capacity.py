@@ -160,8 +160,23 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
                     "modeled_ms_esp_eye": round(statistics.median(m[1] for m in ms), 2),
                     "templates": 1 if claim else out["enrolled"]}
         out["match"] = stages
+        # the same photo real0 enrolled with, unclaimed: the 1:N pass must find real0
+        rep = c.auth(face=train[users], policy="face")
+        out["self_identification"] = {"best": rep.get("best", {}).get("face"),
+                                      "score": round(rep.get("face_score", -2.0), 4),
+                                      "accepted": rep["accepted"]}
         st = app.command("status")
-        out.update({"heap_free": st["heap_free"], "heap_min": st["heap_min"], "fs_free": st["fs_free"]})
+        out.update({"heap_free": st["heap_free"], "heap_min": st["heap_min"]})
+    # flash: the ESP-EYE's vfs partition against what goes on it (file bytes; littlefs adds
+    # a little per file): the full release (every model) and the default-models bundle
+    from eyeauth.board.configs import load_board
+    from eyeauth.board.deploy import build_bundle
+
+    vfs = int(load_board("esp-eye")["flash_layout"]["vfs_size"])
+    full = sum(len(d) for d in build_bundle().values())
+    small = sum(len(d) for d in default_models_bundle().values())
+    out["flash"] = {"vfs_bytes": vfs, "full_release_bytes": full, "default_models_bytes": small,
+                    "free_after_full_release_and_store": vfs - full - (out["store_bytes"] or 0)}
     tail = identify.load(MODELS_DIR / "identification.json")["tail"] if (MODELS_DIR / "identification.json").exists() else {}
     out["identification_threshold"] = {m: {"1:1": th["thresholds"][m],
                                            f"N={out['enrolled']}": round(identify.threshold(tail.get(m), th["far_target"], out["enrolled"], th["thresholds"][m]), 4)}
@@ -176,9 +191,15 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
 
 
 def text(r: dict) -> str:
+    si = r.get("self_identification") or {}
+    fl = r["flash"]
     lines = [f"enrolled {r['enrolled']} users (requested {r['users_requested']}); store {r['store_bytes']} bytes "
-             f"on flash, {r['fs_free']} bytes free; heap {r['heap_free']} free (low-water {r['heap_min']})",
-             f"enroll through the protocol: {r['enroll_protocol_s']} s per user (virtual board)",
+             f"on flash; heap {r['heap_free']} free (low-water {r['heap_min']})",
+             f"ESP-EYE vfs {fl['vfs_bytes']} bytes: full release {fl['full_release_bytes']} + store leaves "
+             f"{fl['free_after_full_release_and_store']} (default-models bundle {fl['default_models_bytes']})",
+             f"enroll through the protocol: {r['enroll_protocol_s']} s per user (virtual board); an "
+             f"enrolled photo, unclaimed: best match {si.get('best')} (score {si.get('score')}), "
+             f"{'accepted' if si.get('accepted') else 'rejected'} at the N-user threshold",
              f"{'match':14s} {'measured ms':>12s} {'modeled ESP-EYE ms':>19s} {'templates':>10s}"]
     for mod, v in r["match"].items():
         for mode, x in v.items():

@@ -125,7 +125,13 @@ class AuthClient:
                 self._debug_until = 0.0
 
     def users(self) -> dict:
-        return self.app.command("users")
+        """The board's `users` reply, with every page of names merged (a page holds 100)."""
+        r = self.app.command("users")
+        while r.get("next"):
+            more = self.app.command("users", offset=r["next"])
+            r["users"].update(more["users"])
+            r["next"] = more.get("next")
+        return r
 
     def delete(self, user: str) -> dict:
         return self._signed("delete", user=user)

@@ -130,6 +130,17 @@ class Fuzzer:
         return bytes(out) + b"\n", frames
 
 
+def _digest(path: Path) -> str:
+    """sha256 over a file, or over the names and bytes of every file in a folder (the board's
+    template shards)."""
+    path = Path(path)
+    h = hashlib.sha256()
+    for f in sorted(path.rglob("*")) if path.is_dir() else [path]:
+        if f.is_file():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def run(app, nbytes: int = 10**6, seed: int = 0, chunk: int = 16384, store_path: Path | None = None,
         excluded=EXCLUDED, progress=None) -> dict:
     """Send nbytes of hostile input to the app behind `app` (an AppClient); ping after each chunk."""
@@ -144,7 +155,7 @@ def run(app, nbytes: int = 10**6, seed: int = 0, chunk: int = 16384, store_path:
 
     chained, app.on_frame = app.on_frame, count
     before_users = app.command("users")["users"]
-    before_hash = hashlib.sha256(store_path.read_bytes()).hexdigest() if store_path else None
+    before_hash = _digest(store_path) if store_path else None
     fz = Fuzzer(seed, excluded)
     sent = frames = pings = 0
     worst_ping = 0.0
@@ -178,7 +189,7 @@ def run(app, nbytes: int = 10**6, seed: int = 0, chunk: int = 16384, store_path:
     app.on_frame = chained
     elapsed = time.monotonic() - t0
     after_users = app.command("users")["users"]
-    after_hash = hashlib.sha256(store_path.read_bytes()).hexdigest() if store_path else None
+    after_hash = _digest(store_path) if store_path else None
     status = app.command("status")
     repl = [n for n in app.decoder.noise if b">>>" in n or b"Traceback" in n]
     return {"bytes": sent, "frames_valid_crc": frames, "pings_answered": pings, "seconds": round(elapsed, 1),

@@ -12,4 +12,9 @@ set(SDKCONFIG_DEFAULTS
     ${MICROPY_BOARD_DIR}/sdkconfig.board
 )
 
+# EYEAUTH_SECURE=1 (build.sh): flash encryption and secure boot; burns eFuses (docs/REAL_BOARD.md)
+if(EYEAUTH_SECURE)
+    list(APPEND SDKCONFIG_DEFAULTS ${MICROPY_BOARD_DIR}/../sdkconfig.secure_esp32)
+endif()
+
 set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/manifest.py)
