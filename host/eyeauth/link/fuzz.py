@@ -3,9 +3,11 @@ overlong lines and valid-CRC frames of hostile JSON (deep, huge, wrong types, un
 forged signed commands, broken feeds), with a ping after every chunk. The board must answer
 every ping, keep every user and leave the template store byte-identical.
 
-Bytes excluded from the random streams by default: 0x03 (Ctrl-C interrupts the app on
-purpose: mpremote needs it) and, on the virtual board, 0x1a/0x1c (its pseudo-terminal turns
-them into SIGTSTP/SIGQUIT for the VM, which a real UART does not do).
+Bytes excluded from the random streams by default: 0x03 (Ctrl-C, which interrupts the app of
+an unpaired board on purpose: mpremote needs it) and, on the virtual board, 0x1a/0x1c (with
+Ctrl-C on, its pseudo-terminal turns them into SIGTSTP/SIGQUIT for the VM, which a real UART
+does not do). A paired board's app owns the line and takes all three as data: the bench's
+``--all-bytes`` runs that way.
 
 Valid `bench_link` commands stay small: the virtual board's relay
 (``eyeauth.sim.board.VirtualBoard._to_vm``) blocks until the VM has read all host input, so
