@@ -74,9 +74,14 @@ def test_after_pairing_the_repl_is_closed_to_the_cable(board, tmp_path):
         cp, ex = cp.result(), ex.result()
     assert cp.returncode != 0 and not out.exists()
     assert ex.returncode != 0 and open(b.fs + "/state.json").read() == state
-    # the app kept serving through the Ctrl-C bytes, with its user
+    # the app kept serving through the Ctrl-C bytes, with its user; and nothing the app answers
+    # without a key carries the key or a template
     assert b.app.command("hello")["paired"] is True
     assert "ann" in b.owner.users()["users"]
+    tpl = shard.read_bytes()[-32:].hex()
+    for cmd in ("hello", "status", "users", "challenge", "flush", "ping"):
+        text = str(b.app.command(cmd))
+        assert key_hex not in text and tpl not in text, cmd
 
 
 def test_signed_maintenance_opens_until_reboot_and_the_button_too(board):
@@ -117,4 +122,5 @@ def test_deploy_opens_a_locked_board_with_the_host_secret_only(board, monkeypatc
     res = deploy(b.port, build=default_models_bundle)
     assert res.app_started and time.monotonic() - t0 < 60
     assert "ann" in b.owner.users()["users"]  # templates and pairing kept
-    assert _mpremote(b.port, "exec", "print(3)").returncode != 0  # and locked again
+    b.app.t.write(b"\r\x03\x03\x03\r\n")  # and locked again: Ctrl-C is data, the app answers
+    assert b.app.command("ping", data="after ctrl-c") == {"ok": True, "data": "after ctrl-c"}
