@@ -299,10 +299,12 @@ def ident_threshold(cfg, model, n):
     return max(thr, t["mu"] + t["sd"] * _z_upper(t["far"] / n))
 
 
-def _margin(p, cfg, mod, model, v, store, user):
+def _margin(p, cfg, mod, model, v, templates, user):
     # 1:1 against the claimed user, else 1:N over every template of this model (store.match:
-    # one vectorised pass), with the threshold for N comparisons
+    # one vectorised pass over the store's rows; `templates` is the store's user table, kept
+    # as the callers pass it), with the threshold for N comparisons
     t0 = time.ticks_us()
+    store = _state["s"]["store"]
     key = mod + ":" + model
     best_user, best = store.match(key, v, user)
     thr = cfg["thresholds"].get(model, 0.5) if user else ident_threshold(cfg, model, store.count(key))
@@ -368,7 +370,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
             item = _capture(app, p, "camera", fid)
             embs, box = _embed_face(app, p, item, fixed=fm_fixed)
             fm = list(embs)[0]
-            who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], s["store"], claimed)
+            who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], users, claimed)
             res["models"]["face"], res["box"] = fm, box
         clip = [None]
         if "voice" in fusion.needs(policy) and policy != "cascade":
@@ -378,7 +380,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
             item = clip[0] or _capture(app, p, "mic", vid)
             embs = _embed_voice(app, p, item, fixed=vm_fixed)
             vm = list(embs)[0]
-            who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], s["store"], claimed)
+            who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], users, claimed)
             res["models"]["voice"] = vm
             return m
 
