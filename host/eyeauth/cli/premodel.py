@@ -10,18 +10,24 @@ def register(subparsers):
                               "Exported to models/premodel_<modality>.json for `eyeauth deploy`.")
     sub = p.add_subparsers(dest="premodel_command", metavar="ACTION")
 
-    t = sub.add_parser("train", help="train, select and export the premodel(s)",
-                       description="Label every training input (the zoo's training identities, "
-                       "with augmented copies) with the cheapest model that decides most of its "
-                       "trials right; select features; compare constant choices, decision trees "
-                       "and KNNs by identity-grouped cross-validation on accuracy - latency / "
-                       "(100 x ms-per-point); export the winner as integers.")
+    t = sub.add_parser("train", help="fit the routers and export the shipped one",
+                       description="By default on the identities data/splits.json reserves for "
+                       "the premodel (LFW faces, Speech Commands speakers' 3-word phrases; never "
+                       "used to train an embedder or fit a threshold), with augmented copies: "
+                       "fits the feature premodel (cheap features -> tree / KNN -> one model; "
+                       "labels by balanced correctness), the confidence cascade (cheap model, "
+                       "the next one when its margin is in a band around the threshold), the "
+                       "hybrid (band chosen by one feature) and, for faces, the modality choice "
+                       "(a quality rule that sends poor frames to the voice factor). Ships the "
+                       "cheapest within 0.5 point of the most capable model's FAR and FRR, with "
+                       "the other candidates in its meta. With --data or --identities: the "
+                       "older feature-premodel training on that folder (accuracy over trials).")
     t.add_argument("--modality", choices=("face", "voice"), help="one modality (default: both)")
     t.add_argument("--data", help="data root holding faces/orl and voices/fsdd "
                    "(default: ../shared/data)")
     t.add_argument("--identities", help="comma-separated identities to train on (default: the "
                    "zoo's training identities; give unseen ones to avoid the zoo's overfit)")
-    t.add_argument("--variants", type=int, help="versions of each probe file (face 6, voice 3)")
+    t.add_argument("--variants", type=int, help="versions of each probe file (routers: face 4, voice 3; with --data: face 6, voice 3)")
     t.add_argument("--max-files", type=int, help="at most this many files per identity")
     t.add_argument("--max-identities", type=int, help="at most this many identities (quick runs)")
     t.add_argument("--ms-per-point", type=float, default=25.0,
@@ -34,16 +40,20 @@ def register(subparsers):
     add_json_flag(t)
     t.set_defaults(func=_train)
 
-    e = sub.add_parser("eval", help="single models vs premodel vs oracle on held-out identities",
-                       description="On the identities of --data that no zoo model (nor the "
-                       "premodel) trained on: accuracy (trials decided right at each model's "
-                       "operating threshold), FAR, FRR and modeled ESP-EYE mean latency of every "
-                       "single model, of the premodel (its own cost included) and of the oracle.")
+    e = sub.add_parser("eval", help="every router vs every single model on unseen identities",
+                       description="By default on the evaluation identities of every set of "
+                       "the modality (faces: LFW eval, ORL; voices: Speech Commands eval and FSDD "
+                       "3-word phrases): FAR, FRR, balanced accuracy, FRR at FAR 1 %, mean "
+                       "modeled latency on the ESP-EYE and the ESP32-S3-EYE (the router's own "
+                       "cost included) and the share of attempts each model decides, for every "
+                       "single model, every router the premodel file carries (premodel, "
+                       "cascade, hybrid, shipped) and the oracle; the issue's targets. With "
+                       "--data: the older per-folder evaluation.")
     e.add_argument("--modality", required=True, choices=("face", "voice"))
     e.add_argument("--data", help="data root or an <identity>/<files> folder "
                    "(default: ../shared/data)")
     e.add_argument("--premodel", help="premodel file (default: models/premodel_<modality>.json)")
-    e.add_argument("--variants", type=int, help="versions of each probe file (face 6, voice 3)")
+    e.add_argument("--variants", type=int, help="versions of each probe file (routers: face 4, voice 3; with --data: face 6, voice 3)")
     e.add_argument("--max-files", type=int, help="at most this many files per identity")
     e.add_argument("--max-identities", type=int, help="at most this many held-out identities")
     e.add_argument("--set", action="append", help="evaluation set (repeatable; default: every "
@@ -150,6 +160,13 @@ def _eval_routers(args):
             lines.append(f"  {name:16s} {_f(x, 'far')} {_f(x, 'frr')} "
                          f"{_f(x, 'balanced_accuracy')} {_f(x, 'frr_at_far_1pct')} "
                          + " ".join(f"{v:8.1f}" for v in ms) + f"  {share}")
+        mc = s["routers"]["shipped"].get("modality_choice")
+        if mc:
+            fb, fk = mc["face_balanced_accuracy_sent_to_voice"], mc["face_balanced_accuracy_kept"]
+            lines.append(f"  modality choice (cascade policy): {100 * mc['to_voice']:.1f}% of frames "
+                         f"go to the voice factor ({100 * mc['no_face']:.1f}% without a face); face "
+                         f"balanced accuracy on them {'-' if fb is None else f'{100 * fb:.1f}%'} vs "
+                         f"{'-' if fk is None else f'{100 * fk:.1f}%'} on the frames kept")
         t = s["targets"]
         lines.append(f"  shipped vs {t['most_capable']}: {t['speedup']:.2f}x faster "
                      f"(target 2x: {'met' if t['met_2x_faster'] else 'missed'}), FAR "

@@ -229,6 +229,14 @@ def candidate_docs(doc):
     return out
 
 
+def _bal(split, acc, mask):
+    same = split["same"][mask]
+    a = acc[mask]
+    if not same.any() or same.all():
+        return None
+    return round(1.0 - (float(a[~same].mean()) + float(1.0 - a[same].mean())) / 2, 5)
+
+
 def evaluate(modality, premodel=None, data_dir=None, variants=None, seed=1, max_files=None,
              max_identities=None, boards=BOARDS, cache=True, sets=None):
     z = D.Zoo(modality)
@@ -294,7 +302,12 @@ def evaluate(modality, premodel=None, data_dir=None, variants=None, seed=1, max_
             row = measure(first, esc, name_over=name)
             if quality:
                 flag = R.quality_flags(split, quality)
-                row["modality_choice"] = {"to_voice": round(float(flag.mean()), 4)}
+                marg, _, _ = R.run(split, first, esc)
+                row["modality_choice"] = {
+                    "to_voice": round(float(flag.mean()), 4),
+                    "no_face": round(float(np.mean(split["refused"])), 4),
+                    "face_balanced_accuracy_sent_to_voice": _bal(split, marg >= 0, flag),
+                    "face_balanced_accuracy_kept": _bal(split, marg >= 0, ~flag)}
             res["routers"][name] = row
         cor = balanced_correct(split)
         oracle = S.oracle_labels(cor)
