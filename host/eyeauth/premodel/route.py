@@ -176,6 +176,8 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
             "trained_on": {"set": set_name, "identities": split["identities"], "probes": P,
                            "variants": variants, "seed": seed},
             "reference": models[ref], "slack": SLACK,
+            "single_fit": {m: {k: v[k] for k in ("far", "frr", "balanced_accuracy",
+                                                 "mean_latency_ms")} for m, v in singles.items()},
             "candidates": {c["name"]: public(c) for c in cands}}
     doc = _doc(modality, models, shipped, meta)
     path = export.default_path(modality) if out is None else out
