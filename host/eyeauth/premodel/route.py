@@ -9,8 +9,9 @@ Commands ``premodel`` speakers. Every candidate is fitted there:
   correctness, 0.5 x genuine trial right + 0.5 x share of impostor trials right, so impostor
   trials no longer outvote the genuine one 100:1; features and tree / KNN selected by
   identity-grouped cross-validation as before, :mod:`select`);
-* the confidence cascade: every pair cheap -> capable, band fitted as the cheapest whose FAR and
-  FRR are within 0.5 point of the most capable single model's on these identities;
+* the confidence cascade: every pair cheap -> capable and the chain through every model
+  (cheapest -> middle -> most capable), bands fitted as the cheapest whose FAR and FRR are within
+  0.5 point of the most capable single model's on these identities;
 * the hybrid: the best cascade pair with the band chosen by one feature;
 * (faces) the modality choice: a quality rule after which the board asks for the voice factor.
 
@@ -135,8 +136,23 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
     _, a, b, band, r = pairs[0]
     first_a = C.fit({"kind": "constant", "model": a}, np.zeros((P, 0)), np.full(P, a), M)
     cascade = _candidate("cascade", first_a, [], _esc_doc({a: (b, None, 0, [band])}, split), r)
-    cascade["pairs"] = [{"from": models[p[1]], "to": models[p[2]], "band": list(p[3]),
-                         **{k: p[4][k] for k in ("far", "frr", "mean_latency_ms")}} for p in pairs]
+    chains = [{"chain": [models[p[1]], models[p[2]]], "bands": [list(p[3])],
+               **{k: p[4][k] for k in ("far", "frr", "mean_latency_ms")}} for p in pairs]
+    # every model in turn: the cheapest unsure band goes on to the middle model, its unsure
+    # band to the most capable one
+    three = R.fit_chain(split, rf, rr, SLACK)
+    if three:
+        bands3, r3 = three
+        chains.append({"chain": list(models), "bands": [list(bands3[0]), list(bands3[1])],
+                       **{k: r3[k] for k in ("far", "frr", "mean_latency_ms")}})
+        ok3 = r3["far"] <= rf + SLACK and r3["frr"] <= rr + SLACK
+        key3 = (0, r3["mean_latency_ms"]) if ok3 else \
+            (1, -r3["balanced_accuracy"], r3["mean_latency_ms"])
+        if key3 < pairs[0][0]:
+            first0 = C.fit({"kind": "constant", "model": 0}, np.zeros((P, 0)), np.zeros(P, np.int64), M)
+            cascade = _candidate("cascade", first0, [], _esc_doc(
+                {0: (1, None, 0, [bands3[0]]), 1: (2, None, 0, [bands3[1]])}, split), r3)
+    cascade["chains"] = chains
     cands.append(cascade)
 
     # the hybrid: that pair, the band picked by one feature
@@ -189,7 +205,7 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
             "probes": P, "refused_probes": int(split["refused"].sum()), "models": models,
             "reference": models[ref], "single": singles,
             "candidates": {c["name"]: c["fit"] for c in cands},
-            "cascade_pairs": cascade["pairs"], "quality": quality,
+            "cascade_chains": cascade["chains"], "quality": quality,
             "premodel_selection": {"selected": [NAMES[modality][j] for j in used],
                                    "searched_with": [NAMES[modality][j] for j in searched],
                                    "spec": best["spec"], **sel},

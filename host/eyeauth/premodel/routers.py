@@ -141,6 +141,27 @@ def fit_band(split, a, b, ref_far, ref_frr, slack=0.005):
     return best
 
 
+def fit_chain(split, ref_far, ref_frr, slack=0.005, step=3):
+    """A three-model cascade 0 -> 1 -> 2 (every model of the modality, cheapest first): the band
+    of each step searched together on every ``step``-th candidate of each grid, kept as
+    :func:`fit_band` keeps a band. Returns ({0: band, 1: band}, metrics) or None (< 3 models)."""
+    if len(split["models"]) < 3:
+        return None
+    refused = np.asarray(split["refused"], bool)
+    g1 = _band_grid(split["margins"][0], refused)[::step]
+    g2 = _band_grid(split["margins"][1], refused)[::step]
+    first = np.zeros(len(split["X"]), np.int64)
+    best, best_key = None, None
+    for b2 in g2:
+        for b1 in g1:
+            r = evaluate(split, first, {0: (1, None, 0, [b1]), 1: (2, None, 0, [b2])})
+            ok = r["far"] <= ref_far + slack and r["frr"] <= ref_frr + slack
+            key = (0, r["mean_latency_ms"]) if ok else (1, -r["balanced_accuracy"], r["mean_latency_ms"])
+            if best_key is None or key < best_key:
+                best, best_key = ({0: b1, 1: b2}, r), key
+    return best
+
+
 def fit_hybrid(split, a, b, cols, ref_far, ref_frr, slack=0.005, lambdas=None):
     """A cascade a -> b whose band depends on one feature (split at its 25/50/75 % quantile):
     for each weight lam of errors against latency, each side's band minimises
