@@ -89,3 +89,17 @@ class PersistentFlash:
             return None
         length = HEADER.unpack(head)[3]
         return parse_bundle(self.image.read(offset, HEADER.size + length))
+
+
+def build_app_image(out: Path | None = None) -> Path:
+    """The app image `eyeauth flash` writes to a virtual board by default: the firmware modules,
+    .mpy-compiled, as a bundle the board boots frozen modules from. Returns its path."""
+    from eyeauth import REPO_ROOT
+    from eyeauth.board.deploy import build_bundle
+
+    files = build_bundle(models_dir=None)
+    blob = make_bundle({k.lstrip("/"): v for k, v in files.items()})
+    out = Path(out) if out else REPO_ROOT / "build" / "eyeauth-app.bin"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(blob)
+    return out
