@@ -12,7 +12,7 @@ from binascii import a2b_base64
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline
-from eyeauth_fw.app import HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
@@ -373,7 +373,3 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
                 "total_us": time.ticks_diff(time.ticks_us(), t0),
                 "modeled_us": sum(x[3] for x in p.stages)})
     return res
-
-
-# the admin commands (challenge, debug, users, delete, unlock, config)
-from eyeauth_fw import admin  # noqa: E402,F401
