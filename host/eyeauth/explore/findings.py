@@ -166,16 +166,3 @@ def single_vs_multi(data):
                 f"{pct(one['frr'])}; best multi-modal {label(two, False)}: "
                 f"{two['unlock_s']:.2f} s, FRR {pct(two['frr'])}"))
     return out
-
-
-def all_findings(data):
-    from eyeauth.explore.tradeoffs import (bit_width, chips, exclusions, premodel, psram,
-                                           python_stages)
-
-    return {"price_points": price_points(data),
-            "second_modality": second_modality(data, data["models"]), "psram": psram(data),
-            "bit_width": bit_width(data), "premodel": premodel(data), "chips": chips(data),
-            "cascade": cascade(data), "exclusions": exclusions(data),
-            "policies": policies(data), "single_vs_multi": single_vs_multi(data),
-            "python_stages": python_stages(data)}
-
