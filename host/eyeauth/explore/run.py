@@ -68,7 +68,7 @@ def _points(cache, face, voice, policies, far):
 
 
 def build(board_names=None, policies=None, assumptions=None, calibration=None,
-          scores_path=S.DEFAULT_PATH):
+          scores_path=None):
     """(configs, context, info) of the design space."""
     a = assumptions or A.Assumptions()
     policies = list(policies or fusion.POLICIES)
@@ -129,7 +129,7 @@ def write_csv(rows, path, columns=CSV_COLUMNS):
 
 
 def explore(out_dir, board_names=None, policies=None, overrides=None, executor=None, workers=2,
-            calibration_path=None, use_calibration=True, scores_path=S.DEFAULT_PATH,
+            calibration_path=None, use_calibration=True, scores_path=None,
             command="eyeauth explore", plots=True):
     """Evaluate the space and write CSV, PNG and guidelines.md into ``out_dir``; returns the
     data (boards, models, anchors, configurations, pareto, ...)."""
