@@ -2,6 +2,7 @@
 # same file runs on the board and in the host's `eyeauth eval fusion`, so both decide alike.
 # Scores are margins over each model's operating threshold (cosine - threshold): >= 0 passes.
 POLICIES = ("face", "voice", "sum", "both", "cascade")
+DEFAULT_POLICY = "cascade"  # unless the release manifest or the board's config says otherwise
 CASCADE_MARGIN = 0.08
 
 

@@ -24,28 +24,23 @@ Protocol
 """
 from __future__ import annotations
 
-import importlib.util
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from eyeauth import FIRMWARE_DIR, datasets
+from eyeauth import datasets
 from eyeauth.auth import costs, thresholds as T
 from eyeauth.errors import DataError, ModelError, UsageError
+from eyeauth.release import read_thresholds
 from eyeauth.models import metrics, zoo
 
 FUSED = ("sum", "both", "cascade")
 
 
-@lru_cache(maxsize=None)
 def firmware_fusion(path=None):
     """The firmware's fusion module (firmware/eyeauth_fw/fusion.py), loaded as plain Python."""
-    path = Path(path or FIRMWARE_DIR / "eyeauth_fw" / "fusion.py")
-    spec = importlib.util.spec_from_file_location("eyeauth_fw_fusion", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from eyeauth.release import firmware_fusion_module
+
+    return firmware_fusion_module(path)
 
 
 def fused_score(policy, f, v, margin=None):
@@ -140,19 +135,19 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
     fus = firmware_fusion()
     if enrol_face < 1 or enrol_voice < 1:
         raise UsageError("enrolment counts must be at least 1")
-    th = T.load(thresholds_path)
-    face_model = face_model or th.get("default", {}).get("face")
-    voice_model = voice_model or th.get("default", {}).get("voice")
+    th = read_thresholds(thresholds_path or T.default_path())
+    face_model = face_model or th.default.get("face")
+    voice_model = voice_model or th.default.get("voice")
     if not face_model or not voice_model:
         raise ModelError("thresholds.json names no default face or voice model (is a voice "
                          "model built?); run `eyeauth models build`, then `eyeauth eval "
                          "thresholds`, or pass --face-model/--voice-model")
     fcard, vcard = _card(face_model, "face"), _card(voice_model, "voice")
     for name in (face_model, voice_model):
-        if name not in th.get("thresholds", {}):
+        if name not in th.thresholds:
             raise ModelError(f"no operating threshold for {name} in thresholds.json; rerun "
                              "`eyeauth eval thresholds`")
-    thr_f, thr_v = float(th["thresholds"][face_model]), float(th["thresholds"][voice_model])
+    thr_f, thr_v = th.thresholds[face_model], th.thresholds[voice_model]
 
     fds, vds = datasets.scan(faces, "face"), datasets.scan(voices, "voice")
     heldout = None

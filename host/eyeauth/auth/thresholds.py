@@ -1,5 +1,6 @@
 """Operating thresholds of the zoo models, scored exactly as the board scores (`eyeauth eval
-thresholds`, written to models/thresholds.json and deployed to /models/thresholds.json).
+thresholds`, written to models/thresholds.json; deploy ships them, with the model list, in the
+release manifest /models/release.json: eyeauth.release).
 
 Device scoring (firmware/eyeauth_fw/pipeline.py), re-implemented here in numpy:
 
@@ -329,11 +330,8 @@ def build(out=None, data_dir=None, max_files=None, write=True, far_target=FAR_TA
 
 
 def load(path=None):
-    """The thresholds file (dict). Raises ModelError with the fix when it is missing."""
-    f = Path(path) if path else default_path()
-    try:
-        return json.loads(f.read_text())
-    except OSError:
-        raise ModelError(f"{f} is missing; run `eyeauth eval thresholds`") from None
-    except ValueError as exc:
-        raise ModelError(f"{f} is corrupt ({exc}); rerun `eyeauth eval thresholds`") from None
+    """The thresholds file (dict, as written). Raises ModelError (release.ReleaseError) with the
+    fix when it is missing or corrupt. Typed: :func:`eyeauth.release.read_thresholds`."""
+    from eyeauth.release import read_thresholds
+
+    return dict(read_thresholds(Path(path) if path else default_path()).raw)

@@ -34,7 +34,8 @@ def _deploy(args):
 
     models_dir = None if args.no_models else zoo.models_dir(args.models)
     if models_dir is not None:
-        release.require(models_dir)  # nothing is written to a board from a mismatched release
+        # nothing is written to a board from a mismatched release, or one whose arenas it cannot hold
+        release.require(models_dir, board=args.board)
 
     def build(arch):
         return build_bundle(models_dir=models_dir, use_mpy=not args.no_mpy,

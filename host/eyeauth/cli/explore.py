@@ -68,7 +68,7 @@ def register(sub):
 
 
 def _explore(args):
-    from eyeauth.explore import assumptions, scores, sweep
+    from eyeauth.explore import assumptions, sweep
     from eyeauth.explore.run import explore
 
     if not args.out_dir:
