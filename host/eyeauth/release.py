@@ -272,6 +272,9 @@ def load(models_dir, board=None) -> Release:
     mismatch (one line each, with the command that fixes it). ``board``: a board config (dict)
     or name whose arena room the models must fit."""
     d = Path(models_dir)
+    if not d.is_dir():
+        raise ReleaseError(f"no release folder {d}; give --models DIR (or $EYEAUTH_MODELS_DIR) "
+                           "naming a folder of models, or build one (`eyeauth release build`)")
     probs: list[str] = []
     cards = _cards(d, probs)
     th = None
