@@ -4,7 +4,8 @@ from __future__ import annotations
 from eyeauth.cli.main import Result, add_json_flag
 from eyeauth.errors import UsageError
 
-_HELP = ("Enumerate board variant x policy (face, voice, sum, both, cascade) x model x bit width "
+_HELP = ("Enumerate board variant x policy (face, voice, zsum, both, handoff: zsum and handoff "
+         "are the explorer's rules, not the board's sum and cascade) x model x bit width "
          "(int8, 16x8) x premodel; model latency, memory fit and user experience (time to "
          "unlock with retries, FRR at the target FAR, lock-out chance); write Pareto fronts "
          "(cost, time to unlock, FRR) as CSV and PNG and a guidelines report (guidelines.md).")
