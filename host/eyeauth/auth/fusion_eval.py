@@ -18,8 +18,9 @@ Protocol
   a fused score whose sign is that decision: face f; voice v; sum f + v; both min(f, v);
   cascade f if |f| >= CASCADE_MARGIN else f + v.
 * Latency (modeled, ESP-EYE by default): the stages the board runs for the policy: detector +
-  face model + voice model from the cards' ``latency_esp32_ms``, plus the Python stages
-  (preprocessing, VAD, log-mel, matching, fusion) from :mod:`eyeauth.auth.costs`; cascade adds
+  face model + voice model from the cards' modeled latency on the board's own chip
+  (:func:`eyeauth.timing.card_latency_ms`), plus the Python stages (preprocessing, VAD,
+  log-mel, matching, fusion) from :mod:`eyeauth.auth.costs`; cascade adds
   the voice stages only for the trials where face was unsure (|f| < CASCADE_MARGIN).
 """
 from __future__ import annotations
@@ -30,7 +31,9 @@ import numpy as np
 from eyeauth import datasets
 from eyeauth.auth import costs, thresholds as T
 from eyeauth.errors import DataError, ModelError, UsageError
+from eyeauth.board.configs import load_board
 from eyeauth.release import read_thresholds
+from eyeauth.timing import card_latency_ms
 from eyeauth.models import metrics, zoo
 
 FUSED = ("sum", "both", "cascade")
@@ -116,11 +119,16 @@ def latency_model(face_card, voice_card, enrol_face, enrol_voice, board="esp-eye
     df, dv = face_card["output"]["shape"][-1], voice_card["output"]["shape"][-1]
     c = costs.stage_costs([size], [(t, m)], [(df, enrol_face), (dv, enrol_voice)], board=board)
     py = c["modeled_ms"]
-    face = {"det_pre": py["det_pre"], f"nn:{det['name']}": det["latency_esp32_ms"],
+    chip = load_board(board)["chip"]  # the networks on this board's chip, not always the ESP32
+
+    def nn(card):
+        return card_latency_ms(card, chip)
+
+    face = {"det_pre": py["det_pre"], f"nn:{det['name']}": nn(det),
             "face_pre": py[f"face_pre:{size}"], f"nn:{face_card['name']}":
-            face_card["latency_esp32_ms"], "match_face": py[f"match:{df}x{enrol_face}"]}
+            nn(face_card), "match_face": py[f"match:{df}x{enrol_face}"]}
     voice = {"vad": py["vad"], "logmel": py[f"logmel:{t}x{m}"],
-             f"nn:{voice_card['name']}": voice_card["latency_esp32_ms"],
+             f"nn:{voice_card['name']}": nn(voice_card),
              "match_voice": py[f"match:{dv}x{enrol_voice}"]}
     return {"board": board, "python_speed_factor": c["python_speed_factor"],
             "face_ms": round(sum(face.values()), 2), "voice_ms": round(sum(voice.values()), 2),

@@ -314,7 +314,9 @@ def phrase_latency(card, seconds=3.0, board="esp-eye", repeats=5):
         r = mpvm.run(script, heap_bytes=heap, timeout=300, what="timing the voice path",
                      error=DataError)
     vad_us, lm_us, n, rows = (int(v) for v in r.stdout.split())
-    nn = float(card["latency_esp32_ms"])
+    from eyeauth.timing import card_latency_ms
+
+    nn = card_latency_ms(card, cfg["chip"])
     vad_ms, lm_ms = vad_us * factor / 1000.0, lm_us * factor / 1000.0
     import hashlib
 
