@@ -75,7 +75,9 @@ import os
 import struct
 from functools import lru_cache
 
-CLOCK_HZ = {"esp32": 240e6, "esp32s3": 240e6}
+from eyeauth.board.chips import CHIPS as _CHIPS  # chips as data
+
+CLOCK_HZ = {name: c.clock_hz for name, c in _CHIPS.items()}
 CHIPS = tuple(CLOCK_HZ)
 
 #: Fixed per-operator cost (TFLM invoke loop, kernel prologue, requant setup), cycles.
