@@ -5,7 +5,6 @@ states the same rules."""
 from __future__ import annotations
 
 import ast
-import sys
 from pathlib import Path
 
 from eyeauth import FIRMWARE_DIR, REPO_ROOT
@@ -71,8 +70,7 @@ def graph(root: Path):
 def circles(g) -> list[set]:
     """Strongly connected components with more than one module (Tarjan)."""
     index, low, stack, on, out = {}, {}, [], set(), []
-    counter = [0]
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
+    counter = [0]  # recursion depth <= the longest import chain (a few dozen modules)
 
     def visit(n):
         index[n] = low[n] = counter[0]
