@@ -50,6 +50,19 @@ def cosine_matrix(a, b):
     return a @ b.T
 
 
+def enrol_split(files, enrol):
+    """The one "enrol first, score the rest" split: ({identity: (first ``enrol`` files, the
+    rest)}, skipped identities). Identities with <= ``enrol`` files cannot enrol and probe: they
+    are skipped and counted, never fatal (every evaluator: crosseval, thresholds, evaluate)."""
+    keep, skipped = {}, []
+    for ident, ps in files.items():
+        if len(ps) <= enrol:
+            skipped.append(ident)
+        else:
+            keep[ident] = (list(ps[:enrol]), list(ps[enrol:]))
+    return keep, skipped
+
+
 def verification_trials(embeddings, labels, enrol_per_id=3):
     """Enrol the first ``enrol_per_id`` embeddings of each identity (mean of unit vectors),
     score every other embedding against every template. Returns (genuine, impostor) scores."""
