@@ -85,8 +85,9 @@ def _board_files(fs):
 
 
 def test_mismatched_release_is_refused_and_the_board_untouched(fresh_sim, tmp_path, capsys):
-    """A threshold for a model that is not in the release: deploy says so in one line on
-    stderr, exits non-zero, and the board's files are exactly what they were."""
+    """A threshold for a model that is not in the release, or one byte of a model flipped:
+    deploy says so in one line on stderr, exits non-zero, and the board's files are exactly
+    what they were."""
     import json
 
     from eyeauth import MODELS_DIR, release
@@ -105,4 +106,12 @@ def test_mismatched_release_is_refused_and_the_board_untouched(fresh_sim, tmp_pa
     rc = main(["deploy", "--port", fresh_sim.port, "--models", str(rel)])
     err = capsys.readouterr().err
     assert rc != 0 and err.count("\n") == 1 and "face_xl" in err and "eval thresholds" in err
+    assert _board_files(fs) == before
+    shutil.copy(MODELS_DIR / "thresholds.json", rel / "thresholds.json")  # now one byte of a model
+    data = bytearray((rel / "voice_m.tflite").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (rel / "voice_m.tflite").write_bytes(bytes(data))
+    rc = main(["deploy", "--port", fresh_sim.port, "--models", str(rel)])
+    err = capsys.readouterr().err
+    assert rc != 0 and err.count("\n") == 1 and "voice_m.tflite differs" in err
     assert _board_files(fs) == before
