@@ -12,13 +12,15 @@ from binascii import a2b_base64
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline
-from eyeauth_fw.app import HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
 
 CONFIG = "/config.json"
-DEFAULTS = {"policy": "cascade", "detector": "face_det", "premodel": True}
+RELEASE = "/models/release.json"  # the release manifest deploy writes (host: eyeauth/release.py)
+DEFAULTS = {"policy": fusion.DEFAULT_POLICY, "detector": "face_det", "premodel": True,
+            "cascade_margin": fusion.CASCADE_MARGIN}
 _NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@"
 _MAX_PARTS = const(256)
 
@@ -46,7 +48,7 @@ def _release_id():
     # the id of the release deploy shipped (/models/release.json), read once per boot
     if "id" not in _release:
         try:
-            with open("/models/release.json") as f:
+            with open(RELEASE) as f:
                 _release["id"] = str(json.load(f).get("id", ""))[:32]
         except (OSError, ValueError, AttributeError):
             _release["id"] = ""
@@ -64,14 +66,17 @@ HELLO_HOOKS.append(_hello)
 
 def _load_config():
     cfg = dict(DEFAULTS)
-    try:
-        with open("/models/thresholds.json") as f:
-            th = json.load(f)
-        cfg["thresholds"] = th["thresholds"]
-        cfg["models"] = th["models"]
-        cfg["face_model"] = th["default"]["face"]
-        cfg["voice_model"] = th["default"]["voice"]
-    except (OSError, ValueError, KeyError):
+    try:  # the release: model list, thresholds, defaults, detector, fusion policy and margin
+        with open(RELEASE) as f:
+            rel = json.load(f)
+        cfg["thresholds"] = rel["thresholds"]
+        cfg["models"] = rel["models"]
+        for mod, name in rel["default"].items():
+            cfg[mod + "_model"] = name
+        for k in ("detector", "policy", "cascade_margin"):
+            if k in rel:
+                cfg[k] = rel[k]
+    except (OSError, ValueError, KeyError, AttributeError):
         cfg["thresholds"], cfg["models"] = {}, {"face": [], "voice": []}
     try:
         with open(CONFIG) as f:
@@ -404,7 +409,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
 
         voice = voice_margin if policy in ("voice", "cascade") else (voice_margin() if "voice" in fusion.needs(policy) else None)
         t1 = time.ticks_us()
-        ok, used = fusion.decide(policy, face, voice)
+        ok, used = fusion.decide(policy, face, voice, cfg["cascade_margin"])
         # identification: every modality used must point at the same person
         names = set(who[m] for m in used)
         ok = ok and len(names) == 1
@@ -416,7 +421,3 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
                 "total_us": time.ticks_diff(time.ticks_us(), t0),
                 "modeled_us": sum(x[3] for x in p.stages)})
     return res
-
-
-# the admin commands (challenge, debug, users, delete, unlock, config)
-from eyeauth_fw import admin  # noqa: E402,F401

@@ -4,6 +4,7 @@
 # cascade with face None (no usable face: the router sent the attempt to the voice factor):
 # the voice decides alone and must clear the margin a face alone would need.
 POLICIES = ("face", "voice", "sum", "both", "cascade")
+DEFAULT_POLICY = "cascade"  # unless the release manifest or the board's config says otherwise
 CASCADE_MARGIN = 0.08
 
 

@@ -1,15 +1,14 @@
 """The template store and HMAC code under the real MicroPython VM (unix port)."""
 import hashlib
 import hmac
-import subprocess
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import FIRMWARE_DIR, mpvm
 
 
 def _run(tmp_path, body):
     script = ("import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path))
               + "from eyeauth_fw import store\nstore.PATH = 'templates.bin'\nstore.TMP = 'templates.tmp'\n" + body)
-    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
+    r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout.strip()
 
@@ -47,5 +46,5 @@ def test_device_hmac_equals_python_hmac(tmp_path):
     script = ("import sys\nsys.path.insert(0, %r)\nfrom eyeauth_fw import security\nfrom binascii import hexlify\n"
               "print(hexlify(security.hmac_sha256(%r, b'enroll|ann|42')).decode())\n"
               % (str(FIRMWARE_DIR), key))
-    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
+    r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.stdout.strip() == hmac.new(key, b"enroll|ann|42", hashlib.sha256).hexdigest()
