@@ -28,20 +28,17 @@ def _router(quality):
 
 def _bundle(quality):
     from eyeauth.board.deploy import build_bundle
+    from eyeauth.release import load
 
-    th = json.loads((MODELS_DIR / "thresholds.json").read_text())
     if not all((MODELS_DIR / f"{m}.tflite").exists() for m in KEEP):
         pytest.skip("needs face_s48, face_l96, face_det and voice_m built")
-    th["models"] = {m: [n for n in names if n in KEEP] for m, names in th["models"].items()}
+    rel = load(MODELS_DIR)
 
     def build(arch):
-        files = {p: d for p, d in build_bundle(arch=arch).items()
-                 if not p.startswith("/models/") or p.endswith("release.json")
-                 or p.rsplit("/", 1)[1].split(".")[0] in KEEP}
-        files["/models/thresholds.json"] = json.dumps(th).encode()
+        files = build_bundle(arch=arch, only=KEEP)  # the manifest lists just these models
         files["/models/premodel_face.json"] = json.dumps(_router(quality)).encode()
         return files
-    return build, th
+    return build, {"thresholds": {m.name: m.threshold for m in rel.models}}
 
 
 @pytest.fixture(params=[False, True], ids=["escalate", "quality"])

@@ -3,7 +3,7 @@
 * A model's path (what the board runs for one input when that model is chosen), as
   ``eyeauth eval fusion`` models it: face = det_pre + detector + face_pre:S + face model +
   match:Dx3; voice = vad + logmel:TxM + voice model + match:Dx5. Networks from the cards'
-  ``latency_esp32_ms``; Python stages from :func:`eyeauth.auth.costs.stage_costs` (the firmware
+  timing model for the board's chip (``timing.card_latency_ms``); Python stages from :func:`eyeauth.auth.costs.stage_costs` (the firmware
   timed in the MicroPython VM x the board's ``python_speed_factor``).
 * The premodel's overhead: ``features.face_features`` of the same QVGA frame and face box that
   costs.py times (or ``features.voice_features`` of its 1-s clip) plus ``premodel.choose`` with
@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import tempfile
 
 import numpy as np
@@ -62,7 +61,10 @@ class CostError(EyeauthError):
 
 def model_paths(cards, modality, board="esp-eye"):
     """{model: modeled ms of its whole path} and the stage breakdown, for a modality's cards."""
+    from eyeauth.board.configs import load_board
     from eyeauth.models import zoo
+
+    cfg = load_board(board)
 
     if modality == "face":
         det = zoo.load_card(zoo.DETECTOR)
@@ -78,13 +80,13 @@ def model_paths(cards, modality, board="esp-eye"):
     for c in cards:
         d = c["output"]["shape"][-1]
         if modality == "face":
-            s = {"det_pre": ms["det_pre"], "nn:" + det["name"]: det["latency_esp32_ms"],
+            s = {"det_pre": ms["det_pre"], "nn:" + det["name"]: _nn_ms(det, cfg),
                  "face_pre": ms[f"face_pre:{c['input']['shape'][1]}"],
-                 "nn:" + c["name"]: c["latency_esp32_ms"], "match": ms[f"match:{d}x3"]}
+                 "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x3"]}
         else:
             t, m = c["input"]["shape"][1:3]
             s = {"vad": ms["vad"], "logmel": ms[f"logmel:{t}x{m}"],
-                 "nn:" + c["name"]: c["latency_esp32_ms"], "match": ms[f"match:{d}x5"]}
+                 "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x5"]}
         stages[c["name"]] = s
         out[c["name"]] = round(sum(s.values()), 3)
     return out, {"board": board, "python_speed_factor": py["python_speed_factor"],
@@ -103,25 +105,15 @@ def _key(modality, doc, heap, repeats, exe):
 
 
 def _run(modality, doc, heap, repeats, timeout=120):
-    exe = costs.micropython_binary()
+    from eyeauth import mpvm
+
     with tempfile.TemporaryDirectory() as d:
         Path(d, f"premodel_{modality}.json").write_text(json.dumps(doc))
         src = _SCRIPT % {"fw": str(Path(FIRMWARE_DIR).resolve()), "dir": d, "mod": modality,
                          "rep": int(repeats), "w": costs.FRAME_W, "h": costs.FRAME_H,
                          "box": list(costs.FACE_BOX), "n": costs.CLIP_SAMPLES}
-        script = Path(d, "time_premodel.py")
-        script.write_text(src)
-        try:
-            proc = subprocess.run([exe, "-X", f"heapsize={int(heap)}", str(script)],
-                                  capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise CostError(f"timing the premodel in the MicroPython VM took over {timeout} s"
-                            ) from None
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("PMCOST ")]
-    if proc.returncode or not line:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CostError(f"the MicroPython VM failed timing the premodel: {tail[0][:200]}")
-    return json.loads(line[0][7:])
+        return mpvm.run_json(src, "PMCOST", heap_bytes=heap, timeout=timeout,
+                             what="timing the premodel", error=CostError)
 
 
 def overhead(modality, doc, board="esp-eye", repeats=21, use_cache=True):
@@ -168,11 +160,9 @@ def overhead(modality, doc, board="esp-eye", repeats=21, use_cache=True):
 
 def _nn_ms(card, board_cfg):
     """A network's modeled ms on the board's chip (the card's timing-model figures)."""
-    chip = str(board_cfg.get("chip") or "esp32")
-    lat = card.get("latency_ms") or {}
-    if chip.startswith("esp32s3") and lat.get("esp32s3_espnn") is not None:
-        return float(lat["esp32s3_espnn"])
-    return float(card["latency_esp32_ms"])
+    from eyeauth.timing import card_latency_ms
+
+    return card_latency_ms(card, board_cfg.get("chip") or "esp32")
 
 
 def routing_costs(zoo_, board="esp-eye"):

@@ -327,7 +327,7 @@ def resolve_root(modality, data):
 
 # ------------------------------------------------------------------ routing data (issue 12)
 
-def collect(zoo_, files, variants, seed, label, cache=None, enrol=None, board="esp-eye"):
+def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
     """Everything a router is scored on, for ``files`` ({identity: [paths]}; the first ``enrol``
     of each enrol, as the board stores them; the others probe, in ``variants`` versions: variant
     0 the file itself, the others :mod:`augment`'s seeded camera / microphone degradations).
@@ -343,8 +343,9 @@ def collect(zoo_, files, variants, seed, label, cache=None, enrol=None, board="e
     genuine trials, ``refused`` (P,), ``groups`` (identity of each probe), ``variant``,
     ``cost_first`` / ``cost_extra`` (M,) modeled ms of a model's whole path / of running it after
     another (the shared stages not repeated), ``cost_refused``, ``costs`` (stage breakdown),
-    ``identities``, ``skipped_identities``."""
-    from eyeauth.premodel import cost, routers
+    ``identities``, ``skipped_identities``. ``costs_``: :func:`cost.routing_costs` of the
+    board the latencies are for."""
+    from eyeauth.premodel import routers
 
     modality = zoo_.modality
     enrol = enrol or ENROL[modality]
@@ -354,7 +355,6 @@ def collect(zoo_, files, variants, seed, label, cache=None, enrol=None, board="e
         raise DataError(f"{label}: need at least 2 identities with more than {enrol} files, "
                         f"have {len(files)}")
     emb = Embedder(zoo_, cache or Cache())
-    costs_ = cost.routing_costs(zoo_, board)
     names = costs_["order"]
     utt = modality == "voice"
     pres_thr = float((zoo_.det_card or {}).get("output", {}).get("presence_threshold", 0.0)) \

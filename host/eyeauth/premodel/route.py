@@ -102,7 +102,7 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
     files = _limit(files, max_identities, max_files)
     variants = int(variants or VARIANTS[modality])
     split = D.collect(z, files, variants, seed, f"{modality} router training ({set_name})",
-                      D.Cache(cache), board=board)
+                      cost.routing_costs(z, board), D.Cache(cache))
     models = split["models"]
     M, P = len(models), len(split["X"])
     singles = {m: R.single(split, k) for k, m in enumerate(models)}
@@ -280,7 +280,7 @@ def evaluate(modality, premodel=None, data_dir=None, variants=None, seed=1, max_
         files = {i: v for i, v in files.items() if i not in trained}
         files = _limit(files, max_identities, max_files)
         split = D.collect(z, files, variants, seed, f"{modality} routers on {set_name}",
-                          D.Cache(cache), board=boards[0])
+                          cost.routing_costs(z, boards[0]), D.Cache(cache))
         models = split["models"]
         if list(doc["models"]) != models:
             order = [doc["models"].index(m) for m in models]
