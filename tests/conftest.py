@@ -17,12 +17,10 @@ def shared_data():
 @pytest.fixture(scope="session")
 def sim_arch():
     """The native-code architecture of the MicroPython VM behind the virtual board."""
-    import subprocess
-
+    from eyeauth import mpvm
     from eyeauth.board.deploy import ARCHES
 
-    out = subprocess.run(["micropython", "-c", "import sys; print(sys.implementation._mpy)"],
-                         capture_output=True, text=True, check=True).stdout
+    out = mpvm.run("import sys; print(sys.implementation._mpy)", heap_bytes=None, timeout=60).stdout
     return ARCHES[int(out) >> 10]
 
 

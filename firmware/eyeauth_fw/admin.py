@@ -3,7 +3,7 @@
 import json
 
 from eyeauth_fw import fsutil, fusion
-from eyeauth_fw.app import AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import AppError, arg_int, arg_str, register
 from eyeauth_fw.auth import CONFIG, _authentic, _st
 
 

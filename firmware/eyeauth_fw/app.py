@@ -10,51 +10,13 @@ from binascii import hexlify
 from micropython import const
 
 from eyeauth_fw import VERSION, protocol
+from eyeauth_fw.registry import (END_HOOKS, HANDLERS, HELLO_HOOKS, AppError,  # noqa: F401
+                                 arg_int, arg_str, one_line, register)
 from eyeauth_fw.telemetry import Telemetry
 import hal
 
 
-class AppError(Exception):
-    def __init__(self, code, msg=""):
-        super().__init__(code)
-        self.code = code
-        self.msg = msg
-
-
-HANDLERS = {}
 SERIAL = {"locked": False}  # True: the app owns the serial line (lock_serial)
-END_HOOKS = []  # fn(app, args) after every command, success or error (drops its inputs)
-HELLO_HOOKS = []  # fn(app) -> dict of extra hello fields (the auth module adds board_id)
-_MSG = 160  # longest error message
-
-
-def one_line(text):
-    text = str(text)
-    if len(text) > _MSG:
-        text = text[:_MSG - 3] + "..."
-    return text.replace("\n", " ").replace("\r", " ")
-
-
-def arg_int(args, name, lo, hi, default=None):
-    # An integer argument in lo..hi (bools and floats refused); default when absent.
-    v = args.get(name, default)
-    if type(v) is not int or v < lo or v > hi:
-        raise AppError("bad_args", "%s must be an integer %d..%d" % (name, lo, hi))
-    return v
-
-
-def arg_str(args, name, maxlen, default=None):
-    v = args.get(name, default)
-    if type(v) is not str or len(v) > maxlen:
-        raise AppError("bad_args", "%s must be a string of at most %d characters" % (name, maxlen))
-    return v
-
-
-def register(name):
-    def deco(fn):
-        HANDLERS[name] = fn
-        return fn
-    return deco
 
 
 class App:
@@ -250,6 +212,7 @@ def run():
     app = App(board)
     try:
         import eyeauth_fw.auth  # noqa: F401  the authentication commands, when installed
+        import eyeauth_fw.admin  # noqa: F401  challenge, debug, users, delete, unlock, config
     except ImportError:
         pass
     if held:

@@ -13,13 +13,15 @@ from binascii import a2b_base64
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline
-from eyeauth_fw.app import HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
 
 CONFIG = "/config.json"
-DEFAULTS = {"policy": "cascade", "detector": "face_det", "premodel": True}
+RELEASE = "/models/release.json"  # the release manifest deploy writes (host: eyeauth/release.py)
+DEFAULTS = {"policy": fusion.DEFAULT_POLICY, "detector": "face_det", "premodel": True,
+            "cascade_margin": fusion.CASCADE_MARGIN}
 _NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@"
 _MAX_PARTS = const(256)
 
@@ -47,7 +49,7 @@ def _release_id():
     # the id of the release deploy shipped (/models/release.json), read once per boot
     if "id" not in _release:
         try:
-            with open("/models/release.json") as f:
+            with open(RELEASE) as f:
                 _release["id"] = str(json.load(f).get("id", ""))[:32]
         except (OSError, ValueError, AttributeError):
             _release["id"] = ""
@@ -65,14 +67,17 @@ HELLO_HOOKS.append(_hello)
 
 def _load_config():
     cfg = dict(DEFAULTS)
-    try:
-        with open("/models/thresholds.json") as f:
-            th = json.load(f)
-        cfg["thresholds"] = th["thresholds"]
-        cfg["models"] = th["models"]
-        cfg["face_model"] = th["default"]["face"]
-        cfg["voice_model"] = th["default"]["voice"]
-    except (OSError, ValueError, KeyError):
+    try:  # the release: model list, thresholds, defaults, detector, fusion policy and margin
+        with open(RELEASE) as f:
+            rel = json.load(f)
+        cfg["thresholds"] = rel["thresholds"]
+        cfg["models"] = rel["models"]
+        for mod, name in rel["default"].items():
+            cfg[mod + "_model"] = name
+        for k in ("detector", "policy", "cascade_margin"):
+            if k in rel:
+                cfg[k] = rel[k]
+    except (OSError, ValueError, KeyError, AttributeError):
         cfg["thresholds"], cfg["models"] = {}, {"face": [], "voice": []}
     try:  # the calibration impostor tail per model, for identification thresholds
         with open("/models/identification.json") as f:
@@ -190,41 +195,90 @@ def _drop(app, ids):
         inp.drop(i)
 
 
-def _choose(app, p, mod, pick, fixed):
-    # The model for this input: fixed by the command, else the premodel's choice (when on and
-    # deployed), else the configured default. The premodel's cost is its own telemetry stage.
-    cfg = _st(app)["cfg"]
-    if fixed:
-        return fixed
-    if cfg.get("premodel"):
-        t0 = time.ticks_us()
-        name = pick()
-        if name is not None:
-            if name not in (cfg["models"].get(mod) or ()):
-                name = None
-            p._py("premodel", name or "", t0, {"choice": name or cfg[mod + "_model"]})
-        if name:
-            return name
-    return cfg[mod + "_model"]
-
-
-def _embed_face(app, p, item, models=None, fixed=None):
-    # models: all of them (enrollment); else one, chosen per input -> ({model: vec}, box)
-    from eyeauth_fw import premodel
+def _embed_face(app, p, item, models):
+    # enrolment: every deployed face model on one frame -> ({model: vec}, box)
     frame, w, h = item
     box = p.face_box(frame, w, h, _st(app)["cfg"].get("detector"))
-    if models is None:
-        models = [_choose(app, p, "face", lambda: premodel.choose_face(frame, w, h, box), fixed)]
     return {m: p.face_embedding(frame, w, h, box, m) for m in models}, box
 
 
-def _embed_voice(app, p, item, models=None, fixed=None):
+def _embed_voice(app, p, item, models):
+    clip = item[0]
+    centre = p.voice_check(clip)
+    return {m: p.voice_embedding(clip, centre, m) for m in models}
+
+
+def _routed(app, p, mod, route, embed, fixed, users, claimed, who, res):
+    # One factor the router's way: the first model (fixed by a debug command, else the
+    # router's choice, else the configured default), then the next model while the margin is
+    # in the router's unsure band (premodel.escalate). route: None (fixed or no router) or
+    # (t0, first model, features); the router's cost is its own telemetry stage ("premodel"
+    # from t0: features + choice; "escalate": each step). -> margin
+    from eyeauth_fw import premodel
+    cfg = _st(app)["cfg"]
+    deployed = cfg["models"].get(mod) or ()
+    name, feats = fixed, ()
+    if route is not None:
+        t0, first, feats = route
+        name = first if first in deployed else None
+        p._py("premodel", name or "", t0, {"choice": name or cfg[mod + "_model"]})
+    name = name or cfg[mod + "_model"]
+    while True:
+        v = embed(name)
+        who[mod], res[mod + "_score"], m = _margin(p, cfg, mod, name, v, users, claimed)
+        v = None
+        nxt = None
+        if route is not None:
+            t0 = time.ticks_us()
+            nxt = premodel.escalate(mod, name, m, feats)
+            if nxt is not None and nxt in deployed:
+                p._py("escalate", nxt, t0, {"from": name, "margin": m})
+            else:
+                nxt = None
+        if nxt is None:
+            res["models"][mod] = name
+            return m
+        name = nxt
+
+
+def _face_factor(app, p, item, fixed, policy, users, claimed, who, res):
+    # -> the face margin, or None when the frame has no usable face (the detector's presence
+    # gate, or the router's quality rule) and the policy (cascade) asks for the voice factor
+    # instead: the router's modality choice
+    from eyeauth_fw import premodel
+    cfg = _st(app)["cfg"]
+    frame, w, h = item
+    try:
+        box = p.face_box(frame, w, h, cfg.get("detector"))
+    except pipeline.PipelineError as e:
+        if e.code != "no_face" or policy != "cascade":
+            raise
+        p._py("premodel", "", time.ticks_us(), {"modality": "voice", "why": "no_face"})
+        return None
+    res["box"] = box
+    route = None
+    if cfg.get("premodel") and not fixed:
+        t0 = time.ticks_us()
+        first, feats = premodel.route_face(frame, w, h, box)
+        if policy == "cascade" and premodel.poor("face", feats):
+            p._py("premodel", "", t0, {"modality": "voice", "why": "poor_face"})
+            return None
+        route = (t0, first, feats)
+    return _routed(app, p, "face", route, lambda m: p.face_embedding(frame, w, h, box, m),
+                   fixed, users, claimed, who, res)
+
+
+def _voice_factor(app, p, item, fixed, users, claimed, who, res):
     from eyeauth_fw import premodel
     clip = item[0]
     centre = p.voice_check(clip)
-    if models is None:
-        models = [_choose(app, p, "voice", lambda: premodel.choose_voice(clip), fixed)]
-    return {m: p.voice_embedding(clip, centre, m) for m in models}
+    route = None
+    if _st(app)["cfg"].get("premodel") and not fixed:
+        t0 = time.ticks_us()
+        first, feats = premodel.route_voice(clip)
+        route = (t0, first, feats)
+    return _routed(app, p, "voice", route, lambda m: p.voice_embedding(clip, centre, m),
+                   fixed, users, claimed, who, res)
 
 
 def _check_name(user):
@@ -368,25 +422,19 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
         who = {}
         if "face" in fusion.needs(policy):
             item = _capture(app, p, "camera", fid)
-            embs, box = _embed_face(app, p, item, fixed=fm_fixed)
-            fm = list(embs)[0]
-            who["face"], res["face_score"], face = _margin(p, cfg, "face", fm, embs[fm], users, claimed)
-            res["models"]["face"], res["box"] = fm, box
+            face = _face_factor(app, p, item, fm_fixed, policy, users, claimed, who, res)
+            item = None
         clip = [None]
         if "voice" in fusion.needs(policy) and policy != "cascade":
             clip[0] = _capture(app, p, "mic", vid)
 
         def voice_margin():
             item = clip[0] or _capture(app, p, "mic", vid)
-            embs = _embed_voice(app, p, item, fixed=vm_fixed)
-            vm = list(embs)[0]
-            who["voice"], res["voice_score"], m = _margin(p, cfg, "voice", vm, embs[vm], users, claimed)
-            res["models"]["voice"] = vm
-            return m
+            return _voice_factor(app, p, item, vm_fixed, users, claimed, who, res)
 
         voice = voice_margin if policy in ("voice", "cascade") else (voice_margin() if "voice" in fusion.needs(policy) else None)
         t1 = time.ticks_us()
-        ok, used = fusion.decide(policy, face, voice)
+        ok, used = fusion.decide(policy, face, voice, cfg["cascade_margin"])
         # identification: every modality used must point at the same person
         names = set(who[m] for m in used)
         ok = ok and len(names) == 1
@@ -398,7 +446,3 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
                 "total_us": time.ticks_diff(time.ticks_us(), t0),
                 "modeled_us": sum(x[3] for x in p.stages), "best": who})  # best: debug replies only
     return res
-
-
-# the admin commands (challenge, debug, users, delete, unlock, config)
-from eyeauth_fw import admin  # noqa: E402,F401

@@ -1,7 +1,10 @@
 # Fusion policies: face only, voice only, score sum, both-must-pass, cascade. Pure Python: the
 # same file runs on the board and in the host's `eyeauth eval fusion`, so both decide alike.
 # Scores are margins over each model's operating threshold (cosine - threshold): >= 0 passes.
+# cascade with face None (no usable face: the router sent the attempt to the voice factor):
+# the voice decides alone and must clear the margin a face alone would need.
 POLICIES = ("face", "voice", "sum", "both", "cascade")
+DEFAULT_POLICY = "cascade"  # unless the release manifest or the board's config says otherwise
 CASCADE_MARGIN = 0.08
 
 
@@ -23,6 +26,9 @@ def decide(policy, face=None, voice=None, margin=CASCADE_MARGIN):
         v = voice() if callable(voice) else voice
         return v >= 0, ("voice",)
     if policy == "cascade":
+        if face is None:  # no usable face (router's modality choice): the voice alone, sure
+            v = voice() if callable(voice) else voice
+            return v >= margin, ("voice",)
         if face >= margin:
             return True, ("face",)
         if face <= -margin:

@@ -9,16 +9,10 @@ import time
 from array import array
 
 from eyeauth_fw import audio, imgproc
+from hal.common import StageError as PipelineError  # noqa: F401  (the HAL raises it too)
 
 _cards = {}
 _GC_EVERY = 64 * 1024
-
-
-class PipelineError(Exception):
-    def __init__(self, code, msg):
-        super().__init__(code)
-        self.code = code
-        self.msg = msg
 
 
 def card(name):

@@ -3,12 +3,13 @@
 # input. Trained and exported by the host (`eyeauth premodel train`) into
 # /models/premodel_face.json and /models/premodel_voice.json.
 #
-# Wiring (auth.py), with t0 = time.ticks_us() before the call:
-#   face, after the detector box:  name = premodel.choose_face(frame, w, h, box)
-#   voice, after voice_check:      name = premodel.choose_voice(clip)
-#   then p._py("premodel", name or "", t0, {"choice": name}) and run `name` if it is one of
-#   cfg["models"][modality] (else the configured default). Both return None when no premodel
-#   file is deployed. Or, with your own features: premodel.choose(modality, feats).
+# Wiring (auth.py _face_factor / _voice_factor / _routed), with t0 = time.ticks_us() first:
+#   first, feats = premodel.route_face(frame, w, h, box)   (or route_voice(clip) after
+#   voice_check); with the cascade policy, premodel.poor("face", feats) sends the attempt to the
+#   voice factor; p._py("premodel", first, t0, {"choice": first}); run `first` if it is one of
+#   cfg["models"][modality] (else the configured default); then, while
+#   premodel.escalate(modality, model, margin, feats) names a next model, run that one too
+#   (telemetry stage "escalate"). No premodel file deployed: (None, ()) and no escalation.
 # A corrupt or mismatched file raises pipeline.PipelineError("bad_premodel", msg) (auth.py
 # turns it into an AppError); the file is read once and kept (premodel.reset() forgets it).
 #
@@ -22,6 +23,11 @@
 #         the k nearest (earlier point first on equal distance) vote; ties: lower class.
 #   A tree with no features (one leaf) is a constant choice: choose_face/voice then compute
 #   no features at all.
+#   Optional "escalate": [[from, to, feature, split, lo, hi, lo2, hi2], ...] (a confidence
+#   cascade: after `from` ran, run `to` when lo <= margin < hi; the band (lo2, hi2) when
+#   feature >= 0 and feats[feature] > split) and, for faces, "quality": [[feature, minimum]]
+#   (a frame with feats[feature] < minimum is too poor: ask for the voice factor).
+#   route_face / route_voice give (first model, features); escalate() and poor() read them.
 import json
 from array import array
 
@@ -99,6 +105,36 @@ def _parse(modality, d, path):
                   "kl": array("i", bytes(4 * k)), "votes": array("i", bytes(4 * nm))})
     else:
         raise _bad(path, "kind must be tree or knn")
+    # the cascade: {from model: (to model, feature position or -1, split, lo, hi, lo2, hi2)}
+    esc = {}
+    rows = d.get("escalate") or []
+    if not isinstance(rows, list):
+        raise _bad(path, "escalate must be a list of rules")
+    for r in rows:
+        if not isinstance(r, list) or len(r) != 8:
+            raise _bad(path, "an escalate rule must be [from, to, feature, split, lo, hi, lo, hi]")
+        for x in r[:4]:
+            if not isinstance(x, int):
+                raise _bad(path, "escalate from, to, feature and split must be integers")
+        for x in r[4:]:
+            if not isinstance(x, (int, float)):
+                raise _bad(path, "escalate bands must be numbers")
+        a, b, f = r[0], r[1], r[2]
+        if not (0 <= a < nm and 0 <= b < nm and a != b and -1 <= f < len(names)) or \
+                r[4] > r[5] or r[6] > r[7]:
+            raise _bad(path, "escalate rule %s is malformed" % r[:3])
+        esc[models[a]] = (models[b], f, r[3], float(r[4]), float(r[5]), float(r[6]), float(r[7]))
+    m["escalate"] = esc
+    q = d.get("quality") or []
+    if not isinstance(q, list):
+        raise _bad(path, "quality must be a list of rules")
+    for r in q:
+        if not isinstance(r, list) or len(r) != 2 or not isinstance(r[0], int) or \
+                not isinstance(r[1], int) or not 0 <= r[0] < len(names):
+            raise _bad(path, "a quality rule must be [feature, minimum] integers")
+    m["quality"] = q
+    # features are computed when the chooser, a band or a quality rule reads them
+    m["feats"] = bool(index) or bool(q) or any(e[1] >= 0 for e in esc.values())
     return m
 
 
@@ -215,3 +251,49 @@ def choose_voice(clip):
     if m is None:
         return None
     return choose("voice", features.voice_features(clip) if m["index"] else ())
+
+
+def route_face(frame, w, h, box):
+    # -> (first model or None, features or ()) for one frame: what the router needs later
+    # (escalate, poor) is computed here once.
+    m = load("face")
+    if m is None:
+        return None, ()
+    f = features.face_features(frame, w, h, box) if m["feats"] else ()
+    return choose("face", f), f
+
+
+def route_voice(clip):
+    m = load("voice")
+    if m is None:
+        return None, ()
+    f = features.voice_features(clip) if m["feats"] else ()
+    return choose("voice", f), f
+
+
+def escalate(modality, model, margin, feats):
+    # -> the model to run next when `model`'s margin (score - threshold) is in its unsure band,
+    # else None (the margin decides).
+    m = load(modality)
+    if m is None:
+        return None
+    e = m["escalate"].get(model)
+    if e is None:
+        return None
+    if e[1] < 0 or feats[e[1]] <= e[2]:
+        lo, hi = e[3], e[4]
+    else:
+        lo, hi = e[5], e[6]
+    return e[0] if lo <= margin < hi else None
+
+
+def poor(modality, feats):
+    # True when a quality rule says the frame is too poor for a face model (then the board
+    # asks for the voice factor, as for a frame without a face).
+    m = load(modality)
+    if m is None or not feats:
+        return False
+    for f, lo in m["quality"]:
+        if feats[f] < lo:
+            return True
+    return False

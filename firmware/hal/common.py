@@ -2,6 +2,15 @@
 import os
 
 
+class StageError(Exception):
+    # A stage of one attempt failed (code, one-line msg): raised by the HAL (nn) and by the app's
+    # pipeline (which names it PipelineError); the app turns it into an error reply.
+    def __init__(self, code, msg):
+        super().__init__(code)
+        self.code = code
+        self.msg = msg
+
+
 def lines(read_byte_chunk, max_len):
     # Generator of complete lines (bytes, no LF); None for a line that was too long (dropped).
     buf = bytearray()

@@ -36,8 +36,7 @@ class Board(common.SerialBoard):
         r = self.service().call({"op": "nn", "model": model,
                                  "input": b2a_base64(tensor).decode().strip()})
         if not r.get("ok"):
-            from eyeauth_fw.pipeline import PipelineError
-            raise PipelineError(r.get("err", "nn"), r.get("msg", "inference failed"))
+            raise common.StageError(r.get("err", "nn"), r.get("msg", "inference failed"))
         return a2b_base64(r["output"]), r
 
     def capture(self, sensor):

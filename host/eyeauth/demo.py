@@ -63,7 +63,11 @@ def run_demo(data=None, out="out/demo", users=3, verbose=True, policy="cascade")
     trials = []
     with tempfile.TemporaryDirectory(prefix="eyeauth-demo-") as tmp, VirtualBoard(tmp) as vb:
         _say(verbose, f"virtual ESP-EYE on {vb.port} (bootloader {vb.boot_port})")
-        res["steps"]["flash"] = flash(vb.boot_port)
+        from eyeauth.board.configs import load_board
+        from eyeauth.sim.flashimg import build_app_image
+
+        res["steps"]["flash"] = flash(vb.boot_port, build_app_image(),
+                                      load_board("esp-eye")["flash_layout"]["app"])
         _say(verbose, f"flashed and verified {res['steps']['flash']['bytes']} bytes (esptool)")
         d = deploy(vb.port, pairing_key=key)
         res["steps"]["deploy"] = d.as_dict()

@@ -75,7 +75,9 @@ import os
 import struct
 from functools import lru_cache
 
-CLOCK_HZ = {"esp32": 240e6, "esp32s3": 240e6}
+from eyeauth.board.chips import CHIPS as _CHIPS  # chips as data
+
+CLOCK_HZ = {name: c.clock_hz for name, c in _CHIPS.items()}
 CHIPS = tuple(CLOCK_HZ)
 
 #: Fixed per-operator cost (TFLM invoke loop, kernel prologue, requant setup), cycles.
@@ -275,6 +277,20 @@ def latency_summary(tflite):
 
 
 # ---------------------------------------------------------------- the anchor workload
+
+def card_latency_ms(card, chip="esp32", esp_nn=True):
+    """A model card's modeled latency (ms) on ``chip`` (a board config's "chip"): the card's
+    ``latency_ms`` entry for that chip, written by ``models build`` with :func:`latency_summary`.
+    Every latency assembly takes network times from here, so each board gets its own chip's."""
+    chip, esp_nn = _check(chip, esp_nn)
+    ms = (card.get("latency_ms") or {}).get(f"{chip}_{'espnn' if esp_nn else 'ref'}")
+    if ms is None and chip == "esp32" and esp_nn:
+        ms = card.get("latency_esp32_ms")  # cards older than latency_ms
+    if ms is None:
+        raise ValueError(f"card {card.get('name')} has no modeled latency for {chip}; rebuild it "
+                         "(`eyeauth models build`)")
+    return float(ms)
+
 
 def person_detection_ops(alpha=0.25, res=96, channels=1, classes=2):
     """Operator descriptors of TFLM's person-detection network (MobileNetV1, VWW).

@@ -50,3 +50,17 @@ def test_board_reports_the_release_it_runs(auth_board):
     from eyeauth import MODELS_DIR, release
 
     assert auth_board.app.command("hello")["release"] == release.release_id(MODELS_DIR)
+
+
+def test_board_runs_the_model_list_and_defaults_of_its_release_manifest(auth_board, faces):
+    """The board reads /models/release.json (not thresholds.json): its defaults are the
+    manifest's, and a model the manifest does not list is refused."""
+    from eyeauth import MODELS_DIR, release
+
+    rel = release.load(MODELS_DIR)
+    cfg = auth_board.auth.config()["config"]
+    assert (cfg["policy"], cfg["face_model"], cfg["voice_model"]) == (
+        rel.fusion.default_policy, rel.defaults["face"], rel.defaults["voice"])
+    other = next(n for n in rel.board_models["face"] if n != rel.defaults["face"])
+    with pytest.raises(DeviceError, match="deployed face models"):  # the quick bundle ships one
+        auth_board.auth.auth(face=faces("s31", [1])[0], policy="face", face_model=other)

@@ -92,3 +92,18 @@ def test_empty_folder_is_one_line_data_error(use_models, mini_thresholds, four_p
 def test_too_few_files_to_enrol(use_models, mini_thresholds, four_persons):
     with pytest.raises(DataError, match="need more than 10"):
         fusion_eval.evaluate(four_persons["faces"], four_persons["voices"], enrol_face=10)
+
+
+def test_latency_model_takes_the_network_times_of_the_boards_chip():
+    """Each board's own chip figures from the cards (an ESP32-S3 board is not timed with the
+    ESP32's networks)."""
+    from eyeauth.models import zoo
+
+    face, voice = zoo.list_models(modality="face"), zoo.list_models(modality="voice")
+    if not face or not voice:
+        pytest.skip("no face and voice models built")
+    f, v = face[0], voice[0]
+    for board, chip in (("esp-eye", "esp32"), ("esp32-s3-eye", "esp32s3")):
+        lat = fusion_eval.latency_model(f, v, 3, 5, board)
+        assert lat["face_stages_ms"][f"nn:{f['name']}"] == f["latency_ms"][f"{chip}_espnn"]
+        assert lat["voice_stages_ms"][f"nn:{v['name']}"] == v["latency_ms"][f"{chip}_espnn"]

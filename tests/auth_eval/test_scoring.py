@@ -1,13 +1,12 @@
 """The host's numpy scoring and fusion rules are the board's: checked against the firmware files,
 run in the real MicroPython VM (pipeline.py) and as plain Python (fusion.py)."""
 import json
-import subprocess
 
 import numpy as np
 import pytest
 
-from eyeauth import FIRMWARE_DIR
-from eyeauth.auth import costs, fusion_eval, thresholds as T
+from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth.auth import fusion_eval, thresholds as T
 from eyeauth.models import metrics
 
 VM_SCRIPT = """
@@ -46,12 +45,8 @@ def _cases():
 
 def test_numpy_scoring_equals_firmware_under_micropython(tmp_path):
     cases = _cases()
-    script = tmp_path / "score.py"
-    script.write_text(VM_SCRIPT % (str(FIRMWARE_DIR), json.dumps(cases)))
-    proc = subprocess.run([costs.micropython_binary(), "-X", "heapsize=2097152", str(script)],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    got = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("OUT "))[4:])
+    got = mpvm.run_json(VM_SCRIPT % (str(FIRMWARE_DIR), json.dumps(cases)), "OUT", timeout=60,
+                        what="scoring")
     for case, fw in zip(cases, got):
         q = T.quantize_unit(np.array(case["enrol"]))
         assert (q.view(np.uint8) == np.array(fw["q"], np.uint8)).all()

@@ -113,7 +113,7 @@ def test_bad_arguments_are_one_line_errors(fake_zoo, tmp_path, capsys):
 
 def test_space_enumeration_skips_redundant_premodel():
     variants = [{"variant": "v"}]
-    cfgs = space.enumerate_configs(variants, ["f1", "f2"], ["v1"], policies=["face", "sum"],
+    cfgs = space.enumerate_configs(variants, ["f1", "f2"], ["v1"], policies=["face", "zsum"],
                                    cheapest={"face": "f1", "voice": "v1"})
     face = [c for c in cfgs if c["policy"] == "face"]
     assert len(face) == 2 * 2 + 1 * 2  # f1: premodel off only; f2: on and off; x 2 bit widths

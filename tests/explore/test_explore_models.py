@@ -139,3 +139,18 @@ def test_score_cache_staleness_and_errors(tmp_path):
     bad.write_text("[1")
     with pytest.raises(DataError, match="corrupt"):
         scores.load(bad)
+
+
+def test_score_cache_goes_to_the_cache_dir_not_the_package(tmp_path, monkeypatch):
+    """Generated scores go where the user says or to $EYEAUTH_CACHE; the committed copy next to
+    the module is only read, as the fallback when no cache exists yet."""
+    from eyeauth.explore import scores
+
+    monkeypatch.setenv("EYEAUTH_CACHE", str(tmp_path / "cache"))
+    committed = scores.COMMITTED_PATH.stat().st_mtime_ns
+    assert scores.default_path() == scores.COMMITTED_PATH
+    cache = {"version": 1, "command": "eyeauth explore scores", "models": {}}
+    written = scores.save(cache)
+    assert written == tmp_path / "cache" / "explore_scores.json" and written.exists()
+    assert scores.default_path() == written and scores.load() == cache
+    assert scores.COMMITTED_PATH.stat().st_mtime_ns == committed

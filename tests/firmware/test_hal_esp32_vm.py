@@ -4,9 +4,8 @@ format and arena sizes from the board data (/hal/board.json as deploy writes it)
 cards, and call exactly the documented module APIs (firmware/image/tflm/modtflm.c,
 micropython-camera-API)."""
 import json
-import subprocess
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import FIRMWARE_DIR, mpvm
 from eyeauth.board.deploy import board_data
 
 _FAKES = r'''
@@ -76,7 +75,7 @@ def _run(tmp_path, board, body):
               "os.mount(os.VfsPosix(%r), '/fw')\nsys.path[:] = ['/fw']\n"
               % (str(tmp_path), str(FIRMWARE_DIR))) + _FAKES + (
               "from hal import esp32\nb = esp32.Board()\n" + body)
-    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
+    r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     return [eval(line) for line in r.stdout.strip().splitlines()]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import FIRMWARE_DIR, mpvm
 from eyeauth.models import preprocess as P
 from eyeauth.models import vad as V
 
@@ -55,7 +55,7 @@ def test_device_preprocessing_matches_host(tmp_path, shared_data, w, h, size, fr
     wav.tofile(tmp_path / "clip.bin")
     box = (w // 3 - 5, h // 4, 100, 100)
     script = VM_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, w=w, h=h, box=box, size=size, frames=frames, mels=mels)
-    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=120)
+    r = mpvm.run(script, heap_bytes=None, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     centre, speech = map(int, r.stdout.split())
     assert centre == V.energy_centre(wav) and bool(speech) == V.has_speech(wav)
@@ -158,8 +158,7 @@ def _vm_phrase(tmp_path, card, pass2):
                 "zp": card["output"]["zero_point"], "hop": u["hop_frames"], "maxw": u["max_windows"]}
     script = PHRASE_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
                                   model=card["name"], card=repr(dev_card))
-    r = subprocess.run(["micropython", "-X", f"heapsize={PHRASE_HEAP}", "-c", script],
-                       capture_output=True, text=True, timeout=300)
+    r = mpvm.run(script, heap_bytes=PHRASE_HEAP, timeout=300, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     import json
     return json.loads(r.stdout.strip().splitlines()[-1])

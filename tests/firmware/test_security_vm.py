@@ -2,9 +2,8 @@
 byte for byte, inputs expire and stay within budget, the lockout backs off and survives a
 restart, frames are bounded in depth and ASCII on the way out."""
 import json
-import subprocess
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import FIRMWARE_DIR, mpvm
 from eyeauth.auth import pairing
 
 _CLOCK = """
@@ -21,7 +20,7 @@ clock = _Clock()
 def _run(tmp_path, body):
     script = ("import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path))
               + _CLOCK + body)
-    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
+    r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout.strip()
 

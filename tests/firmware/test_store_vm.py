@@ -3,9 +3,8 @@ heap): sharded layout, damage detection and recovery, the version-1 file convert
 (finding 11: the store refused the 17th), and the vectorised matcher against pipeline.score."""
 import hashlib
 import hmac
-import subprocess
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import FIRMWARE_DIR, mpvm
 
 _SETUP = """
 import sys, os, gc, math, random
@@ -24,8 +23,7 @@ def unit(d):
 def _run(tmp_path, body):
     script = ("import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path))
               + _SETUP + body)
-    r = subprocess.run(["micropython", "-X", "heapsize=2097152", "-c", script], capture_output=True,
-                       text=True, timeout=120)
+    r = mpvm.run(script, heap_bytes=2097152, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     return r.stdout.strip()
 
@@ -100,5 +98,5 @@ def test_device_hmac_equals_python_hmac(tmp_path):
     script = ("import sys\nsys.path.insert(0, %r)\nfrom eyeauth_fw import security\nfrom binascii import hexlify\n"
               "print(hexlify(security.hmac_sha256(%r, b'enroll|ann|42')).decode())\n"
               % (str(FIRMWARE_DIR), key))
-    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
+    r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.stdout.strip() == hmac.new(key, b"enroll|ann|42", hashlib.sha256).hexdigest()

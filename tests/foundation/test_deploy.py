@@ -77,3 +77,41 @@ def test_bundle_compiles_every_firmware_module():
     assert all(v[:1] == b"M" for k, v in files.items() if k.endswith(".mpy"))
     assert hashlib.sha256(files["/main.py"]).hexdigest() == hashlib.sha256(
         (FIRMWARE_DIR / "main.py").read_bytes()).hexdigest()
+
+
+def _board_files(fs):
+    return {p.relative_to(fs).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(fs.rglob("*")) if p.is_file()}
+
+
+def test_mismatched_release_is_refused_and_the_board_untouched(fresh_sim, tmp_path, capsys):
+    """A threshold for a model that is not in the release, or one byte of a model flipped:
+    deploy says so in one line on stderr, exits non-zero, and the board's files are exactly
+    what they were."""
+    import json
+
+    from eyeauth import MODELS_DIR, release
+    from eyeauth.cli.main import main
+
+    if release.check(MODELS_DIR):
+        pytest.skip("the committed release itself is inconsistent")
+    rel = tmp_path / "rel"
+    shutil.copytree(MODELS_DIR, rel)
+    th = json.loads((rel / "thresholds.json").read_text())
+    th["models"]["face"].append("face_xl")
+    th["thresholds"]["face_xl"] = 0.5
+    (rel / "thresholds.json").write_text(json.dumps(th))
+    fs = fresh_sim.state / "fs"
+    before = _board_files(fs)
+    rc = main(["deploy", "--port", fresh_sim.port, "--models", str(rel)])
+    err = capsys.readouterr().err
+    assert rc != 0 and err.count("\n") == 1 and "face_xl" in err and "eval thresholds" in err
+    assert _board_files(fs) == before
+    shutil.copy(MODELS_DIR / "thresholds.json", rel / "thresholds.json")  # now one byte of a model
+    data = bytearray((rel / "voice_m.tflite").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (rel / "voice_m.tflite").write_bytes(bytes(data))
+    rc = main(["deploy", "--port", fresh_sim.port, "--models", str(rel)])
+    err = capsys.readouterr().err
+    assert rc != 0 and err.count("\n") == 1 and "voice_m.tflite differs" in err
+    assert _board_files(fs) == before

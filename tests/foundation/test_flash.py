@@ -24,7 +24,7 @@ def test_flash_writes_verifies_and_the_board_boots_it(tmp_path):
         assert frozen.exists(), "the board should boot the flashed app modules as frozen modules"
         flashed = (vb.state / "flash.bin").read_bytes()
         image = (tmp_path / "img.bin")
-        from eyeauth.board.flash import build_app_image
+        from eyeauth.sim.flashimg import build_app_image
         build_app_image(image)
         off = load_board("esp-eye")["flash_layout"]["app"]
         assert flashed[off:off + image.stat().st_size] == image.read_bytes()

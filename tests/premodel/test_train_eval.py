@@ -72,3 +72,39 @@ def test_train_exports_a_premodel_the_eval_reads(tmp_path, shared_data):
         ["george", "jackson"]
     assert set(doc["features"]) <= set(NAMES["voice"])
     assert r["overhead"]["overhead_ms"] < 1.0
+
+
+def test_routers_train_on_reserved_identities_and_evaluate_on_unseen(tmp_path, capsys):
+    """The default train (identities data/splits.json reserves for the premodel) and eval (sets
+    no model trained on): every router scored the same way, the shipped file names its
+    candidates, the JSON keeps single / premodel / oracle and adds cascade and routers."""
+    from eyeauth import splits
+
+    _zoo("face")
+    out = tmp_path / "premodel_face.json"
+    from eyeauth.premodel import route
+
+    r = route.train("face", variants=2, max_identities=14, out=out)
+    reserved = set(splits.identities("lfw", "premodel"))
+    assert set(r["document"]["meta"]["trained_on"]["identities"]) <= reserved
+    assert {"premodel", "cascade"} <= set(r["candidates"]) and r["router"] in r["candidates"]
+    assert r["reference"] in r["models"] and r["document"]["meta"]["router"] == r["router"]
+    argv = ["premodel", "eval", "--modality", "face", "--premodel", str(out), "--set", "orl",
+            "--max-identities", "6", "--max-files", "6", "--variants", "2", "--json"]
+    assert main(argv) == 0
+    ev = json.loads(capsys.readouterr().out)
+    s = ev["sets"]["orl"]
+    assert {"single", "premodel", "oracle", "cascade", "routers", "targets"} <= set(s)
+    assert {"premodel", "cascade", "shipped"} <= set(s["routers"])
+    for row in list(s["single"].values()) + list(s["routers"].values()) + [s["oracle"]]:
+        assert 0 <= row["far"] <= 1 and 0 <= row["frr"] <= 1
+        assert row["balanced_accuracy"] == pytest.approx(1 - (row["far"] + row["frr"]) / 2, abs=1e-4)
+        assert abs(sum(row["share"].values()) - 1) < 1e-2
+        b = row["boards"]
+        assert b["esp32-s3-eye"]["mean_latency_ms"] < b["esp-eye"]["mean_latency_ms"]
+    cheap = min(x["mean_latency_ms"] for x in s["single"].values())
+    dear = max(x["mean_latency_ms"] for x in s["single"].values())
+    c = s["cascade"]
+    assert cheap - 0.01 <= c["mean_latency_ms"] - c["overhead_ms"] <= cheap + dear
+    assert {"speedup", "met_2x_faster", "met_far_frr_within_1pt", "met_not_worse_than_cascade",
+            "met_overhead_le_2pct"} <= set(s["targets"])

@@ -27,8 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import tempfile
 from pathlib import Path
 
 from eyeauth import FIRMWARE_DIR
@@ -118,12 +116,9 @@ class CostError(EyeauthError):
 
 
 def micropython_binary():
-    from eyeauth.sim.board import micropython_binary as find
+    from eyeauth import mpvm
 
-    try:
-        return find()
-    except EyeauthError as exc:
-        raise CostError(str(exc)) from None
+    return mpvm.binary(CostError)
 
 
 def _cache_path():
@@ -146,24 +141,12 @@ def _fingerprint(firmware_dir, exe, heap, repeats):
 
 
 def _run_vm(exe, spec, repeats, heap_bytes, firmware_dir, timeout):
+    from eyeauth import mpvm
+
     src = _SCRIPT % {"fw": str(Path(firmware_dir).resolve()), "w": FRAME_W, "h": FRAME_H,
                      "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(src)
-        script = f.name
-    try:
-        proc = subprocess.run([exe, "-X", f"heapsize={int(heap_bytes)}", script],
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise CostError(f"timing the firmware stages in the MicroPython VM took over {timeout} s"
-                        ) from None
-    finally:
-        os.unlink(script)
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("COSTS ")]
-    if proc.returncode or not line:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CostError(f"the MicroPython VM failed timing the firmware stages: {tail[0][:200]}")
-    return json.loads(line[0][6:])
+    return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
+                         what="timing the firmware stages", error=CostError)
 
 
 def measure_vm(face_sizes=(), voice_shapes=(), match=(), repeats=5, heap_bytes=2097152,

@@ -18,34 +18,32 @@ Protocol
   a fused score whose sign is that decision: face f; voice v; sum f + v; both min(f, v);
   cascade f if |f| >= CASCADE_MARGIN else f + v.
 * Latency (modeled, ESP-EYE by default): the stages the board runs for the policy: detector +
-  face model + voice model from the cards' ``latency_esp32_ms``, plus the Python stages
-  (preprocessing, VAD, log-mel, matching, fusion) from :mod:`eyeauth.auth.costs`; cascade adds
+  face model + voice model from the cards' modeled latency on the board's own chip
+  (:func:`eyeauth.timing.card_latency_ms`), plus the Python stages (preprocessing, VAD,
+  log-mel, matching, fusion) from :mod:`eyeauth.auth.costs`; cascade adds
   the voice stages only for the trials where face was unsure (|f| < CASCADE_MARGIN).
 """
 from __future__ import annotations
 
-import importlib.util
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from eyeauth import FIRMWARE_DIR, datasets
+from eyeauth import datasets
 from eyeauth.auth import costs, thresholds as T
 from eyeauth.errors import DataError, ModelError, UsageError
+from eyeauth.board.configs import load_board
+from eyeauth.release import read_thresholds
+from eyeauth.timing import card_latency_ms
 from eyeauth.models import metrics, zoo
 
 FUSED = ("sum", "both", "cascade")
 
 
-@lru_cache(maxsize=None)
 def firmware_fusion(path=None):
     """The firmware's fusion module (firmware/eyeauth_fw/fusion.py), loaded as plain Python."""
-    path = Path(path or FIRMWARE_DIR / "eyeauth_fw" / "fusion.py")
-    spec = importlib.util.spec_from_file_location("eyeauth_fw_fusion", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from eyeauth.release import firmware_fusion_module
+
+    return firmware_fusion_module(path)
 
 
 def fused_score(policy, f, v, margin=None):
@@ -121,11 +119,16 @@ def latency_model(face_card, voice_card, enrol_face, enrol_voice, board="esp-eye
     df, dv = face_card["output"]["shape"][-1], voice_card["output"]["shape"][-1]
     c = costs.stage_costs([size], [(t, m)], [(df, enrol_face), (dv, enrol_voice)], board=board)
     py = c["modeled_ms"]
-    face = {"det_pre": py["det_pre"], f"nn:{det['name']}": det["latency_esp32_ms"],
+    chip = load_board(board)["chip"]  # the networks on this board's chip, not always the ESP32
+
+    def nn(card):
+        return card_latency_ms(card, chip)
+
+    face = {"det_pre": py["det_pre"], f"nn:{det['name']}": nn(det),
             "face_pre": py[f"face_pre:{size}"], f"nn:{face_card['name']}":
-            face_card["latency_esp32_ms"], "match_face": py[f"match:{df}x{enrol_face}"]}
+            nn(face_card), "match_face": py[f"match:{df}x{enrol_face}"]}
     voice = {"vad": py["vad"], "logmel": py[f"logmel:{t}x{m}"],
-             f"nn:{voice_card['name']}": voice_card["latency_esp32_ms"],
+             f"nn:{voice_card['name']}": nn(voice_card),
              "match_voice": py[f"match:{dv}x{enrol_voice}"]}
     return {"board": board, "python_speed_factor": c["python_speed_factor"],
             "face_ms": round(sum(face.values()), 2), "voice_ms": round(sum(voice.values()), 2),
@@ -140,19 +143,19 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
     fus = firmware_fusion()
     if enrol_face < 1 or enrol_voice < 1:
         raise UsageError("enrolment counts must be at least 1")
-    th = T.load(thresholds_path)
-    face_model = face_model or th.get("default", {}).get("face")
-    voice_model = voice_model or th.get("default", {}).get("voice")
+    th = read_thresholds(thresholds_path or T.default_path())
+    face_model = face_model or th.default.get("face")
+    voice_model = voice_model or th.default.get("voice")
     if not face_model or not voice_model:
         raise ModelError("thresholds.json names no default face or voice model (is a voice "
                          "model built?); run `eyeauth models build`, then `eyeauth eval "
                          "thresholds`, or pass --face-model/--voice-model")
     fcard, vcard = _card(face_model, "face"), _card(voice_model, "voice")
     for name in (face_model, voice_model):
-        if name not in th.get("thresholds", {}):
+        if name not in th.thresholds:
             raise ModelError(f"no operating threshold for {name} in thresholds.json; rerun "
                              "`eyeauth eval thresholds`")
-    thr_f, thr_v = float(th["thresholds"][face_model]), float(th["thresholds"][voice_model])
+    thr_f, thr_v = th.thresholds[face_model], th.thresholds[voice_model]
 
     fds, vds = datasets.scan(faces, "face"), datasets.scan(voices, "voice")
     heldout = None

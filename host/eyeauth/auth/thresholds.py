@@ -1,5 +1,6 @@
 """Operating thresholds of the zoo models, scored exactly as the board scores (`eyeauth eval
-thresholds`, written to models/thresholds.json and deployed to /models/thresholds.json).
+thresholds`, written to models/thresholds.json; deploy ships them, with the model list, in the
+release manifest /models/release.json: eyeauth.release).
 
 Device scoring (firmware/eyeauth_fw/pipeline.py), re-implemented here in numpy:
 
@@ -146,21 +147,10 @@ def no_face(paths):
 
 # ------------------------------------------------------------------ trials
 
-def enrol_split(files, enrol):
-    """{identity: (enrol paths, probe paths)}: the first ``enrol`` files enrol, the rest probe."""
-    out = {}
-    for ident, paths in files.items():
-        if len(paths) <= enrol:
-            raise DataError(f"identity {ident!r} has {len(paths)} files; need more than {enrol} "
-                            f"(enrolment) to score it")
-        out[ident] = (list(paths[:enrol]), list(paths[enrol:]))
-    return out
-
-
 def device_trials(emb_of, split, refused=None):
     """Genuine and impostor scores with the board's scoring.
 
-    ``emb_of(paths)`` -> (N, D) unit embeddings; ``split`` from :func:`enrol_split`;
+    ``emb_of(paths)`` -> (N, D) unit embeddings; ``split`` from :func:`eyeauth.models.metrics.enrol_split`;
     ``refused(paths)`` -> bool per probe the board refuses before scoring (no face): such a probe
     scores -1 against every template (a reject, counted in FRR; never an accept).
     Returns (genuine, impostor, templates (T, D), probe embeddings (P, D), probe labels)."""
@@ -234,12 +224,10 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
                             f"{', '.join(missing)}")
         files = {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in heldout}
     enrol = enrol or ENROL[modality]
-    short = [i for i, f in files.items() if len(f) <= enrol]
-    if short and len(short) < len(files):  # too few files to enrol and probe: skipped, counted
-        files = {i: f for i, f in files.items() if i not in short}
-    if len(files) < 2:
-        raise DataError(f"{card['name']}: need at least 2 held-out identities, have {len(files)}")
-    split = enrol_split(files, enrol)
+    split, short = metrics.enrol_split(files, enrol)  # too few files to enrol: skipped, counted
+    if len(split) < 2:
+        raise DataError(f"{card['name']}: need at least 2 held-out identities with more than "
+                        f"{enrol} files, have {len(split)}")
     every = [p for i in split for p in split[i][0] + split[i][1]]
     emb = embed_files([card], every, modality)[card["name"]]
     refused = no_face if modality == "face" else None
@@ -257,8 +245,8 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
     return {"model": card["name"], "modality": modality, "eer": e, "threshold": thr,
             "far": far, "frr": frr, "frr_at_far_1pct": metrics.frr_at_far(g, imp, 0.01),
             "genuine_trials": int(g.size), "impostor_trials": int(imp.size),
-            "identities": list(files), "skipped_identities": len(short), "data": rel, "enrol": enrol,
-            "files": sum(len(v) for v in files.values()),
+            "identities": list(split), "skipped_identities": len(short), "data": rel,
+            "enrol": enrol, "files": sum(len(e) + len(p) for e, p in split.values()),
             "macs": card.get("macs"), "latency_esp32_ms": card.get("latency_esp32_ms"),
             "impostor": imp}  # the scores themselves (identification.py fits their tail)
 
@@ -330,11 +318,8 @@ def build(out=None, data_dir=None, max_files=None, write=True, far_target=FAR_TA
 
 
 def load(path=None):
-    """The thresholds file (dict). Raises ModelError with the fix when it is missing."""
-    f = Path(path) if path else default_path()
-    try:
-        return json.loads(f.read_text())
-    except OSError:
-        raise ModelError(f"{f} is missing; run `eyeauth eval thresholds`") from None
-    except ValueError as exc:
-        raise ModelError(f"{f} is corrupt ({exc}); rerun `eyeauth eval thresholds`") from None
+    """The thresholds file (dict, as written). Raises ModelError (release.ReleaseError) with the
+    fix when it is missing or corrupt. Typed: :func:`eyeauth.release.read_thresholds`."""
+    from eyeauth.release import read_thresholds
+
+    return dict(read_thresholds(Path(path) if path else default_path()).raw)

@@ -5,16 +5,12 @@ import json
 from pathlib import Path
 
 from eyeauth import BOARD_CONFIGS_DIR
+from eyeauth.board.chips import CHIPS
 from eyeauth.errors import UsageError
 
-# MicroPython bytecode time on the chip relative to the unix-port VM on an x86-64 host: published
-# cross-board figures / the same loops in the VM here (bench/pyspeed.py, which cites them; heap in
-# PSRAM); field telemetry recalibrates it. A board config may override it.
-PY_SPEED_FACTOR = {"esp32": 140.0, "esp32s3": 121.0}
-
-# MicroPython's MICROPY_HW_MCU_NAME per chip (ports/esp32/mpconfigport.h): the end of
-# os.uname().machine and sys.implementation._machine, "<board name> with <MCU>".
-MCU_NAME = {"esp32": "ESP32", "esp32s3": "ESP32S3"}
+# Chip facts live in the chip registry (board/chips.py); these views keep their old names.
+PY_SPEED_FACTOR = {name: c.py_speed_factor for name, c in CHIPS.items()}
+MCU_NAME = {name: c.mcu_name for name, c in CHIPS.items()}
 
 REQUIRED = ("name", "chip", "cpu_mhz", "sram_bytes", "psram_bytes", "flash_bytes",
             "micropython_heap_bytes", "flash_layout")

@@ -108,9 +108,12 @@ def board_data(board: str) -> bytes:
 
 def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MODELS_DIR,
                  use_mpy: bool = True, extra: dict[str, bytes] | None = None,
-                 arch: str | None = DEFAULT_ARCH, board: str | None = "esp-eye") -> dict[str, bytes]:
+                 arch: str | None = DEFAULT_ARCH, board: str | None = "esp-eye",
+                 only: set | None = None) -> dict[str, bytes]:
     """{board path: bytes} of the whole app image, .mpy compiled for `arch`, with the board's
-    HAL data (/hal/board.json) for `board`."""
+    HAL data (/hal/board.json) for `board` and the release in `models_dir`: its models and
+    cards, premodels and the manifest /models/release.json the firmware reads (model list,
+    thresholds, defaults, fusion policy; eyeauth.release). ``only``: just these models."""
     files: dict[str, bytes] = {}
     if board:
         files["/hal/board.json"] = board_data(board)
@@ -121,42 +124,36 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
             compile_mpy(local, board_path, arch)  # compile anyway: a syntax error stops the build
             files[board_path] = local.read_bytes()
     if models_dir and Path(models_dir).is_dir():
-        for tfl in sorted(Path(models_dir).glob("*.tflite")):
-            files["/models/" + tfl.name] = tfl.read_bytes()
-            card = tfl.with_suffix(".json")
-            if card.exists():
-                files["/models/" + card.name] = _compact_card(json.loads(card.read_text()))
-        th = Path(models_dir) / "thresholds.json"
-        if th.exists():
-            files["/models/thresholds.json"] = json.dumps(json.loads(th.read_text()),
-                                                         separators=(",", ":")).encode()
+        from eyeauth.release import BOARD_MANIFEST, load
+
+        rel = load(models_dir)
+        for m in rel.models:
+            if (only is None or m.name in only) and m.sha256:
+                files["/models/" + m.file] = (Path(models_dir) / m.file).read_bytes()
+                files[f"/models/{m.name}.json"] = _compact_card(dict(m.card))
+        # the board reports its id in `hello` and reads its model list from it
+        files["/models/" + BOARD_MANIFEST] = json.dumps(rel.board_manifest(only),
+                                                        separators=(",", ":")).encode()
+        for pm in rel.premodels:
+            d = json.loads((Path(models_dir) / pm.file).read_text())
+            d.pop("meta", None)  # host-only notes: not worth the board's heap
+            files["/models/" + pm.file] = json.dumps(d, separators=(",", ":")).encode()
         ident = Path(models_dir) / "identification.json"
-        if ident.exists():  # identification thresholds: the impostor tail per model
+        if ident.exists():  # 1:N thresholds: the impostor tail per model (eyeauth eval identification)
             d = json.loads(ident.read_text())
             files["/models/identification.json"] = json.dumps({"tail": d["tail"]}, separators=(",", ":")).encode()
-        from eyeauth.release import release_id
-
-        # the board reports this id in `hello`: which release it runs
-        files["/models/release.json"] = json.dumps({"id": release_id(models_dir)}).encode()
-        for pm in sorted(Path(models_dir).glob("premodel_*.json")):
-            d = json.loads(pm.read_text())
-            d.pop("meta", None)  # host-only notes: not worth the board's heap
-            files["/models/" + pm.name] = json.dumps(d, separators=(",", ":")).encode()
     files.update(extra or {})
     return files
 
 
 def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MODELS_DIR) -> dict[str, bytes]:
     """The app with only the default face and voice models, the detector and the premodels
-    (a quick deploy for benchmarks and tests); thresholds.json lists just those models."""
-    th = json.loads((Path(models_dir) / "thresholds.json").read_text())
-    keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice",
-            "release", "identification"}
-    th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
-    files = {p: d for p, d in build_bundle(models_dir=models_dir, arch=arch).items()
-             if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
-    files["/models/thresholds.json"] = json.dumps(th).encode()
-    return files
+    (a quick deploy for benchmarks and tests); the manifest lists just those models."""
+    from eyeauth.release import load
+
+    rel = load(models_dir)
+    keep = {n for n in rel.defaults.values() if n} | ({rel.detector} if rel.detector else set())
+    return build_bundle(models_dir=models_dir, arch=arch, only=keep)
 
 
 def _compact_card(card: dict) -> bytes:

@@ -1,8 +1,9 @@
 """Write and verify a firmware image with esptool (run as its own process, as users run it).
 
-What is flashed, by default, is the **app image**: the firmware modules of ``firmware/manifest.py``
-compiled with mpy-cross and packed as a bundle (:mod:`eyeauth.sim.flashimg`), written at the
-board's ``flash_layout.app`` offset. The virtual ESP-EYE boots its frozen modules from it. For a
+The image is the caller's choice: ``eyeauth flash`` without ``--firmware`` builds the virtual
+board's **app image** (:func:`eyeauth.sim.flashimg.build_app_image`: the firmware modules of
+``firmware/manifest.py`` compiled with mpy-cross and packed as a bundle), written at the board's
+``flash_layout.app`` offset; the virtual ESP-EYE boots its frozen modules from it. For a
 real ESP-EYE pass ``--firmware`` with the MicroPython image built by ``firmware/image/build.sh``
 (``build/image/out/esp-eye/firmware.bin``; or a MicroPython release .bin) and ``--address 0x1000``
 (``0x0`` on an ESP32-S3); docs/REAL_BOARD.md walks through it.
@@ -15,22 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from eyeauth import REPO_ROOT
 from eyeauth.errors import LinkError, UsageError
 
 _PROGRESS = re.compile(rb"(\d+(?:\.\d+)?)\s?%")
-
-
-def build_app_image(out: Path | None = None) -> Path:
-    from eyeauth.board.deploy import build_bundle
-    from eyeauth.sim.flashimg import make_bundle
-
-    files = build_bundle(models_dir=None)
-    blob = make_bundle({k.lstrip("/"): v for k, v in files.items()})
-    out = Path(out) if out else REPO_ROOT / "build" / "eyeauth-app.bin"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(blob)
-    return out
 
 
 def _esptool(args: list[str], progress=None, timeout: float = 600) -> str:
@@ -60,19 +48,16 @@ def _esptool(args: list[str], progress=None, timeout: float = 600) -> str:
     return text
 
 
-def flash(port: str, firmware: Path | None = None, address: int | None = None, board: dict | None = None,
+def flash(port: str, firmware: Path, address: int | None = None, board: dict | None = None,
           baud: int = 460800, progress=None) -> dict:
     """Write `firmware` at `address` and verify it. Returns what was written and how fast."""
     from eyeauth.board.configs import load_board
 
     board = board or load_board("esp-eye")
-    if firmware is None:
-        firmware = build_app_image()
-        address = board["flash_layout"]["app"] if address is None else address
     firmware = Path(firmware)
     if not firmware.is_file():
         raise UsageError(f"firmware image {firmware} not found; build it (`eyeauth flash` without "
-                         f"--firmware builds the app image) or give the right path")
+                         f"--firmware builds the virtual board's app image) or give the right path")
     size = firmware.stat().st_size
     address = 0x1000 if address is None else address
     if address + size > board["flash_bytes"]:

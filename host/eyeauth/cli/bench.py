@@ -31,7 +31,7 @@ def register(sub):
 
 def _load_targets():
     import importlib
-    for mod in ("eyeauth.link.bench_cli", "eyeauth.auth.bench_cli"):
+    for mod in ("eyeauth.cli.bench_link", "eyeauth.cli.bench_auth"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

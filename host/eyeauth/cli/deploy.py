@@ -11,21 +11,20 @@ def register(sub):
                        "files whose content changed are sent; each is written to a temporary name "
                        "and renamed, so an interrupted deploy leaves no half file and the next one "
                        "completes. The app restarts at the end.")
-    import os
-
-    p.add_argument("--port", default=os.environ.get("EYEAUTH_PORT"), required=not os.environ.get("EYEAUTH_PORT"),
-                   help="the board's serial port (default: $EYEAUTH_PORT)")
+    p.add_argument("--port", help="the board's serial port (default: $EYEAUTH_PORT, else port in "
+                   "[tool.eyeauth] of pyproject.toml)")
     p.add_argument("--models", metavar="DIR", help="the release folder to ship (default: "
-                   "$EYEAUTH_MODELS_DIR, else the checkout's models/); checked first "
+                   "$EYEAUTH_MODELS_DIR, else models in [tool.eyeauth], else the checkout's models/); checked first "
                    "(`eyeauth release check`): a mismatched release is refused before the port opens")
-    p.add_argument("--board", default="esp-eye", help="board config (board_configs/): its camera, "
-                   "mic and arena data go to /hal/board.json (default esp-eye)")
+    p.add_argument("--board", help="board config (board_configs/): its camera, mic and arena data "
+                   "go to /hal/board.json, its arena room is checked (default: $EYEAUTH_BOARD, "
+                   "else board in [tool.eyeauth], else esp-eye)")
     p.add_argument("--no-mpy", action="store_true", help="copy .py sources instead of .mpy")
     p.add_argument("--no-models", action="store_true", help="leave models/ out")
     p.add_argument("--pair", action="store_true", help="put the pairing secret on the board (created "
                    "in ~/.config/eyeauth/pairing.key if missing): enroll and delete need it")
     add_json_flag(p)
-    p.set_defaults(func=_deploy)
+    p.set_defaults(func=_deploy, config_keys=("port", "models", "board"))
 
 
 def _deploy(args):
@@ -34,7 +33,8 @@ def _deploy(args):
 
     models_dir = None if args.no_models else zoo.models_dir(args.models)
     if models_dir is not None:
-        release.require(models_dir)  # nothing is written to a board from a mismatched release
+        # nothing is written to a board from a mismatched release, or one whose arenas it cannot hold
+        release.require(models_dir, board=args.board)
 
     def build(arch):
         return build_bundle(models_dir=models_dir, use_mpy=not args.no_mpy,

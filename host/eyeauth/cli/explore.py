@@ -4,7 +4,8 @@ from __future__ import annotations
 from eyeauth.cli.main import Result, add_json_flag
 from eyeauth.errors import UsageError
 
-_HELP = ("Enumerate board variant x policy (face, voice, sum, both, cascade) x model x bit width "
+_HELP = ("Enumerate board variant x policy (face, voice, zsum, both, handoff: zsum and handoff "
+         "are the explorer's rules, not the board's sum and cascade) x model x bit width "
          "(int8, 16x8) x premodel; model latency, memory fit and user experience (time to "
          "unlock with retries, FRR at the target FAR, lock-out chance); write Pareto fronts "
          "(cost, time to unlock, FRR) as CSV and PNG and a guidelines report (guidelines.md).")
@@ -27,7 +28,9 @@ def register(sub):
     p.add_argument("--calibration", metavar="FILE", help="latency calibration JSON (default: "
                    "$EYEAUTH_CALIBRATION or ~/.cache/eyeauth/calibration.json if present)")
     p.add_argument("--no-calibration", action="store_true", help="ignore any calibration file")
-    p.add_argument("--scores", metavar="FILE", help="score cache (default: the package's)")
+    p.add_argument("--scores", metavar="FILE", help="score cache (default: "
+                   "$EYEAUTH_CACHE/explore_scores.json, i.e. ~/.cache/eyeauth/, if `eyeauth "
+                   "explore scores` wrote one, else the copy committed with the package)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     add_json_flag(p)
     p.set_defaults(func=_explore)
@@ -53,7 +56,9 @@ def register(sub):
                         "the explorer fuses. Only missing or stale models unless --model.")
     s.add_argument("--model", action="append", help="(re)compute this model (repeatable)")
     s.add_argument("--data", help="data root holding faces/orl and voices/fsdd")
-    s.add_argument("--out", dest="scores_out", metavar="FILE", help="cache file to write")
+    s.add_argument("--out", dest="scores_out", metavar="FILE", help="cache file to write (default: "
+                   "~/.cache/eyeauth/explore_scores.json or $EYEAUTH_CACHE/...; give "
+                   "host/eyeauth/explore/scores.json to update the committed copy)")
     add_json_flag(s)
     s.set_defaults(func=_scores)
 
@@ -64,7 +69,7 @@ def register(sub):
 
 
 def _explore(args):
-    from eyeauth.explore import assumptions, scores, sweep
+    from eyeauth.explore import assumptions, sweep
     from eyeauth.explore.run import explore
 
     if not args.out_dir:
@@ -82,7 +87,7 @@ def _explore(args):
                        overrides=sets, executor=executor, workers=args.workers,
                        calibration_path=args.calibration,
                        use_calibration=not args.no_calibration,
-                       scores_path=args.scores or scores.DEFAULT_PATH, command=command.strip(),
+                       scores_path=args.scores, command=command.strip(),
                        plots=not args.no_plots)
     finally:
         sweep.close(executor)
@@ -141,7 +146,7 @@ def _calibrate(args):
 def _scores(args):
     from eyeauth.explore import scores
 
-    path = args.scores_out or scores.DEFAULT_PATH
+    path = args.scores_out or scores.cache_path()
     cache, skipped = scores.compute(args.model, args.data, path)
     rows = [{"name": n, "modality": e["modality"], "eer_int8": e["int8"]["eer"],
              "eer_float": e["float"]["eer"], "genuine": len(e["int8"]["genuine"]),

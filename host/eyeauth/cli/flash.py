@@ -24,8 +24,14 @@ def register(sub):
 
 def _flash(args):
     bar = Bar("flashing", total=100, enabled=None if not args.json else False)
-    res = flash(args.port, args.firmware, args.address, load_board(args.board), args.baud,
-                progress=bar.update)
+    board = load_board(args.board)
+    firmware, address = args.firmware, args.address
+    if firmware is None:  # the virtual board's app image, at the board's app offset
+        from eyeauth.sim.flashimg import build_app_image
+
+        firmware = build_app_image()
+        address = board["flash_layout"]["app"] if address is None else address
+    res = flash(args.port, firmware, address, board, args.baud, progress=bar.update)
     bar.close()
     return Result(res, f"wrote {res['bytes']} bytes at 0x{res['address']:x} in {res['write_s']} s; "
                   f"verified (digest matched)")

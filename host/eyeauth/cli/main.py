@@ -88,6 +88,13 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
+        keys = getattr(args, "config_keys", None)
+        if keys:  # flag > environment > [tool.eyeauth] in pyproject.toml > default
+            from eyeauth import config
+
+            config.apply(args, keys)
+            if "port" in keys:
+                config.require_port(args.port)
         result = args.func(args)
     except EyeauthError as exc:
         print(f"eyeauth: {exc}", file=sys.stderr)

@@ -69,7 +69,7 @@ DOCS = {
     "logmel_ms_per_frame": "python_stages=assumed only: log-mel per 256-sample frame (a ulab "
                            "FFT would take about this), per chip",
     "voice_margin_s": "VAD margin around the voice window (speech start/end detection)",
-    "voice_prompt_s": "cascade only: the board asks for the phrase before listening",
+    "voice_prompt_s": "handoff only: the board asks for the phrase before listening",
     "psram_arena_factor": "slow-down of a model whose TFLM arena sits in PSRAM instead of "
                           "internal SRAM (the anchors ran with the arena in SRAM), per chip",
     "heap_weights_factor": "slow-down when weights are read from the heap (weights_in=heap, "

@@ -12,6 +12,7 @@ import itertools
 from pathlib import Path
 
 from eyeauth import BOARD_CONFIGS_DIR
+from eyeauth.board.chips import CHIPS as _CHIP_REGISTRY
 from eyeauth.board.configs import board_names, load_board
 from eyeauth.errors import UsageError
 
@@ -20,7 +21,7 @@ EXPLORE_KEYS = ("name", "title", "chip", "cores", "cpu_mhz", "sram_bytes", "psra
                 "psram_usable_bytes", "flash_bytes", "camera", "frame", "microphone",
                 "mic_rate_hz", "micropython_heap_bytes", "flash_layout", "bom_usd", "bom_source")
 LAYOUT_KEYS = ("bootloader", "partition_table", "app", "app_size", "vfs", "vfs_size")
-CHIPS = ("esp32", "esp32s3")
+CHIPS = tuple(_CHIP_REGISTRY)  # the chips the explorer can model (board/chips.py)
 _OPTION_KEYS = ("group", "name", "title", "delta_usd", "set")
 
 

@@ -7,13 +7,17 @@ taken as independent (the usual assumption for chimeric evaluation; real users' 
 be correlated, e.g. a bad day for both). Under it the fused distributions are exact over all
 pairs of per-modality trials, with no sampling.
 
-Policies (accept when ...):
+Policies (accept when ...). ``face``, ``voice`` and ``both`` are the firmware's rules
+(firmware/eyeauth_fw/fusion.py) with thresholds chosen here; ``zsum`` and ``handoff`` are the
+explorer's own rules and are named apart on purpose: the board's ``sum`` adds margins over each
+model's fitted threshold, and its ``cascade`` lets the face decide outside a fixed margin and
+*adds* the voice margin inside it (``eyeauth eval fusion`` evaluates those exact rules).
 
 * ``face`` / ``voice``: the score >= a threshold.
-* ``sum``: z-normalised face + voice >= threshold (z with the impostor mean and spread of each
+* ``zsum``: z-normalised face + voice >= threshold (z with the impostor mean and spread of each
   modality; equal weights, fitted to nothing, so nothing is over-fitted to the small data).
 * ``both``: face >= tf and voice >= tv; the pair minimising FRR with FAR <= target.
-* ``cascade``: face first; accept when face >= hi, reject when face < lo, else ask for the voice
+* ``handoff``: face first; accept when face >= hi, reject when face < lo, else ask for the voice
   and decide on it alone (>= tv). Its operating points trade FRR against how often the second
   modality is needed; the explorer picks, per board, the one with the shortest time to unlock.
 
@@ -26,8 +30,8 @@ import numpy as np
 
 from eyeauth.models import metrics
 
-POLICIES = ("face", "voice", "sum", "both", "cascade")
-MULTI = ("sum", "both", "cascade")
+POLICIES = ("face", "voice", "zsum", "both", "handoff")
+MULTI = ("zsum", "both", "handoff")
 
 
 def frr_at_far(genuine, impostor, far_target):
@@ -134,10 +138,10 @@ def operating_points(policy, face=None, voice=None, far=0.01):
         return [single(*face, far)]
     if policy == "voice":
         return [single(*voice, far)]
-    if policy == "sum":
+    if policy == "zsum":
         return [score_sum(*face, *voice, far)]
     if policy == "both":
         return [both(*face, *voice, far)]
-    if policy == "cascade":
+    if policy == "handoff":
         return cascade_points(*face, *voice, far)
     raise ValueError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")

@@ -170,7 +170,7 @@ def render(data, files):
     out += [f"- {x['text']}" for x in f["policies"]]
     out += ["", "### Does PSRAM pay for itself?", ""]
     out += [f"- {x['text']}" for x in f["psram"]] or ["- (no board has a no-PSRAM option)"]
-    out += ["", "### Cascade (voice only when the face is unsure) vs always both", ""]
+    out += ["", "### Handoff (voice only when the face is unsure) vs always both", ""]
     out += _grouped(f["cascade"], "(needs face and voice models)")
     out += ["", "### Bit width, premodel, processor, Python stages", "",
             f"- {f['bit_width']['text']}", f"- {f['premodel']['text']}",
@@ -187,7 +187,7 @@ def render(data, files):
 
 
 _METHOD = [
-    "- Configuration = board variant x policy (face, voice, sum, both, cascade) x face model x "
+    "- Configuration = board variant x policy (face, voice, zsum, both, handoff) x face model x "
     "voice model x bit width (int8; 16x8 = int16 activations, int8 weights) x premodel on/off.",
     "- Time of one attempt = sensing (camera frame; voice window + VAD margin) + modeled compute "
     "(detector, preprocessing, embedders; log-mel for voice). Compute is the model card's "
@@ -199,7 +199,10 @@ _METHOD = [
     "(`eyeauth explore scores`); thresholds are set on the same scores (optimistic for small "
     "sets). 16x8 accuracy uses the float reference model's scores (an upper bound).",
     "- Fusion: ORL faces and FSDD voices are different people, so fused users are chimeric and "
-    "face and voice scores are taken as independent; sum = z-normalised equal-weight sum.",
+    "face and voice scores are taken as independent; zsum = z-normalised equal-weight sum; "
+    "handoff = the face decides above hi / below lo, the voice alone in between. These two are "
+    "the explorer's rules, not the board's sum and cascade (firmware/eyeauth_fw/fusion.py, "
+    "evaluated by `eyeauth eval fusion`).",
     "- The voice held-out set has few speakers (see the trials column): voice FRR figures are "
     "less certain than face ones. Premodel figures are placeholders until the premodel lands.",
 ]

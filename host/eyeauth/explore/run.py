@@ -68,7 +68,7 @@ def _points(cache, face, voice, policies, far):
 
 
 def build(board_names=None, policies=None, assumptions=None, calibration=None,
-          scores_path=S.DEFAULT_PATH):
+          scores_path=None):
     """(configs, context, info) of the design space."""
     a = assumptions or A.Assumptions()
     policies = list(policies or fusion.POLICIES)
@@ -129,11 +129,11 @@ def write_csv(rows, path, columns=CSV_COLUMNS):
 
 
 def explore(out_dir, board_names=None, policies=None, overrides=None, executor=None, workers=2,
-            calibration_path=None, use_calibration=True, scores_path=S.DEFAULT_PATH,
+            calibration_path=None, use_calibration=True, scores_path=None,
             command="eyeauth explore", plots=True):
     """Evaluate the space and write CSV, PNG and guidelines.md into ``out_dir``; returns the
     data (boards, models, anchors, configurations, pareto, ...)."""
-    from eyeauth.explore import findings, plots as P, report
+    from eyeauth.explore import plots as P, report
 
     t0 = time.monotonic()
     a = A.with_overrides(overrides)
@@ -157,7 +157,7 @@ def explore(out_dir, board_names=None, policies=None, overrides=None, executor=N
             "counts": {"configurations": len(rows), "feasible": len(feasible),
                        "excluded": len(rows) - len(feasible), "pareto": len(front)},
             "configurations": rows, "pareto": front}
-    data["findings"] = findings.all_findings(data)
+    data["findings"] = all_findings(data)
     files = {"configurations_csv": write_csv(rows, out / "configurations.csv.gz"),
              "pareto_csv": write_csv(front, out / "pareto.csv")}
     if plots:
@@ -166,3 +166,19 @@ def explore(out_dir, board_names=None, policies=None, overrides=None, executor=N
     files["report"] = report.write(data, out / "guidelines.md", files)
     data["files"] = {k: str(v) for k, v in files.items()}
     return data
+
+
+def all_findings(data):
+    """Every finding of a sweep, by name (findings.py: prices, modalities, policies; tradeoffs.py:
+    components and implementation choices)."""
+    from eyeauth.explore.findings import (cascade, policies, price_points, second_modality,
+                                          single_vs_multi)
+    from eyeauth.explore.tradeoffs import (bit_width, chips, exclusions, premodel, psram,
+                                           python_stages)
+
+    return {"price_points": price_points(data),
+            "second_modality": second_modality(data, data["models"]), "psram": psram(data),
+            "bit_width": bit_width(data), "premodel": premodel(data), "chips": chips(data),
+            "cascade": cascade(data), "exclusions": exclusions(data),
+            "policies": policies(data), "single_vs_multi": single_vs_multi(data),
+            "python_stages": python_stages(data)}

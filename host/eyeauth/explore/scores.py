@@ -4,8 +4,10 @@ For every built face and voice model: embed the held-out identities of its card 
 training) with the zoo's public embed functions (int8 in TFLM, and the float reference model:
 the stand-in for 16x8 activations, whose accuracy lies between the two), enrol the first
 ``enrol`` files of each identity and score every other file against every template (cosine):
-genuine and impostor scores. They go into a small JSON (scores rounded to 1e-4) next to this
-module; the explorer fuses them into multi-modal policies. Each entry keeps the model's
+genuine and impostor scores. They go into a small JSON (scores rounded to 1e-4): the file the
+user names, else ``explore_scores.json`` in the cache folder (:func:`eyeauth.cache_dir`); the
+copy committed next to this module (what docs/explore was made from) is read, never written,
+when there is no cache yet. The explorer fuses them into multi-modal policies. Each entry keeps the model's
 ``build_hash``: a rebuilt model makes its entry stale, and the explorer says so.
 """
 from __future__ import annotations
@@ -18,7 +20,21 @@ import numpy as np
 from eyeauth.errors import DataError
 
 VERSION = 1
-DEFAULT_PATH = Path(__file__).with_name("scores.json")
+COMMITTED_PATH = Path(__file__).with_name("scores.json")  # read-only fallback
+
+
+def cache_path() -> Path:
+    """Where `eyeauth explore scores` writes when no --out is given."""
+    from eyeauth import cache_dir
+
+    return cache_dir() / "explore_scores.json"
+
+
+def default_path() -> Path:
+    """The score cache the explorer reads when none is named: the user's cache if there is one,
+    else the committed copy."""
+    p = cache_path()
+    return p if p.exists() else COMMITTED_PATH
 _FACE_DEFAULT_ENROL, _VOICE_DEFAULT_ENROL = 3, 5
 MAX_IDENTITIES = 60  # of a split's evaluation part: keeps the cache small (impostor trials ~ n^2)
 
@@ -91,13 +107,15 @@ def model_scores(card, samples, boxes=None, detector_hash=None):
     return entry
 
 
-def compute(names=None, data_dir=None, path=DEFAULT_PATH, on_model=None):
+def compute(names=None, data_dir=None, path=None, on_model=None):
     """(Re)compute the entries of ``names`` (default: every built face/voice model whose entry
-    is missing or stale), merge them into the cache at ``path``. Returns (cache, skipped):
+    is missing or stale), merge them into the cache at ``path`` (default :func:`cache_path`;
+    a cache that does not exist yet starts from the committed copy). Returns (cache, skipped):
     cards still being built (no held-out evaluation yet) are skipped unless named."""
     from eyeauth.models import embed, zoo
 
-    cache = load(path, missing_ok=True)
+    path = Path(path) if path else cache_path()
+    cache = load(path if path.exists() else COMMITTED_PATH, missing_ok=True)
     det = detector_hash()
     cards = [c for c in zoo.list_models() if c["modality"] in ("face", "voice")]
     if names:
@@ -126,13 +144,15 @@ def compute(names=None, data_dir=None, path=DEFAULT_PATH, on_model=None):
     return cache, skipped
 
 
-def save(cache, path=DEFAULT_PATH):
-    Path(path).write_text(json.dumps(cache, separators=(",", ":")) + "\n")
+def save(cache, path=None):
+    path = Path(path) if path else cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cache, separators=(",", ":")) + "\n")
     return path
 
 
-def load(path=DEFAULT_PATH, missing_ok=False):
-    path = Path(path)
+def load(path=None, missing_ok=False):
+    path = Path(path) if path else default_path()
     if not path.exists():
         if missing_ok:
             return {"version": VERSION, "command": "eyeauth explore scores", "models": {}}

@@ -150,7 +150,7 @@ def evaluate(cfg, ctx):
             attempt = face_s
         elif cfg["policy"] == "voice":
             attempt = voice_s
-        elif cfg["policy"] == "cascade":
+        elif cfg["policy"] == "handoff":
             attempt = face_s + pt["p_second"] * (a.voice_prompt_s + voice_s)
         else:  # the camera frame is grabbed while the user speaks; compute runs after
             attempt = max(a.camera_frame_ms / 1e3, win_s + a.voice_margin_s) + \

@@ -141,16 +141,7 @@ def set_names(modality=None):
     return [n for n, s in SETS.items() if modality is None or s[0] == modality]
 
 
-def enrol_split(files, enrol):
-    """({identity: (enrol, probes)}, skipped identities): identities with <= enrol files are
-    skipped and counted."""
-    keep, skipped = {}, []
-    for ident, ps in files.items():
-        if len(ps) <= enrol:
-            skipped.append(ident)
-        else:
-            keep[ident] = (list(ps[:enrol]), list(ps[enrol:]))
-    return keep, skipped
+enrol_split = metrics.enrol_split  # the one split: first files enrol, the rest probe
 
 
 def _embed(card, paths, samples, modality, boxes):

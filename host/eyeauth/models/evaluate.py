@@ -94,7 +94,7 @@ def evaluate(data_dir, modality, names=None, enrol=None, detect=True, identities
                 raise DataError(f"{data_dir} lacks the held-out identities {', '.join(missing)} "
                                 "of the zoo; drop --heldout")
             sub = ds.subset(list(ids))
-        short = [i for i in sub.identities if len(sub.files[i]) <= enrol]
+        _, short = metrics.enrol_split({i: sub.files[i] for i in sub.identities}, enrol)
         if short:  # too few files to enrol and probe: skipped and counted, not fatal
             sub = sub.subset([i for i in sub.identities if i not in short])
         if len(sub.identities) < 2:

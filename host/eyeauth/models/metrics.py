@@ -50,23 +50,38 @@ def cosine_matrix(a, b):
     return a @ b.T
 
 
+def enrol_split(files, enrol):
+    """The one "enrol first, score the rest" split: ({identity: (first ``enrol`` files, the
+    rest)}, skipped identities). Identities with <= ``enrol`` files cannot enrol and probe: they
+    are skipped and counted, never fatal (every evaluator: crosseval, thresholds, evaluate)."""
+    keep, skipped = {}, []
+    for ident, ps in files.items():
+        if len(ps) <= enrol:
+            skipped.append(ident)
+        else:
+            keep[ident] = (list(ps[:enrol]), list(ps[enrol:]))
+    return keep, skipped
+
+
 def verification_trials(embeddings, labels, enrol_per_id=3):
     """Enrol the first ``enrol_per_id`` embeddings of each identity (mean of unit vectors),
     score every other embedding against every template. Returns (genuine, impostor) scores."""
     emb = np.asarray(embeddings, np.float64)
     labels = np.asarray(labels)
     ids = list(dict.fromkeys(labels.tolist()))
+    split, short = enrol_split({i: np.flatnonzero(labels == i).tolist() for i in ids}, enrol_per_id)
+    if short:
+        n = int(np.sum(labels == short[0]))
+        raise DataError(f"identity {short[0]!r} has {n} files; need more than "
+                        f"{enrol_per_id} (enrolment) to score it")
     templates, probes, probe_lab = [], [], []
     for k, ident in enumerate(ids):
-        idx = np.flatnonzero(labels == ident)
-        if idx.size <= enrol_per_id:
-            raise DataError(f"identity {ident!r} has {idx.size} files; need more than "
-                            f"{enrol_per_id} (enrolment) to score it")
-        e = emb[idx[:enrol_per_id]]
+        first, rest = split[ident]
+        e = emb[first]
         e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
         templates.append(e.mean(axis=0))
-        probes.append(emb[idx[enrol_per_id:]])
-        probe_lab.extend([k] * (idx.size - enrol_per_id))
+        probes.append(emb[rest])
+        probe_lab.extend([k] * len(rest))
     s = cosine_matrix(np.concatenate(probes), np.array(templates))
     same = np.array(probe_lab)[:, None] == np.arange(len(ids))[None, :]
     return s[same], s[~same]

@@ -295,11 +295,9 @@ def phrase_latency(card, seconds=3.0, board="esp-eye", repeats=5):
     pipeline's garbage collections (timed in
     the MicroPython VM, x the board's python_speed_factor) + windows x the model's modeled
     inference latency (timing model)."""
-    import subprocess
     import tempfile
 
-    from eyeauth import FIRMWARE_DIR
-    from eyeauth.auth import costs
+    from eyeauth import FIRMWARE_DIR, mpvm
     from eyeauth.board.configs import load_board
 
     t, m = _shape(card)
@@ -313,12 +311,12 @@ def phrase_latency(card, seconds=3.0, board="esp-eye", repeats=5):
                                 "hop": u["hop_frames"], "maxw": u["max_windows"],
                                 "rep": repeats}
         heap = int(cfg.get("micropython_heap_bytes") or 2097152)
-        r = subprocess.run([costs.micropython_binary(), "-X", f"heapsize={heap}", "-c", script],
-                           capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise DataError(f"timing the voice path in the VM failed: {r.stderr.strip()[-300:]}")
+        r = mpvm.run(script, heap_bytes=heap, timeout=300, what="timing the voice path",
+                     error=DataError)
     vad_us, lm_us, n, rows = (int(v) for v in r.stdout.split())
-    nn = float(card["latency_esp32_ms"])
+    from eyeauth.timing import card_latency_ms
+
+    nn = card_latency_ms(card, cfg["chip"])
     vad_ms, lm_ms = vad_us * factor / 1000.0, lm_us * factor / 1000.0
     import hashlib
 

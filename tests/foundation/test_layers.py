@@ -1,0 +1,166 @@
+"""Layers that read top-down, checked on the import statements (parsed with ast, never run):
+the CLI is the top of the host package, board/ sits below sim/, the firmware HAL below the app;
+no import circles; no library module writes into the package by default. docs/ARCHITECTURE.md
+states the same rules."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from eyeauth import FIRMWARE_DIR, REPO_ROOT
+
+HOST = REPO_ROOT / "host"
+
+#: Circles still open, each a set of modules; the test fails if one closes (remove it here) or
+#: a new one appears. models/: build <-> voice_phrase and crosseval <-> auth.thresholds go
+#: through function-level imports; breaking them means editing build.py functions whose source
+#: is hashed into every model's build_hash (a full retrain), so they wait for the next rebuild.
+KNOWN_CIRCLES = [
+    {"eyeauth.auth.thresholds", "eyeauth.models.build", "eyeauth.models.crosseval",
+     "eyeauth.models.embed", "eyeauth.models.evaluate", "eyeauth.models.voice_phrase"},
+]
+
+
+def modules(root: Path) -> dict[str, Path]:
+    out = {}
+    for p in sorted(root.rglob("*.py")):
+        parts = list(p.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            out[".".join(parts)] = p
+    return out
+
+
+def imports(path: Path, name: str, known) -> dict[str, int]:
+    """{imported module: first line} for every import in the file, at any depth (a function-level
+    import is a dependency too). ``from pkg import sub`` counts as pkg.sub only."""
+    tree = ast.parse(path.read_text(), str(path))
+    is_pkg = path.name == "__init__.py"
+    out: dict[str, int] = {}
+
+    def add(mod, line):
+        out.setdefault(mod, line)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                add(a.name, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = name.split(".") if is_pkg else name.split(".")[:-1]
+                base = base[:len(base) - (node.level - 1)]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module
+            subs = [f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in known]
+            for s in subs:
+                add(s, node.lineno)
+            if len(subs) < len(node.names):
+                add(mod, node.lineno)
+    return out
+
+
+def graph(root: Path):
+    mods = modules(root)
+    return mods, {m: {i: ln for i, ln in imports(p, m, mods).items() if i != m}
+                  for m, p in mods.items()}
+
+
+def circles(g) -> list[set]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+    counter = [0]  # recursion depth <= the longest import chain (a few dozen modules)
+
+    def visit(n):
+        index[n] = low[n] = counter[0]
+        counter[0] += 1
+        stack.append(n)
+        on.add(n)
+        for w in g.get(n, ()):
+            if w not in g:
+                continue
+            if w not in index:
+                visit(w)
+                low[n] = min(low[n], low[w])
+            elif w in on:
+                low[n] = min(low[n], index[w])
+        if low[n] == index[n]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.add(w)
+                if w == n:
+                    break
+            if len(comp) > 1:
+                out.append(comp)
+
+    for n in g:
+        if n not in index:
+            visit(n)
+    return out
+
+
+def _violations(mods, g, where, forbidden):
+    bad = []
+    for m, deps in g.items():
+        if not where(m):
+            continue
+        for dep, line in deps.items():
+            if forbidden(dep):
+                bad.append(f"{mods[m].relative_to(REPO_ROOT)}:{line} imports {dep}")
+    return bad
+
+
+def test_only_the_cli_imports_the_cli():
+    mods, g = graph(HOST)
+    bad = _violations(mods, g, lambda m: not (m.startswith("eyeauth.cli") or m == "eyeauth.__main__"),
+                      lambda d: d == "eyeauth.cli" or d.startswith("eyeauth.cli."))
+    assert not bad, "library modules must not depend on the CLI:\n" + "\n".join(bad)
+
+
+def test_board_does_not_import_the_simulator():
+    mods, g = graph(HOST)
+    bad = _violations(mods, g, lambda m: m.startswith("eyeauth.board"),
+                      lambda d: d == "eyeauth.sim" or d.startswith("eyeauth.sim."))
+    assert not bad, "board/ (real boards) must not depend on sim/:\n" + "\n".join(bad)
+
+
+def test_firmware_hal_does_not_import_the_app():
+    mods, g = graph(FIRMWARE_DIR)
+    bad = _violations(mods, g, lambda m: m == "hal" or m.startswith("hal."),
+                      lambda d: d.startswith("eyeauth_fw"))
+    assert not bad, "the HAL sits below the app:\n" + "\n".join(bad)
+
+
+def test_no_import_circles():
+    found = []
+    for root in (HOST, FIRMWARE_DIR):
+        _, g = graph(root)
+        found += circles(g)
+    new = [sorted(c) for c in found if c not in KNOWN_CIRCLES]
+    assert not new, f"import circles: {new}"
+    closed = [sorted(c) for c in KNOWN_CIRCLES if c not in found]
+    assert not closed, f"these circles are gone: remove them from KNOWN_CIRCLES: {closed}"
+
+
+def test_the_circle_finder_finds_circles():
+    assert circles({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}, "d": {"a": 1}}) == [{"a", "b", "c"}]
+    assert circles({"p": {"p.x": 1}, "p.x": {"p": 1}}) == [{"p", "p.x"}]
+    assert circles({"a": {"b": 1}, "b": {}}) == []
+
+
+def test_no_library_default_writes_into_the_package(tmp_path, monkeypatch):
+    """Generated files go where the user says or to the cache folder; the committed copies in
+    the package are read-only fallbacks."""
+    from eyeauth.explore import scores
+    from eyeauth.sim import flashimg
+
+    monkeypatch.setenv("EYEAUTH_CACHE", str(tmp_path))
+    assert scores.cache_path().parent == tmp_path
+    src = (HOST / "eyeauth" / "sim" / "flashimg.py").read_text() + \
+        (HOST / "eyeauth" / "explore" / "scores.py").read_text()
+    assert "REPO_ROOT" not in src
+    img = flashimg.build_app_image()
+    assert img.parent == tmp_path and img.stat().st_size > 0
