@@ -7,7 +7,8 @@ What it does, on a (virtual) board deployed with the default models and paired:
    Speech Commands word per user through the default voice model) quantised as the board
    enrols, put into shard files by ``eyeauth_fw.store`` itself running in the MicroPython VM,
    and copied with ``deploy`` (enrolling hundreds through the camera path takes minutes here);
-2. 2 more enrolled through the real protocol (feed + signed enroll), timed;
+2. 2 more enrolled through the real protocol (feed + signed enroll: a photo and two FSDD
+   clips each), timed;
 3. the board's own figures: enrolled count and store bytes (``users``), heap (``status``);
    1:1 and 1:N match stages in debug mode, measured on the board and modeled for the ESP-EYE
    (VM time x python_speed_factor, as every MicroPython stage is);
@@ -16,17 +17,13 @@ What it does, on a (virtual) board deployed with the default models and paired:
 """
 from __future__ import annotations
 
-import json
 import secrets
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from eyeauth import FIRMWARE_DIR
+from eyeauth import FIRMWARE_DIR, mpvm
 from eyeauth.errors import DataError, EyeauthError
 
 _WRITE = r"""
@@ -65,10 +62,7 @@ def shard_files(users: list[tuple[str, dict]]) -> dict[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="eyeauth-capacity-") as tmp:
         Path(tmp, "users.bin").write_bytes(b"".join(u[1][k] for u in users for k in keys))
         script = _WRITE % (str(FIRMWARE_DIR), tmp, keys, dims, [u[0] for u in users])
-        r = subprocess.run(["micropython", "-X", "heapsize=2097152", "-c", script],
-                           capture_output=True, text=True, timeout=600)
-        if r.returncode != 0:
-            raise EyeauthError(f"the firmware store could not write {len(users)} users: {(r.stdout + r.stderr).strip()[-200:]}")
+        mpvm.run(script, heap_bytes=2097152, timeout=600, what=f"writing {len(users)} users with the firmware store")
         return {f"/tpl/{p.name}": p.read_bytes() for p in sorted(Path(tmp, "tpl").glob("*.bin"))}
 
 
@@ -131,6 +125,7 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
     probe = [p for i in splits.identities("lfw", "eval") if i in lfw.files for p in lfw.files[i]][:rounds]
     spk = datasets.fsdd(data_dir).files
     clip = [f for name in sorted(spk) for f in spk[name][:1]][:rounds]
+    own = [f for name in sorted(spk) for f in spk[name][1:3]]  # the real enrolls' voices
     out: dict = {"users_requested": users, "board_port": port, "face_model": fm, "voice_model": vm}
     with open_transport(port) as t:
         app = AppClient(t, timeout=120)
@@ -141,25 +136,30 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
         for k in range(real):
             name = f"real{k}"
             t0 = time.monotonic()
-            c.enroll(name, [train[users + k]])
+            c.enroll(name, [train[users + k]], own[2 * k:2 * k + 2])
             times.append(time.monotonic() - t0)
         u = c.users()
         out.update({"enrolled": len(u["users"]), "store_bytes": u.get("store_bytes"),
                     "enroll_protocol_s": round(statistics.mean(times), 2) if times else None})
         who = samples[0][0] if users > real else "real0"
+        app.command("telemetry", on=True)  # the match stage's record says over how many templates
         stages: dict = {}
         for policy, kw in (("face", {"face": None}), ("voice", {"voice": None})):
             for mode, claim in (("1:1", who), ("1:N", None)):
-                ms = []
+                ms, ns = [], set()
                 for r in range(rounds):
                     args = {"face": probe[r]} if policy == "face" else {"voice": clip[r]}
+                    app.telemetry.clear()
                     rep = c.auth(policy=policy, user=claim, **args)
                     ms.append(_stage(rep, "match")[:2])
+                    app.pump(0.2)
+                    ns |= {t.extra.get("n") for t in app.telemetry if t.stage == "match"}
                 stages.setdefault(policy, {})[mode] = {
                     "measured_ms": round(statistics.median(m[0] for m in ms), 3),
                     "modeled_ms_esp_eye": round(statistics.median(m[1] for m in ms), 2),
-                    "templates": 1 if claim else out["enrolled"]}
+                    "templates": ns.pop() if len(ns) == 1 else sorted(ns, key=str)}
         out["match"] = stages
+        app.command("telemetry", on=False)
         # the same photo real0 enrolled with, unclaimed: the 1:N pass must find real0
         rep = c.auth(face=train[users], policy="face")
         out["self_identification"] = {"best": rep.get("best", {}).get("face"),
