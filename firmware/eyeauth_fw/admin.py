@@ -3,7 +3,7 @@
 import json
 
 from eyeauth_fw import fsutil, fusion
-from eyeauth_fw.registry import AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import AppError, arg_int, arg_str, lock_serial, register
 from eyeauth_fw.auth import CONFIG, _authentic, _st
 
 
@@ -64,7 +64,6 @@ def _maintenance(app, args):
     # signed: Ctrl-C and the REPL open again until the next reboot (what `eyeauth deploy` and
     # mpremote need on a paired board); RAM only, a reset locks the line again
     _authentic(app, args)
-    from eyeauth_fw.app import lock_serial
     lock_serial(False)
     return {"repl": True}
 

@@ -10,13 +10,10 @@ from binascii import hexlify
 from micropython import const
 
 from eyeauth_fw import VERSION, protocol
-from eyeauth_fw.registry import (END_HOOKS, HANDLERS, HELLO_HOOKS, AppError,  # noqa: F401
-                                 arg_int, arg_str, one_line, register)
+from eyeauth_fw.registry import (END_HOOKS, HANDLERS, HELLO_HOOKS, SERIAL, AppError,  # noqa: F401
+                                 arg_int, arg_str, lock_serial, one_line, register)
 from eyeauth_fw.telemetry import Telemetry
 import hal
-
-
-SERIAL = {"locked": False}  # True: the app owns the serial line (lock_serial)
 
 
 class App:
@@ -181,15 +178,6 @@ def _bench_link(app, args):
 @register("reset")
 def _reset(app, args):
     return {"_reset": True}
-
-
-def lock_serial(locked):
-    # A paired board's app owns the serial line: Ctrl-C (0x03) is data, not an interrupt, and the
-    # app never returns to the REPL (main). Opened again, until the next reboot, by the signed
-    # `maintenance` command or by holding the board's button while the app starts.
-    import micropython
-    micropython.kbd_intr(-1 if locked else 3)
-    SERIAL["locked"] = locked
 
 
 def _paired():

@@ -43,3 +43,15 @@ def register(name):
         HANDLERS[name] = fn
         return fn
     return deco
+
+
+SERIAL = {"locked": False}  # True: the app owns the serial line (lock_serial)
+
+
+def lock_serial(locked):
+    # A paired board's app owns the serial line: Ctrl-C (0x03) is data, not an interrupt, and the
+    # app never returns to the REPL (app.main). Opened again, until the next reboot, by the signed
+    # `maintenance` command (admin.py) or by holding the board's button while the app starts.
+    import micropython
+    micropython.kbd_intr(-1 if locked else 3)
+    SERIAL["locked"] = locked

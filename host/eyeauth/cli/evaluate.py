@@ -26,8 +26,9 @@ def register(subparsers):
     i = sub.add_parser("identification", help="impostor score tail per model -> "
                        "models/identification.json (thresholds for 1:N identification)",
                        description="For every face and voice model: the calibration impostor "
-                       "scores of `eyeauth eval thresholds`, and an exponential fit of their top "
-                       "5 %. The board takes from it, for an attempt without a claimed user over N "
+                       "scores of `eyeauth eval thresholds`, and the normal law through their 95 % "
+                       "and 99.5 % quantiles (on the safe side of the empirical tail). The board "
+                       "takes from it, for an attempt without a claimed user over N "
                        "templates, the per-comparison threshold an impostor passes with "
                        "probability FAR/N, so the attempt's FAR stays at the target. Writes "
                        "models/identification.json, which `eyeauth deploy` copies to the board.")
