@@ -64,14 +64,14 @@ def segment(flags, db, n_words, n_samples):
 
 def window(seg, start, n_frames):
     # -> (o, a, b): the keyword window is rows o .. o + n_frames - 1 of the grid from `start`,
-    # centred on the word's energy centre; of them, rows o + a .. o + b - 1 (those whose centre
-    # sample lies inside the word) are the word, the others are set to the floor (-128)
+    # centred on the word's energy centre; of them, rows o + a .. o + b - 1 (those at or after
+    # row 0 whose centre sample lies inside the word) are the word, the others are the floor
     s, e, c = seg
     o = (c - start - HOP) // HOP - n_frames // 2 + 1
     a = b = 0
     for i in range(n_frames):
         mid = start + (o + i) * HOP + HOP
-        if s <= mid < e:
+        if s <= mid < e and o + i >= 0:
             if b == 0:
                 a = i
             b = i + 1

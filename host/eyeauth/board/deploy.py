@@ -145,6 +145,8 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
     th = json.loads((Path(models_dir) / "thresholds.json").read_text())
     keep = {th["default"]["face"], th["default"]["voice"], "face_det", "premodel_face", "premodel_voice",
             "release"}
+    keep |= {c.stem for c in Path(models_dir).glob("*.json")  # the spoken challenge's keyword model
+             if '"modality": "keyword"' in c.read_text()}
     th["models"] = {m: [n for n in names if n in keep] for m, names in th["models"].items()}
     files = {p: d for p, d in build_bundle(models_dir=models_dir, arch=arch).items()
              if not p.startswith("/models/") or p.rsplit("/", 1)[1].split(".")[0] in keep}
@@ -160,7 +162,7 @@ def _compact_card(card: dict) -> bytes:
     u = (card.get("input", {}).get("preprocess") or {}).get("utterance")
     if u:  # voice: windows over the speech (pipeline.voice_embedding)
         keep["input"]["utterance"] = {k: u[k] for k in ("hop_frames", "max_windows") if k in u}
-    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold")}
+    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold", "margin_threshold")}
     return json.dumps(keep, separators=(",", ":")).encode()
 
 

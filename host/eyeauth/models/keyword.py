@@ -98,7 +98,7 @@ def clip_tensors(card, wav, n_words):
     if isinstance(segs, int):
         return segs, []
     t, m = (int(v) for v in card["input"]["shape"][1:3])
-    return segs, word_tensors(wav, segs, segs[0][0], t, m)
+    return segs, word_tensors(wav, segs, V.speech_span(wav)[0], t, m)
 
 
 def logits(card, q, flt=False):
@@ -286,8 +286,11 @@ def finish_card(name, out_dir=None, save_card=None):
     card["output"]["margin_threshold"] = fit["threshold"]
     card["threshold_fit"] = fit
     ev = liveness.evaluate(card=card, part="eval", speaker_check=False)
-    card["eval"] = {k: ev[k] for k in ("word_accuracy", "word_accuracy_float", "words", "speakers",
-                                        "about")}
+    card["eval"] = {k: ev[k] for k in ("about", "speakers", "word_accuracy", "word_accuracy_words",
+                                        "word_accuracy_clips", "word_accuracy_clips_n",
+                                        "genuine_pass_rate", "replay_reject_rate")}
+    card["eval"]["note"] = ("words only (no speaker check); `eyeauth eval liveness` adds the "
+                            "speaker check and the impostor trials")
     card["eval_command"] = "eyeauth eval liveness --json"
     return save_card(card, out_dir)
 
