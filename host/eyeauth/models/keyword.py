@@ -18,7 +18,8 @@ Output: 10 logits; the board checks the expected word's logit over the best othe
 (``words.margin``) against ``margin_threshold`` on the card (fitted on the calib + premodel
 speakers). Training: the Speech Commands ``train`` speakers only; augmentation speed 0.85-1.15,
 gain 0.3-2, white/pink noise 5-40 dB SNR, babble (another training word 12-30 dB under),
-lead/tail silence (gaps) of 0-0.4 s, +-1 row of centre jitter.
+lead/tail silence (gaps) of 0-0.4 s, +-1 row of centre jitter; on the model input, SpecAugment
+(masked rows and bands, redrawn every epoch) when the zoo entry asks for it.
 """
 from __future__ import annotations
 
@@ -189,9 +190,29 @@ def net(entry):
     return tf.keras.Model(inp, x, name=entry["name"])
 
 
+def spec_augment(x, rng, n_time=2, max_rows=8, n_freq=2, max_bands=6):
+    """SpecAugment on int8 inputs (n, T, M): ``n_time`` masks of up to ``max_rows`` rows and
+    ``n_freq`` masks of up to ``max_bands`` bands set to the floor (-128), per sample."""
+    x = x.copy()
+    n, t, m = x.shape
+    for size, count, axis in ((t, n_time, 1), (m, n_freq, 2)):
+        top = max_rows if axis == 1 else max_bands
+        for _ in range(count):
+            w = rng.integers(0, top + 1, n)
+            a = rng.integers(0, size, n)
+            idx = np.arange(size)[None, :]
+            mask = (idx >= a[:, None]) & (idx < (a + w)[:, None])
+            if axis == 1:
+                x[mask[:, :, None].repeat(m, 2)] = -128
+            else:
+                x[mask[:, None, :].repeat(t, 1)] = -128
+    return x
+
+
 def train(entry, x, y, xv, yv, note):
-    """Adam with cosine decay and label smoothing; keeps the weights of the epoch with the best
-    accuracy on the selection set (calib + premodel speakers). -> (model, history)."""
+    """Adam(W) with cosine decay, label smoothing and SpecAugment redrawn every epoch; keeps the
+    weights of the epoch with the best accuracy on the selection set (calib + premodel
+    speakers). -> (model, history)."""
     import tensorflow as tf
 
     from eyeauth.models import train as T
@@ -201,15 +222,20 @@ def train(entry, x, y, xv, yv, note):
     batch = int(entry.get("batch", 64))
     epochs = int(entry["epochs"])
     steps = epochs * (len(x) // batch)
-    opt = tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(entry["lr"], steps, alpha=0.02))
+    sched = tf.keras.optimizers.schedules.CosineDecay(entry["lr"], steps, alpha=0.02)
+    wd = float(entry.get("weight_decay", 0.0))
+    opt = tf.keras.optimizers.AdamW(sched, weight_decay=wd) if wd else tf.keras.optimizers.Adam(sched)
     loss = tf.keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
     model.compile(optimizer=opt, loss=loss, metrics=["accuracy"])
-    xf, xvf = P.to_float(x)[..., None], P.to_float(xv)[..., None]
-    yh, yvh = np.eye(len(VOCAB))[y], np.eye(len(VOCAB))[yv]
+    xvf = P.to_float(xv)[..., None]
+    yh = np.eye(len(VOCAB))[y]
+    rng = np.random.default_rng(entry["seed"] + 11)
+    sa = entry.get("spec_augment")
     best, best_w, hist = -1.0, None, []
     for ep in range(epochs):
         t0 = time.monotonic()
-        h = model.fit(xf, yh, batch_size=batch, epochs=1, shuffle=True, verbose=0)
+        xe = spec_augment(x, rng, *sa) if sa else x
+        h = model.fit(P.to_float(xe)[..., None], yh, batch_size=batch, epochs=1, shuffle=True, verbose=0)
         acc = float((model.predict(xvf, batch_size=256, verbose=0).argmax(1) == yv).mean())
         hist.append({"epoch": ep + 1, "loss": round(float(h.history["loss"][0]), 4),
                      "selection_accuracy": round(acc, 4)})
