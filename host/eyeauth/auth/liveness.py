@@ -81,7 +81,7 @@ def trials(part="eval", n_words=3, per_speaker=TRIALS, seed=13, data_dir=None):
     for i, s in enumerate(names):
         rng = np.random.default_rng([seed, i])
         clips, test = spk[s]
-        if len(test) < n_words + 1 or len(clips) < 3:
+        if len(test) < n_words or len(clips) < 3:
             skipped.append(s)
             continue
         enrol[s] = [voice_phrase.make_phrase([clips[j] for j in rng.choice(len(clips), 3, replace=False)], rng)
