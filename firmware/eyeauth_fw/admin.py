@@ -59,7 +59,7 @@ def _check_config(cfg, new):
         raise AppError("bad_args", "set must be an object")
     for k, v in new.items():
         if k == "policy":
-            ok = v in fusion.POLICIES
+            ok = v in fusion.ALL
         elif k in ("face_model", "voice_model"):
             ok = v in (cfg["models"].get(k[:-6]) or ())
         elif k == "lockout_n":

@@ -357,8 +357,8 @@ def _attempt(app, s, args, fid, vid):
         if args.get(k) and not debug:
             raise AppError("no_debug", "%s is chosen per attempt only in debug mode (signed `debug`)" % k)
     policy = args.get("policy") or cfg["policy"]
-    if policy not in fusion.POLICIES:
-        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.POLICIES))
+    if policy not in fusion.ALL:
+        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.ALL))
     spoken = args.get("spoken")  # a spoken challenge (challenge.py): the voice factor is fresh
     if spoken is not None:
         policy = fusion.with_challenge(policy)

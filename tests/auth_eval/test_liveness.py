@@ -189,3 +189,19 @@ def test_challenge_cli_errors_are_one_line_before_the_board(args, needle, shared
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 6 and len(lines) == 1 and lines[0].startswith("eyeauth: "), r.stderr
     assert needle in lines[0]
+
+
+def test_challenge_policies_need_words_and_voice():
+    from eyeauth.auth import fusion_eval
+
+    fus = fusion_eval.firmware_fusion()
+    assert set(fus.ALL) - set(fus.POLICIES) == {"challenge", "face+challenge"}
+    assert fus.decide("challenge", None, 0.1, words=True) == (True, ("voice",))
+    assert not fus.decide("challenge", None, 0.1, words=False)[0]
+    assert not fus.decide("challenge", None, -0.01, words=True)[0]
+    assert fus.decide("face+challenge", 0.2, 0.1, words=True) == (True, ("face", "voice"))
+    assert not fus.decide("face+challenge", -0.2, 0.5, words=True)[0]
+    assert not fus.decide("face+challenge", 0.2, 0.5, words=False)[0]
+    # a challenge attempt under a configured policy
+    assert [fus.with_challenge(p) for p in ("voice", "face", "cascade", "challenge", "face+challenge")] == \
+        ["challenge", "face+challenge", "face+challenge", "challenge", "face+challenge"]
