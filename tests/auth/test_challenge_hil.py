@@ -12,7 +12,7 @@ from eyeauth.errors import DeviceError
 pytestmark = pytest.mark.hil
 
 # a Speech Commands evaluation speaker (never trained on) with a clip of every vocabulary word
-SPEAKER = "5c8af87a"
+SPEAKER = "8fe67225"
 
 
 def _clip(folder, words, seed):
@@ -52,7 +52,7 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
 
     # a recording of the earlier challenge replayed for a new one
     ch2 = b.auth.say()
-    while ch2["words"] == ch["words"]:
+    while any(a == c for a, c in zip(ch["words"], ch2["words"])):  # no word in the same place
         ch2 = b.auth.say()
     rep = b.auth.auth(voice=clip, spoken=ch2["challenge"], user="ann")
     assert not rep["accepted"] and not rep["words_ok"], rep

@@ -204,7 +204,7 @@ def fit_threshold(kcard, n_words=3, seed=17, data_dir=None, progress=True):
         tr += [x for x in t if x["kind"] != "impostor"]
         enrol.update(e)
     score_trials(kcard, None, tr, enrol, progress)
-    grid = np.round(np.arange(-2.0, 8.01, 0.05), 2)
+    grid = np.round(np.arange(-10.0, 10.01, 0.05), 2)
     for thr in grid:
         r = rates(tr, thr)
         if r["replay"]["accepted"] <= FIT_REPLAY_ACCEPT * r["replay"]["trials"]:
