@@ -31,6 +31,7 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     vocab = list(keyword.VOCAB)
     enrol = [_clip(folder, vocab[i:i + 3], 10 + i) for i in (0, 3, 6)] + [_clip(folder, vocab[7:], 9)]
     b.auth.enroll("ann", voices=enrol)
+    b.auth.config(policy="challenge")  # voice only here; the default cascade would ask for a face
 
     ch = b.auth.say()
     assert len(ch["words"]) == 3 and len(set(ch["words"])) == 3 and set(ch["words"]) <= set(vocab)
