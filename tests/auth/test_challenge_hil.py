@@ -44,6 +44,9 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     names = [s[0] for s in ok["stages"]]
     assert names.count("keyword") == 3 and "segment" in names and "voice_embed" in names
     assert {t.stage for t in b.app.telemetry} >= {"segment", "keyword", "voice_embed", "match"}
+    heap = [t.heap_free for t in b.app.telemetry if t.stage in ("segment", "logmel", "keyword", "voice_embed")]
+    print("challenge heap_free low-water:", min(heap))
+    assert min(heap) >= 256 * 1024, heap  # the shared rows and both models' windows fit easily
     print("challenge stages (stage, model, measured us, modeled us):", ok["stages"])
 
     # the same challenge again, with the very clip that passed: spent, a counted failure
