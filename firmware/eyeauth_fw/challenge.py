@@ -1,7 +1,8 @@
 # Spoken challenge (liveness): `say` draws 3-4 words (security.Spoken: os.urandom, valid once,
 # for cfg challenge_s seconds); `auth` with spoken=<id> then checks, in the one clip, that the
 # words were said in that order (words.py segmentation + the keyword model) and who said them
-# (the voice model and threshold), in spoken.py (PROTOCOL.md).
+# (the voice model and threshold), in spoken.py (PROTOCOL.md). The voice model is the
+# configured one (its log-mel rows are shared with the keyword model's), not the router's.
 import time
 
 from micropython import const
@@ -65,12 +66,10 @@ def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, c
     try:
         who = {}
         face = None
-        if policy == "face+challenge":
+        if policy == "face+challenge":  # the face factor as in any attempt (router, cascade)
             item = A._capture(app, p, "camera", fid)
-            embs, box = A._embed_face(app, p, item, fixed=fm_fixed)
-            fm = list(embs)[0]
-            who["face"], res["face_score"], face = A._margin(p, cfg, "face", fm, embs[fm], users, claimed)
-            res["models"]["face"], res["box"] = fm, box
+            face = A._face_factor(app, p, item, fm_fixed, policy, users, claimed, who, res)
+            item = None
         clip = A._capture(app, p, "mic", vid)[0]
         vm = vm_fixed or cfg["voice_model"]
         heard, margins, v = spoken.listen(p, clip, expected, kw, vm)

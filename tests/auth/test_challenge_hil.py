@@ -30,7 +30,8 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     folder = shared_data / "voices/speech_commands" / SPEAKER
     vocab = list(keyword.VOCAB)
     enrol = [_clip(folder, vocab[i:i + 3], 10 + i) for i in (0, 3, 6)] + [_clip(folder, vocab[7:], 9)]
-    b.auth.enroll("ann", voices=enrol)
+    face = shared_data / "faces/orl/s31/1.pgm"
+    b.auth.enroll("ann", faces=[face, shared_data / "faces/orl/s31/2.pgm"], voices=enrol)
     b.auth.config(policy="challenge")  # voice only here; the default cascade would ask for a face
 
     ch = b.auth.say()
@@ -48,6 +49,13 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     print("challenge heap_free low-water:", min(heap))
     assert min(heap) >= 256 * 1024, heap  # the shared rows and both models' windows fit easily
     print("challenge stages (stage, model, measured us, modeled us):", ok["stages"])
+
+    # face + challenge (policy per attempt: debug mode): the router's face factor, then the words
+    ch1 = b.auth.say()
+    both = b.auth.auth(face=face, voice=_clip(folder, ch1["words"], 4), spoken=ch1["challenge"],
+                       user="ann", policy="face+challenge")
+    assert both["policy"] == "face+challenge" and both["used"] == ["face", "voice"], both
+    assert both["heard"] == ch1["words"] and both["face_score"] > 0.9 and both["accepted"], both
 
     # the same challenge again, with the very clip that passed: spent, a counted failure
     with pytest.raises(DeviceError) as e:
