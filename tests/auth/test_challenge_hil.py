@@ -40,7 +40,10 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     b.app.telemetry.clear()
     ok = b.auth.auth(voice=clip, spoken=ch["challenge"], user="ann")
     assert ok["policy"] == "challenge" and ok["challenge"] == ch["words"]
-    assert ok["heard"] == ch["words"], ok
+    # open recognition (`heard`) may differ from the challenge: the decision is each expected
+    # word's margin (over 60 random draws of this speaker's clips on the host: all >= -0.76,
+    # the card's threshold is -2.9)
+    assert len(ok["heard"]) == 3 and ok["words_ok"], ok
     assert ok["accepted"] and ok["user"] == "ann", ok
     names = [s[0] for s in ok["stages"]]
     assert names.count("keyword") == 3 and "segment" in names and "voice_embed" in names
@@ -55,7 +58,7 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     both = b.auth.auth(face=face, voice=_clip(folder, ch1["words"], 4), spoken=ch1["challenge"],
                        user="ann", policy="face+challenge")
     assert both["policy"] == "face+challenge" and both["used"] == ["face", "voice"], both
-    assert both["heard"] == ch1["words"] and both["face_score"] > 0.9 and both["accepted"], both
+    assert both["words_ok"] and both["face_score"] > 0.9 and both["accepted"], both
 
     # the same challenge again, with the very clip that passed: spent, a counted failure
     with pytest.raises(DeviceError) as e:
