@@ -179,6 +179,7 @@ def run():
     try:
         import eyeauth_fw.auth  # noqa: F401  the authentication commands, when installed
         import eyeauth_fw.admin  # noqa: F401  challenge, debug, users, delete, unlock, config
+        import eyeauth_fw.challenge  # noqa: F401  say (spoken challenges)
     except ImportError:
         pass
     app.loop()

@@ -362,8 +362,13 @@ def _attempt(app, s, args, fid, vid):
         if args.get(k) and not debug:
             raise AppError("no_debug", "%s is chosen per attempt only in debug mode (signed `debug`)" % k)
     policy = args.get("policy") or cfg["policy"]
-    if policy not in fusion.POLICIES:
-        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.POLICIES))
+    if policy not in fusion.ALL:
+        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.ALL))
+    spoken = args.get("spoken")  # a spoken challenge (challenge.py): the voice factor is fresh
+    if spoken is not None:
+        policy = fusion.with_challenge(policy)
+    elif policy in fusion.CHALLENGE:
+        raise AppError("no_challenge", "policy %s needs a spoken challenge: `say`, then auth with spoken=<challenge>" % policy)
     fm_fixed = args.get("face_model")
     vm_fixed = args.get("voice_model")
     for mod, m in (("face", fm_fixed), ("voice", vm_fixed)):
@@ -378,7 +383,11 @@ def _attempt(app, s, args, fid, vid):
     sec.begin_attempt()
     ok = False
     try:
-        res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
+        if spoken is not None:
+            from eyeauth_fw import challenge
+            res = challenge.attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken)
+        else:
+            res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
         ok = res["accepted"]
     finally:
         sec.end_attempt(ok)
