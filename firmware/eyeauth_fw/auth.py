@@ -12,7 +12,7 @@ from binascii import a2b_base64
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline
-from eyeauth_fw.registry import HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import ATTEMPTS, HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
@@ -384,8 +384,10 @@ def _attempt(app, s, args, fid, vid):
     ok = False
     try:
         if spoken is not None:
-            from eyeauth_fw import challenge
-            res = challenge.attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken)
+            fn = ATTEMPTS.get("spoken")
+            if fn is None:
+                raise AppError("no_challenge", "this firmware has no spoken challenge (challenge.py)")
+            res = fn(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken)
         else:
             res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
         ok = res["accepted"]

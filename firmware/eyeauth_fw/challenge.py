@@ -8,7 +8,7 @@ import time
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline, spoken, words
-from eyeauth_fw.registry import AppError, arg_int, register
+from eyeauth_fw.registry import ATTEMPTS, AppError, arg_int, register
 
 _TTL_S = const(20)
 _N_WORDS = const(3)
@@ -44,6 +44,13 @@ def _open(s):
     return sp
 
 
+def _attempt_kind(kind):
+    def deco(fn):
+        ATTEMPTS[kind] = fn  # auth.py runs it for `auth spoken=<id>`
+        return fn
+    return deco
+
+
 @register("say")
 def _say(app, args):
     from eyeauth_fw.auth import _st
@@ -53,6 +60,7 @@ def _say(app, args):
     return {"challenge": cid, "words": ws, "ttl_s": s["cfg"].get("challenge_s", _TTL_S)}
 
 
+@_attempt_kind("spoken")
 def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, cid):
     # One challenge attempt (auth.py counts it, before and after): the challenge is spent first
     from eyeauth_fw import auth as A
