@@ -80,7 +80,7 @@ def _check_config(cfg, new):
         raise AppError("bad_args", "set must be an object")
     for k, v in new.items():
         if k == "policy":
-            ok = v in fusion.POLICIES
+            ok = v in fusion.ALL
         elif k in ("face_model", "voice_model"):
             ok = v in (cfg["models"].get(k[:-6]) or ())
         elif k == "lockout_n":
@@ -93,6 +93,10 @@ def _check_config(cfg, new):
             ok = v is None or (type(v) is str and len(v) <= 32)
         elif k == "premodel":
             ok = type(v) is bool
+        elif k == "challenge_s":  # how long a spoken challenge stays valid
+            ok = type(v) is int and 1 <= v <= 300
+        elif k == "challenge_words":
+            ok = type(v) is int and 3 <= v <= 4
         else:
             raise AppError("bad_args", "unknown config key " + str(k)[:32])
         if not ok:

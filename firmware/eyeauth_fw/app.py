@@ -201,6 +201,7 @@ def run():
     try:
         import eyeauth_fw.auth  # noqa: F401  the authentication commands, when installed
         import eyeauth_fw.admin  # noqa: F401  challenge, debug, users, delete, unlock, config
+        import eyeauth_fw.challenge  # noqa: F401  say (spoken challenges)
     except ImportError:
         pass
     if held:

@@ -13,7 +13,7 @@ from binascii import a2b_base64
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline
-from eyeauth_fw.registry import HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import ATTEMPTS, HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
@@ -387,8 +387,13 @@ def _attempt(app, s, args, fid, vid):
         if args.get(k) and not debug:
             raise AppError("no_debug", "%s is chosen per attempt only in debug mode (signed `debug`)" % k)
     policy = args.get("policy") or cfg["policy"]
-    if policy not in fusion.POLICIES:
-        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.POLICIES))
+    if policy not in fusion.ALL:
+        raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.ALL))
+    spoken = args.get("spoken")  # a spoken challenge (challenge.py): the voice factor is fresh
+    if spoken is not None:
+        policy = fusion.with_challenge(policy)
+    elif policy in fusion.CHALLENGE:
+        raise AppError("no_challenge", "policy %s needs a spoken challenge: `say`, then auth with spoken=<challenge>" % policy)
     fm_fixed = args.get("face_model")
     vm_fixed = args.get("voice_model")
     for mod, m in (("face", fm_fixed), ("voice", vm_fixed)):
@@ -403,7 +408,13 @@ def _attempt(app, s, args, fid, vid):
     sec.begin_attempt()
     ok = False
     try:
-        res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
+        if spoken is not None:
+            fn = ATTEMPTS.get("spoken")
+            if fn is None:
+                raise AppError("no_challenge", "this firmware has no spoken challenge (challenge.py)")
+            res = fn(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken)
+        else:
+            res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
         ok = res["accepted"]
     finally:
         sec.end_attempt(ok)

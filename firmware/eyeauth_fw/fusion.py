@@ -3,8 +3,15 @@
 # Scores are margins over each model's operating threshold (cosine - threshold): >= 0 passes.
 # cascade with face None (no usable face: the router sent the attempt to the voice factor):
 # the voice decides alone and must clear the margin a face alone would need.
+# A spoken challenge (challenge.py) makes the voice factor fresh: "challenge" needs the drawn
+# words heard in order and the speaker's voice margin >= 0 in the same clip; "face+challenge"
+# needs that and the face.
+# POLICIES fuse two scores (the host's fusion evaluation sweeps them); ALL is what the board
+# accepts.
+CHALLENGE = ("challenge", "face+challenge")
 POLICIES = ("face", "voice", "sum", "both", "cascade")
 DEFAULT_POLICY = "cascade"  # unless the release manifest or the board's config says otherwise
+ALL = POLICIES + CHALLENGE
 CASCADE_MARGIN = 0.08
 
 
@@ -12,14 +19,27 @@ def needs(policy):
     # The modalities a policy may use, in the order they run.
     if policy == "face":
         return ("face",)
-    if policy == "voice":
+    if policy == "voice" or policy == "challenge":
         return ("voice",)
     return ("face", "voice")
 
 
-def decide(policy, face=None, voice=None, margin=CASCADE_MARGIN):
+def with_challenge(policy):
+    # The challenge policy an attempt with a spoken challenge runs under, given the configured one
+    if policy in CHALLENGE:
+        return policy
+    return "challenge" if needs(policy) == ("voice",) else "face+challenge"
+
+
+def decide(policy, face=None, voice=None, margin=CASCADE_MARGIN, words=False):
     # -> (accepted, used) where `used` names the modalities whose score decided. For "cascade"
-    # `voice` may be a function that computes the voice margin only when it is needed.
+    # `voice` may be a function that computes the voice margin only when it is needed. `words`:
+    # the challenge's words were heard, in order (challenge policies only).
+    if policy in CHALLENGE:
+        v = voice() if callable(voice) else voice
+        if policy == "challenge":
+            return words and v >= 0, ("voice",)
+        return words and face >= 0 and v >= 0, ("face", "voice")
     if policy == "face":
         return face >= 0, ("face",)
     if policy == "voice":

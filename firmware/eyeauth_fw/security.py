@@ -209,3 +209,40 @@ class Security:
         self.state["failed"] = 0
         self._until = None
         self.save()
+
+
+class Spoken:
+    # Spoken challenges (liveness): words drawn with the board's random source (os.urandom on
+    # the ESP32: its hardware RNG), each challenge valid once and for ttl_ms after it is drawn;
+    # at most _CHALS pending (the oldest is dropped).
+    def __init__(self, urandom):
+        self._rand = urandom
+        self._open = []  # [(id, words, ticks_ms)]
+
+    def _index(self, n):
+        # uniform in 0..n-1 (n <= 256): rejection sampling of random bytes, no modulo bias
+        top = 256 - 256 % n
+        while True:
+            for b in self._rand(8):
+                if b < top:
+                    return b % n
+
+    def draw(self, vocab, n):
+        pool = list(vocab)
+        words = []
+        for _ in range(n):
+            words.append(pool.pop(self._index(len(pool))))  # distinct words
+        cid = hexlify(self._rand(8)).decode()
+        self._open = self._open[-(_CHALS - 1):]
+        self._open.append((cid, tuple(words), time.ticks_ms()))
+        return cid, words
+
+    def take(self, cid, ttl_ms):
+        # -> the words of challenge cid, or None when unknown, used or older than ttl_ms; the
+        # challenge is spent whatever the outcome
+        now = time.ticks_ms()
+        hit = [c for c in self._open if c[0] == cid]
+        self._open = [c for c in self._open if c[0] != cid]
+        if not hit or time.ticks_diff(now, hit[0][2]) > ttl_ms:
+            return None
+        return hit[0][1]

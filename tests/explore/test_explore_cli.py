@@ -111,10 +111,46 @@ def test_bad_arguments_are_one_line_errors(fake_zoo, tmp_path, capsys):
         assert err.startswith("eyeauth: ") and err.count("\n") == 1, argv
 
 
-def test_space_enumeration_skips_redundant_premodel():
+def test_space_enumeration_offers_the_router_only_with_its_final_model():
     variants = [{"variant": "v"}]
+    routers = {"face": {"chain": ["f1", "f2"], "final": "f2", "runs": [1.0, 0.3]}}
     cfgs = space.enumerate_configs(variants, ["f1", "f2"], ["v1"], policies=["face", "zsum"],
-                                   cheapest={"face": "f1", "voice": "v1"})
+                                   routers=routers)
     face = [c for c in cfgs if c["policy"] == "face"]
     assert len(face) == 2 * 2 + 1 * 2  # f1: premodel off only; f2: on and off; x 2 bit widths
     assert not any(c["premodel"] and c["face_model"] == "f1" for c in cfgs)
+    assert not any(c["premodel"] for c in space.enumerate_configs(variants, ["f1", "f2"], ["v1"],
+                                                                  policies=["face"]))
+
+
+def test_router_configuration_uses_the_measured_chain(fake_zoo):
+    """premodel on: each model of the router's chain weighted by the share of attempts that run
+    it, plus the router's cost; FRR / FAR moved by its measured deltas."""
+    _, scores = fake_zoo
+    a = run.A.with_overrides({"python_stages": "assumed"})
+    _, ctx, _ = run.build(assumptions=a, scores_path=scores, board_names=["esp-eye"],
+                          policies=["face"])
+
+    def rows(runs_b):
+        ctx["routers"] = {"face": {"chain": ["face_a", "face_b"], "final": "face_b",
+                                   "runs": [1.0, runs_b], "overhead_ms": {"esp-eye": 2.0},
+                                   "frr_delta": 0.01, "far_delta": 0.0}}
+        cfgs = space.enumerate_configs([{"variant": v} for v in ctx["boards"]],
+                                       ["face_a", "face_b"], [], policies=["face"],
+                                       bits=["int8"], routers=ctx["routers"])
+        return {(r["variant"], r["face_model"], r["premodel"]): r
+                for r in sweep.run(cfgs, ctx, workers=1)}
+
+    r0, r25, r1 = rows(0.0), rows(0.25), rows(1.0)
+    v = "esp-eye"
+    small, off = r0[(v, "face_a", False)], r0[(v, "face_b", False)]
+    on0, on25, on1 = (r[(v, "face_b", True)] for r in (r0, r25, r1))
+    assert on0["feasible"] and small["feasible"] and off["feasible"]
+    # nothing escalates: the small model's attempt plus the router's cost (more when the
+    # chain's arenas no longer all fit in SRAM)
+    assert on0["face_ms"] >= small["face_ms"] + 2.0 - 0.02 and on0["face_ms"] < off["face_ms"]
+    # every attempt escalates: more than the big model alone; linear in between
+    assert on1["face_ms"] > off["face_ms"]
+    assert on25["face_ms"] == pytest.approx(on0["face_ms"] + 0.25 * (on1["face_ms"] - on0["face_ms"]),
+                                            abs=0.02)
+    assert on25["frr"] >= off["frr"]  # +1 point of FRR (its best operating point may move)

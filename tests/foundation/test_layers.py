@@ -15,9 +15,12 @@ HOST = REPO_ROOT / "host"
 #: a new one appears. models/: build <-> voice_phrase and crosseval <-> auth.thresholds go
 #: through function-level imports; breaking them means editing build.py functions whose source
 #: is hashed into every model's build_hash (a full retrain), so they wait for the next rebuild.
+#: The keyword model joined it: models/keyword.py (hashed whole into kw10's build_hash) imports
+#: auth/liveness.py to fit its decision threshold, which imports keyword.py back.
 KNOWN_CIRCLES = [
     {"eyeauth.auth.thresholds", "eyeauth.models.build", "eyeauth.models.crosseval",
-     "eyeauth.models.embed", "eyeauth.models.evaluate", "eyeauth.models.voice_phrase"},
+     "eyeauth.models.embed", "eyeauth.models.evaluate", "eyeauth.models.voice_phrase",
+     "eyeauth.auth.liveness", "eyeauth.models.keyword"},
 ]
 
 

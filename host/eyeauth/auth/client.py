@@ -107,12 +107,19 @@ class AuthClient:
     def _debug_on(self) -> bool:
         return time.monotonic() < self._debug_until and len(self.app.hellos) == self._debug_boots
 
-    def auth(self, face=None, voice=None, policy: str | None = None, user: str | None = None, **extra) -> dict:
+    def say(self, n: int | None = None) -> dict:
+        """A spoken challenge from the board: {"challenge": id, "words": [...], "ttl_s": s}."""
+        return self.app.command("say", **({"n": n} if n else {}))
+
+    def auth(self, face=None, voice=None, policy: str | None = None, user: str | None = None,
+             spoken: str | None = None, **extra) -> dict:
+        """One attempt; ``spoken``: the id of a challenge from :meth:`say` (the voice is then
+        the clip of its words)."""
         want_debug = bool(self.debug or policy or extra)
         for attempt in range(2):
             if want_debug and not self._debug_on():
                 self.set_debug()
-            args = {k: v for k, v in (("policy", policy), ("user", user)) if v}
+            args = {k: v for k, v in (("policy", policy), ("user", user), ("spoken", spoken)) if v}
             if face is not None:
                 args["face"] = self.feed_frame(face)["input"]
             if voice is not None:

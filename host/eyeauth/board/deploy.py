@@ -153,6 +153,7 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
 
     rel = load(models_dir)
     keep = {n for n in rel.defaults.values() if n} | ({rel.detector} if rel.detector else set())
+    keep |= {m.name for m in rel.models if m.modality == "keyword"}  # the spoken challenge's
     return build_bundle(models_dir=models_dir, arch=arch, only=keep)
 
 
@@ -164,7 +165,7 @@ def _compact_card(card: dict) -> bytes:
     u = (card.get("input", {}).get("preprocess") or {}).get("utterance")
     if u:  # voice: windows over the speech (pipeline.voice_embedding)
         keep["input"]["utterance"] = {k: u[k] for k in ("hop_frames", "max_windows") if k in u}
-    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold")}
+    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold", "margin_threshold")}
     return json.dumps(keep, separators=(",", ":")).encode()
 
 

@@ -29,8 +29,18 @@ def register(sub):
     a.add_argument("--face", type=Path, help="face image")
     a.add_argument("--voice", type=Path, help="voice clip (.wav)")
     a.add_argument("--user", help="claimed identity (default: identify among the enrolled)")
-    a.add_argument("--policy", choices=("face", "voice", "sum", "both", "cascade"),
+    a.add_argument("--policy", choices=("face", "voice", "sum", "both", "cascade", "challenge", "face+challenge"),
                    help="fusion policy (default: the board's, cascade; another needs the pairing secret)")
+    a.add_argument("--challenge", action="store_true",
+                   help="spoken challenge (liveness): the board draws words, the voice clip must say "
+                   "them in order, in the enrolled voice, within the board's time limit; the clip "
+                   "is --voice (a recording), made from --words-from, or the board's microphone")
+    a.add_argument("--words-from", type=Path, metavar="DIR",
+                   help="with --challenge: a folder of one speaker's single-word clips "
+                   "(<word>_<n>.wav, Speech Commands layout); the host joins one clip of each drawn "
+                   "word with random gaps and background noise (the virtual board's microphone)")
+    a.add_argument("--words", type=int, choices=(3, 4), help="with --challenge: words to draw (board default 3)")
+    a.add_argument("--seed", type=int, help="with --words-from: seed of the clip choice, gaps and noise")
     a.add_argument("--decision-only", action="store_true",
                    help="do not turn on the board's debug mode even when the pairing secret is here")
     add_json_flag(a)
@@ -84,6 +94,10 @@ def _enroll(args):
 
 
 def _auth(args):
+    if args.challenge:
+        return _auth_challenge(args)
+    if args.words_from or args.words:
+        raise DataError("--words-from and --words go with --challenge")
     if args.face is None and args.voice is None:
         raise DataError("give --face and/or --voice")
     c, t = _client(args.port, debug=not args.decision_only)
@@ -92,15 +106,44 @@ def _auth(args):
             r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
         finally:
             c.end_debug()  # debug mode is board-wide: leave it off
-    head = "ACCEPTED " + str(r["user"]) if r["accepted"] else "REJECTED"
+    return _auth_result(args, r)
+
+
+def _auth_challenge(args):
+    from eyeauth.auth import liveness
+    from eyeauth.models.progress import note
+
+    if args.voice and args.words_from:
+        raise DataError("give --voice (a recording) or --words-from (a folder of word clips), not both")
+    if args.words_from:
+        liveness.word_clips(args.words_from)  # a bad folder fails before the board draws
+    c, t = _client(args.port, debug=not args.decision_only)
+    with t:
+        try:
+            ch = c.say(args.words)
+            note(f"say: {' '.join(ch['words']).upper()}  (within {ch['ttl_s']} s)")
+            clip = args.voice
+            if args.words_from:
+                clip = liveness.phrase_from_folder(args.words_from, ch["words"], args.seed)
+            r = c.auth(args.face, clip, policy=args.policy, user=args.user, spoken=ch["challenge"])
+        finally:
+            c.end_debug()
+    r["challenge_words"] = ch["words"]
+    return _auth_result(args, r, f" (challenge: {' '.join(ch['words'])})")
+
+
+def _auth_result(args, r, extra=""):
+    head = ("ACCEPTED " + str(r["user"]) if r["accepted"] else "REJECTED") + extra
     if args.decision_only:
-        r = {k: r[k] for k in ("ok", "accepted", "user", "locked") if k in r}
+        r = {k: r[k] for k in ("ok", "accepted", "user", "locked", "challenge_words") if k in r}
     if "stages" not in r:  # decision only
         return Result(r, head + (" (locked: too many failed attempts)" if r.get("locked") else ""))
     lines = [f"{head} ({r['policy']}, used {'+'.join(r['used'])})"]
     for k in ("face_score", "voice_score"):
         if k in r:
             lines.append(f"  {k}: {r[k]:.3f}")
+    if "heard" in r:
+        lines.append(f"  heard: {' '.join(r['heard'])} (word margins {r.get('word_margins')})")
     lines.append(f"  {'stage':12} {'model':10} {'measured ms':>12} {'modeled ms':>11}")
     for stage, model, us, mod in r["stages"]:
         lines.append(f"  {stage:12} {model:10} {us / 1000:12.1f} {mod / 1000:11.1f}")

@@ -62,6 +62,29 @@ def register(subparsers):
     f.add_argument("--thresholds", help="thresholds file (default: models/thresholds.json)")
     add_json_flag(f)
     f.set_defaults(func=_fusion)
+
+    lv = sub.add_parser("liveness", help="the spoken challenge: words, replays, impostors, latency",
+                        description="The spoken challenge as the board decides it, on Speech "
+                        "Commands speakers no model trained on (the eval part of data/splits.json "
+                        "by default): per speaker 10 challenges of distinct random words; genuine "
+                        "= the speaker says them (single-word clips joined with random gaps and "
+                        "noise), replay = the speaker's recording of other words, impostor = "
+                        "another speaker says the right words. Word segmentation (the firmware's "
+                        "words.py), the int8 keyword model and the voice model in TFLM; "
+                        "modeled_ms = the firmware's challenge path timed in the MicroPython VM x "
+                        "the board's python_speed_factor + the timing model per inference.")
+    lv.add_argument("--part", default="eval", choices=("eval", "calib", "premodel"),
+                    help="which speakers (default eval: never trained on, never fitted on)")
+    lv.add_argument("--words", type=int, default=3, choices=(3, 4), help="words per challenge (3)")
+    lv.add_argument("--trials", type=int, default=10, help="challenges per speaker (10)")
+    lv.add_argument("--seed", type=int, default=13, help="seed of the draws, gaps and noise (13)")
+    lv.add_argument("--voice-model", help="voice model (default: thresholds.json's default)")
+    lv.add_argument("--no-latency", action="store_true", help="skip the modeled latency (VM timing)")
+    lv.add_argument("--update-card", action="store_true",
+                    help="first refit the keyword model's margin threshold on the calib + premodel "
+                    "speakers and rewrite its card's figures")
+    add_json_flag(lv)
+    lv.set_defaults(func=_liveness)
     help_when_bare(p)
 
 
@@ -121,4 +144,35 @@ def _fusion(args):
     lines.append(f"modeled {lat['board']}: face path {lat['face_ms']:.0f} ms, voice path "
                  f"{lat['voice_ms']:.0f} ms (Python stages x{lat['python_speed_factor']:g})")
     lines.extend(f"warning: {w}" for w in r["warnings"])
+    return Result(r, "\n".join(lines))
+
+
+def _liveness(args):
+    from eyeauth.auth import liveness
+    from eyeauth.models import keyword
+
+    if args.trials < 1:
+        from eyeauth.errors import UsageError
+
+        raise UsageError("--trials must be at least 1")
+    if args.update_card:
+        keyword.finish_card(liveness._keyword_card()["name"])
+    r = liveness.evaluate(part=args.part, n_words=args.words, per_speaker=args.trials,
+                          seed=args.seed, voice=args.voice_model, latency=not args.no_latency)
+    t = r["trials"]
+    lines = [f"{r['about']} ({r['speakers']} speakers; {r['keyword_model']} + {r['voice_model']})",
+             f"word accuracy (open, words of genuine phrases): {pct(r['word_accuracy'])} of "
+             f"{r['word_accuracy_words']}; single clips {pct(r['word_accuracy_clips'])} of "
+             f"{r['word_accuracy_clips_n']}",
+             f"genuine pass, first try:   {pct(r['genuine_pass_rate'])} ({t['genuine']['accepted']}/"
+             f"{t['genuine']['trials']}; words alone {pct(r['genuine_words_only_pass_rate'])})",
+             f"replays rejected:          {pct(r['replay_reject_rate'])} ({t['replay']['trials']} trials)",
+             f"impostors rejected:        {pct(r['impostor_reject_rate'])} ({t['impostor']['trials']} "
+             f"trials; the voice model alone accepts {pct(r['impostor_voice_alone_far'])})"]
+    if "modeled" in r:
+        m = r["modeled"]
+        lines.append(f"modeled {m['board']}: {r['modeled_ms']:.0f} ms per challenge (median of "
+                     f"{m['phrases']} phrases, {m['seconds_mean']} s each; {m['min_ms']:.0f}-"
+                     f"{m['max_ms']:.0f} ms; nn {m['median']['nn_ms']:.0f} ms, Python stages "
+                     f"{m['median']['python_ms']:.0f} ms x{m['python_speed_factor']:g})")
     return Result(r, "\n".join(lines))

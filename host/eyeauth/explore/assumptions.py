@@ -37,8 +37,6 @@ class Assumptions:
     int16_kernel_factor: float = 1.15
     int16_arena_factor: float = 2.0
     int16_flash_factor: float = 1.05
-    premodel_easy_fraction: float = 0.5
-    premodel_overhead_ms: dict = _chips(10.0, 4.0)
     idf_reserve_bytes: dict = _chips(235520, 145408)
     runtime_reserve_bytes: int = 49152
     heap_min_bytes: int = 65536
@@ -83,11 +81,6 @@ DOCS = {
                            "ESP-NN has int8 kernels only, so 16x8 runs TFLM reference kernels",
     "int16_arena_factor": "16x8 activation tensors are twice as wide: arena x2",
     "int16_flash_factor": "16x8 models keep int8 weights; int64 biases add a little",
-    "premodel_easy_fraction": "PLACEHOLDER until the premodel lands: share of inputs the premodel "
-                              "sends to the cheapest model of the modality, with no loss of "
-                              "accuracy (what a good premodel does, Marco et al.)",
-    "premodel_overhead_ms": "PLACEHOLDER until the premodel lands: the premodel's own cost per "
-                            "input (few-pixel features + KNN), per chip",
     "idf_reserve_bytes": "internal SRAM that ESP-IDF keeps (IRAM code, caches, system heap; "
                          "Wi-Fi/BT off): sram_bytes minus this is free for the app, about "
                          "290 KB on the ESP32 and 370 KB on the ESP32-S3, per chip",
@@ -139,8 +132,6 @@ def with_overrides(overrides=None, base=None):
         raise UsageError(f"weights_in must be flash or heap, got {out.weights_in!r}")
     if out.python_stages not in ("firmware", "assumed"):
         raise UsageError(f"python_stages must be firmware or assumed, got {out.python_stages!r}")
-    if not 0 <= out.premodel_easy_fraction <= 1:
-        raise UsageError("premodel_easy_fraction must be in [0, 1]")
     return out
 
 

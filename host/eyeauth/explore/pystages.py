@@ -55,6 +55,22 @@ def face_ms(py, card, chip, assumptions):
     return assumptions.chip("face_prep_ms", chip)
 
 
+def face_crop_ms(py, card, chip, assumptions):
+    """Python ms one more face model adds to an attempt (a router's escalation): its crop and
+    its matching (the detector runs once)."""
+    if py:
+        return py[f"face_pre:{card['input_shape'][1]}"] + py[f"match:{card['emb_dim']}x{FACE_ENROL}"]
+    return 0.5 * assumptions.chip("face_prep_ms", chip)
+
+
+def voice_model_ms(py, card, chip, assumptions):
+    """Python ms one more voice model adds (its own log-mel and matching; the VAD runs once)."""
+    frames, mels = card["input_shape"][1:3]
+    if py:
+        return py[f"logmel:{frames}x{mels}"] + py[f"match:{card['emb_dim']}x{VOICE_ENROL}"]
+    return frames * assumptions.chip("logmel_ms_per_frame", chip)
+
+
 def voice_ms(py, card, chip, assumptions):
     """Python ms of a voice attempt: VAD + log-mel + matching."""
     frames, mels = card["input_shape"][1:3]

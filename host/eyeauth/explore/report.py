@@ -204,7 +204,12 @@ _METHOD = [
     "the explorer's rules, not the board's sum and cascade (firmware/eyeauth_fw/fusion.py, "
     "evaluated by `eyeauth eval fusion`).",
     "- The voice held-out set has few speakers (see the trials column): voice FRR figures are "
-    "less certain than face ones. Premodel figures are placeholders until the premodel lands.",
+    "less certain than face ones.",
+    "- premodel on = the router shipped in models/premodel_<modality>.json runs instead of its final "
+    "model: each model of its chain weighted by the share of attempts that ran it, and FAR / FRR "
+    "moved by the router's change against that model, both measured on the identities reserved "
+    "for the router (on the evaluation sets the FRR cost is larger: models/premodel.md, "
+    "`eyeauth premodel eval`); the router's own cost is its VM time x the board's speed factor.",
 ]
 
 

@@ -55,7 +55,7 @@ def rules(data, f):
                        f"vs {pct(b['frr'])}" + versus(data, a["frr"], b["frr"]) + ".")
     pm = f["premodel"].get("by_chip") or {}
     if pm:
-        out.append("A premodel (placeholder numbers) shortens attempts by " + ", ".join(
+        out.append("The measured router (models/premodel_*.json) shortens attempts by " + ", ".join(
             f"{100 * v:.0f} % on {c}" for c, v in sorted(pm.items())) +
             ": worth most where the networks, not Python stages, dominate.")
     a = data["assumptions"]

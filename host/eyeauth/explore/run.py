@@ -27,6 +27,8 @@ def _models(scores_path, warnings):
     det = S.detector_hash()
     cards, face, voice, table = {}, [], [], []
     for card in zoo.list_models():
+        if card["modality"] == "keyword":  # the spoken challenge's word model: no speaker scores
+            continue
         if card["modality"] == "detector":
             if card["name"] == zoo.DETECTOR:
                 cards[card["name"]] = space.slim_card(card)
@@ -67,6 +69,29 @@ def _points(cache, face, voice, policies, far):
     return pts
 
 
+def _routers(variants, names, warnings):
+    """{modality: measured router} (eyeauth.premodel.export.router_summary, with its own cost
+    per board: VM time x the board's python_speed_factor) for the routers whose every model the
+    explorer scores; a router file naming other models is left out with a warning."""
+    from eyeauth.board.configs import load_board
+    from eyeauth.premodel.export import router_summary
+
+    out = {}
+    for mod in ("face", "voice"):
+        r = router_summary(mod)
+        if r is None:
+            continue
+        missing = [n for n in r["chain"] if n not in names[mod]]
+        if missing:
+            warnings.append(f"the {mod} router runs {', '.join(missing)}, which the explorer "
+                            "has no scores for: premodel configurations left out")
+            continue
+        r["overhead_ms"] = {v["board"]: r["overhead_vm_us"] * float(
+            load_board(v["board"]).get("python_speed_factor") or 1.0) / 1000.0 for v in variants}
+        out[mod] = r
+    return out
+
+
 def build(board_names=None, policies=None, assumptions=None, calibration=None,
           scores_path=None):
     """(configs, context, info) of the design space."""
@@ -85,18 +110,20 @@ def build(board_names=None, policies=None, assumptions=None, calibration=None,
         policies = [p for p in policies if p == "voice"]
     cheapest = {m: min(names, key=lambda n: cards[n]["macs"])
                 for m, names in (("face", face), ("voice", voice)) if names}
+    routers = _routers(variants, {"face": face, "voice": voice}, warnings)
     from eyeauth.models import zoo
 
     py_ms, py_desc, py_warn = pystages.measure([v["board"] for v in variants], cards,
                                                a.python_stages)
     warnings += py_warn
     ctx = {"py_ms": py_ms, "boards": {v["variant"]: v for v in variants}, "cards": cards,
-           "detector": zoo.DETECTOR, "cheapest": cheapest, "assumptions": a,
+           "detector": zoo.DETECTOR, "cheapest": cheapest, "assumptions": a, "routers": routers,
            "calibration": calibration,
            "points": _points(cache, face, voice, policies, a.far_target)}
-    configs = space.enumerate_configs(variants, face, voice, policies, cheapest=cheapest)
+    configs = space.enumerate_configs(variants, face, voice, policies, routers=routers)
     info = {"variants": variants, "models": table, "warnings": warnings, "policies": policies,
-            "cheapest": cheapest, "python_stages": py_desc, "py_ms": py_ms}
+            "cheapest": cheapest, "python_stages": py_desc, "py_ms": py_ms,
+            "routers": routers}
     return configs, ctx, info
 
 
@@ -153,7 +180,7 @@ def explore(out_dir, board_names=None, policies=None, overrides=None, executor=N
             "calibration": cal_desc, "python_stages": info["python_stages"],
             "python_stage_ms": info["py_ms"], "assumptions": a.as_dict(),
             "policies": info["policies"],
-            "cheapest": info["cheapest"], "warnings": info["warnings"],
+            "cheapest": info["cheapest"], "routers": info["routers"], "warnings": info["warnings"],
             "counts": {"configurations": len(rows), "feasible": len(feasible),
                        "excluded": len(rows) - len(feasible), "pareto": len(front)},
             "configurations": rows, "pareto": front}

@@ -42,9 +42,16 @@ def uses(policy):
 
 
 def enumerate_configs(variants, face_models, voice_models, policies=fusion.POLICIES,
-                      bits=BITS, cheapest=None):
-    """Every configuration (dicts) of the space; premodel only where it changes something."""
-    cheapest = cheapest or {}
+                      bits=BITS, routers=None):
+    """Every configuration (dicts) of the space. ``premodel`` on: the modality's measured router
+    (``routers[modality]``, :func:`eyeauth.premodel.export.router_summary`) runs in place of its
+    final model, so it is offered only with that model (where it changes something)."""
+    routers = routers or {}
+
+    def routable(model, modality):
+        r = routers.get(modality)
+        return model is not None and r is not None and r["final"] == model
+
     out = []
     for v in variants:
         for policy in policies:
@@ -53,8 +60,7 @@ def enumerate_configs(variants, face_models, voice_models, policies=fusion.POLIC
                                             voice_models if use_v else [None]):
                 for b in bits:
                     for pre in (False, True):
-                        if pre and fm in (None, cheapest.get("face")) and \
-                                vm in (None, cheapest.get("voice")):
+                        if pre and not (routable(fm, "face") or routable(vm, "voice")):
                             continue
                         out.append({"id": len(out), "variant": v["variant"], "policy": policy,
                                     "face_model": fm, "voice_model": vm, "bits": b,
@@ -62,22 +68,26 @@ def enumerate_configs(variants, face_models, voice_models, policies=fusion.POLIC
     return out
 
 
+def _routed(cfg, ctx, role):
+    """The measured router of a modality when this configuration runs it, else None."""
+    r = (ctx.get("routers") or {}).get(role)
+    return r if cfg["premodel"] and r is not None and r["final"] == cfg[f"{role}_model"] else None
+
+
 def _parts(cfg, ctx):
-    """[(role, card, bits)] of the models a configuration deploys."""
+    """[(role, card, bits)] of the models a configuration deploys (a router's whole chain)."""
     cards = ctx["cards"]
     use_f, use_v = uses(cfg["policy"])
     parts = []
     if use_f:
         parts.append(("detector", cards[ctx["detector"]], "int8"))
         parts.append(("face", cards[cfg["face_model"]], cfg["bits"]))
-        cheap = ctx["cheapest"].get("face")
-        if cfg["premodel"] and cheap != cfg["face_model"]:
-            parts.append(("face_cheap", cards[cheap], cfg["bits"]))
     if use_v:
         parts.append(("voice", cards[cfg["voice_model"]], cfg["bits"]))
-        cheap = ctx["cheapest"].get("voice")
-        if cfg["premodel"] and cheap != cfg["voice_model"]:
-            parts.append(("voice_cheap", cards[cheap], cfg["bits"]))
+    for role in ("face", "voice"):
+        r = _routed(cfg, ctx, role) if (use_f if role == "face" else use_v) else None
+        for n in (r["chain"][:-1] if r else ()):
+            parts.append((f"{role}_route:{n}", cards[n], cfg["bits"]))
     return parts
 
 
@@ -87,13 +97,31 @@ def _voice_window_s(card):
     return voice_window_samples(card["input_shape"][1]) / RATE
 
 
-def _modality_ms(role, ms, cfg, a, chip):
-    """Compute ms of one modality, the premodel's routing included."""
-    main = ms[role]
-    if cfg["premodel"] and f"{role}_cheap" in ms:
-        e = a.premodel_easy_fraction
-        main = a.chip("premodel_overhead_ms", chip) + e * ms[f"{role}_cheap"] + (1 - e) * main
-    return main
+def _modality_ms(role, ms, cfg, ctx, board):
+    """Compute ms of one modality's networks, the router's included: each model of its chain
+    weighted by the share of attempts that run it (measured on the identities reserved for the
+    router), plus the router's own cost on this board."""
+    r = _routed(cfg, ctx, role)
+    if r is None:
+        return ms[role]
+    total = 0.0
+    for n, runs in zip(r["chain"], r["runs"]):
+        total += runs * ms[role if n == r["final"] else f"{role}_route:{n}"]
+    return total + r["overhead_ms"].get(board, 0.0)
+
+
+def _router_py_ms(role, py, cfg, ctx, chip, a, stage_ms):
+    """The Python stages of the extra runs of a router's chain (each run crops / matches)."""
+    r = _routed(cfg, ctx, role)
+    if r is None:
+        return 0.0
+    extra = 0.0
+    for n, runs in zip(r["chain"], r["runs"]):
+        if n == r["final"]:
+            continue
+        extra += runs * stage_ms(py, ctx["cards"][n], chip, a)
+    final_runs = r["runs"][r["chain"].index(r["final"])]
+    return extra - (1.0 - final_runs) * stage_ms(py, ctx["cards"][r["final"]], chip, a)
 
 
 def evaluate(cfg, ctx):
@@ -129,11 +157,13 @@ def evaluate(cfg, ctx):
     face_ms = voice_ms = 0.0
     py = ctx["py_ms"].get(board["board"])
     if use_f:
-        face_ms = ms["detector"] + _modality_ms("face", ms, cfg, a, chip) + \
-            pystages.face_ms(py, ctx["cards"][cfg["face_model"]], chip, a)
+        face_ms = ms["detector"] + _modality_ms("face", ms, cfg, ctx, board["board"]) + \
+            pystages.face_ms(py, ctx["cards"][cfg["face_model"]], chip, a) + \
+            _router_py_ms("face", py, cfg, ctx, chip, a, pystages.face_crop_ms)
     if use_v:
-        voice_ms = _modality_ms("voice", ms, cfg, a, chip) + \
-            pystages.voice_ms(py, voice_card, chip, a)
+        voice_ms = _modality_ms("voice", ms, cfg, ctx, board["board"]) + \
+            pystages.voice_ms(py, voice_card, chip, a) + \
+            _router_py_ms("voice", py, cfg, ctx, chip, a, pystages.voice_model_ms)
     if use_f and use_v:
         face_ms += pystages.fusion_ms(py)
     face_s = (a.camera_frame_ms + face_ms) / 1e3
@@ -144,6 +174,12 @@ def evaluate(cfg, ctx):
         row.update(feasible=False, reason=f"no operating point of {cfg['policy']} reaches FAR "
                                           f"{a.far_target:g} with these models")
         return row
+    shift = [r for r in (_routed(cfg, ctx, "face") if use_f else None,
+                         _routed(cfg, ctx, "voice") if use_v else None) if r]
+    if shift:  # the router's measured change of FAR / FRR, carried over to first order
+        points = [dict(pt, frr=min(1.0, max(0.0, pt["frr"] + sum(r["frr_delta"] for r in shift))),
+                       far=min(1.0, max(0.0, pt["far"] + sum(r["far_delta"] for r in shift))))
+                  for pt in points]
     best = None
     for pt in points:
         if cfg["policy"] == "face":

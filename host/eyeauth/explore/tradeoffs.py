@@ -103,10 +103,13 @@ def premodel(data):
         by_chip.setdefault(off["chip"], []).append(1 - on["attempt_s"] / off["attempt_s"])
     parts = [f"{chip}: median {100 * statistics.median(v):.1f} % shorter attempts "
              f"({len(v)} pairs)" for chip, v in sorted(by_chip.items())]
-    easy = data["assumptions"]["premodel_easy_fraction"]
+    routers = data.get("routers") or {}
+    what = "; ".join(f"{m}: {r['router']} " + " -> ".join(r["chain"]) + " (runs " +
+                     ", ".join(f"{pct(x)}" for x in r["runs"]) + f"; FRR {100 * r['frr_delta']:+.1f}, "
+                     f"FAR {100 * r['far_delta']:+.1f} points vs {r['final']}, measured on "
+                     f"{r['fitted_on']})" for m, r in sorted(routers.items()))
     return {"pairs": len(pairs), "by_chip": {c: statistics.median(v) for c, v in by_chip.items()},
-            "text": (f"premodel (placeholder: {pct(easy)} of inputs routed to the cheapest model "
-                     f"at no accuracy loss): " + "; ".join(parts))}
+            "text": f"the measured router ({what}) instead of its final model: " + "; ".join(parts)}
 
 
 def chips(data):

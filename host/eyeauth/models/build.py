@@ -24,7 +24,8 @@ from eyeauth.models.progress import Steps, note
 # module's builder for that modality and the conversion/card helpers it calls.
 _CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py", "../splits.py")
 _CODE_MODALITY = {"detector": ("synth.py",), "face": ("synth.py", "face_teacher.py"),
-                  "voice": ("vad.py", "voice_teacher.py")}
+                  "voice": ("vad.py", "voice_teacher.py"),
+                  "keyword": ("vad.py", "keyword.py", "../../../firmware/eyeauth_fw/words.py")}
 # (voice_phrase.py, the utterance evaluation, is not hashed: re-scoring the cards with
 # `python3 -m eyeauth.models.voice_phrase --update-cards` never retrains.)
 
@@ -36,7 +37,8 @@ def code_hash(modality):
     h = hashlib.sha256()
     for name in _CODE_COMMON + _CODE_MODALITY[modality]:
         h.update(name.encode() + b"\0" + (here / name).read_bytes())
-    builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice}
+    builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice,
+               "keyword": _build_keyword}
     for fn in (builder[modality], _finish_embedder, _heldout_eval, _detector_eval, _convert, _write, _card,
                weights_info, _layout, _preprocess_doc, _save_card, _teacher_photos,
                _frames_for_eval, _face_training_data):
@@ -50,7 +52,7 @@ def _data(entry, data_dir):
     entries, a folder and a hold-out count."""
     from eyeauth import SHARED_DATA_DIR, splits
 
-    modality = "face" if entry["modality"] != "voice" else "voice"
+    modality = "voice" if entry["modality"] in ("voice", "keyword") else "face"
     if entry.get("split"):  # train on `train`, card figures on `eval`; the listing (build
         # hash) covers exactly those identities
         ds = datasets.scan(splits.folder(entry["split"], data_dir), modality)
@@ -116,7 +118,8 @@ def build(names=None, force=False, data_dir=None, out_dir=None):
             continue
         t0 = time.monotonic()
         note(f"{entry['name']}: building ({entry['modality']}, {len(tr)} training identities)")
-        builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice}
+        builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice,
+                   "keyword": _build_keyword}
         card = builder[entry["modality"]](entry, ds, tr, te, key, out_dir)
         out.append({"name": entry["name"], "status": "built", "build_hash": key,
                     "seconds": round(time.monotonic() - t0, 1), "eer": card.get("eer")})
@@ -402,6 +405,13 @@ def _build_voice(entry, ds, tr, te, key, out_dir):
     from eyeauth.models import voice_phrase
 
     return voice_phrase.update_card(entry["name"], out_dir)
+
+
+def _build_keyword(entry, ds, tr, te, key, out_dir):
+    """The spoken challenge's keyword model: models/keyword.py (its own net, data and card)."""
+    from eyeauth.models import keyword
+
+    return keyword.build(entry, key, out_dir, _convert, _write, weights_info, _save_card)
 
 
 def _split_data(entry):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from eyeauth.errors import ModelError
 
-MODALITIES = ("face", "voice", "detector")
+MODALITIES = ("face", "voice", "detector", "keyword")
 DETECTOR = "face_det"
 
 

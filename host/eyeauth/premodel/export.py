@@ -144,3 +144,43 @@ def choose(doc, X):
     X = np.asarray(X, np.int64).reshape(len(X), -1)
     sub = X[:, doc["index"]] if doc["index"] else np.zeros((len(X), 0), np.int64)
     return C.predict(doc, sub, len(doc["models"]))
+
+
+def router_summary(modality, path=None):
+    """What the shipped router of a modality does, measured on the identities reserved for it
+    (the file's ``meta``), for the co-design explorer; None when no router file is there or it
+    changes nothing (it always runs one model).
+
+    {"modality", "router", "chain" (models in the order they may run), "final" (the most
+    capable: the model the router stands in for), "runs" (share of attempts that run each model
+    of the chain), "overhead_vm_us" (features + choice + bands, timed in the MicroPython VM),
+    "far_delta" / "frr_delta" (router - final model, at the shipped thresholds), "fitted_on"}."""
+    try:
+        doc = load(modality, path)
+    except ModelError:
+        return None
+    meta = doc.get("meta") or {}
+    fit = ((meta.get("candidates") or {}).get(meta.get("router")) or {}).get("fit") or {}
+    ref = (meta.get("single_fit") or {}).get(meta.get("reference"))
+    over = meta.get("overhead_vm_us")
+    if not fit or not ref or over is None or doc.get("index"):
+        return None  # older files, or a feature-chosen first model: no chain to summarise
+    models = doc["models"]
+    first = int(doc["tree"][1]) if doc.get("tree") and doc["tree"][0] < 0 else None
+    if first is None:
+        return None
+    nxt = {int(r[0]): int(r[1]) for r in doc.get("escalate") or []}
+    chain = [first]
+    while chain[-1] in nxt and nxt[chain[-1]] not in chain:
+        chain.append(nxt[chain[-1]])
+    names = [models[k] for k in chain]
+    if len(names) < 2:
+        return None
+    share = fit.get("share") or {}
+    runs = [round(sum(float(share.get(n, 0.0)) for n in names[i:]), 4) for i in range(len(names))]
+    runs[0] = 1.0
+    return {"modality": modality, "router": meta.get("router"), "chain": names,
+            "final": names[-1], "runs": runs, "overhead_vm_us": float(over),
+            "far_delta": round(fit["far"] - ref["far"], 5),
+            "frr_delta": round(fit["frr"] - ref["frr"], 5),
+            "fitted_on": (meta.get("trained_on") or {}).get("set")}

@@ -196,10 +196,13 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
                                                  "mean_latency_ms")} for m, v in singles.items()},
             "candidates": {c["name"]: public(c) for c in cands}}
     doc = _doc(modality, models, shipped, meta)
+    over = cost.overhead(modality, doc, board)
+    # board-independent: the explorer scales it by each board's python_speed_factor
+    doc["meta"]["overhead_vm_us"] = round(over["overhead_ms"] * 1000.0 /
+                                          max(over["python_speed_factor"], 1e-9), 3)
     path = export.default_path(modality) if out is None else out
     if write:
         export.write(doc, path)
-    over = cost.overhead(modality, doc, board)
     return {"modality": modality, "path": str(path) if write else None, "written": bool(write),
             "router": shipped["name"], "set": set_name, "identities": len(split["identities"]),
             "probes": P, "refused_probes": int(split["refused"].sum()), "models": models,

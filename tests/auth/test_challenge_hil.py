@@ -1,0 +1,93 @@
+"""The spoken challenge through the real app on a virtual ESP-EYE: the board draws the words;
+the host makes the clip the board's microphone would hear (one speaker's single-word clips,
+joined with random gaps and noise). Right words in the right order pass; a reused challenge,
+an expired one, a wrong order and a replayed recording fail, and each counts as an attempt."""
+import time
+
+import numpy as np
+import pytest
+
+from eyeauth.errors import DeviceError
+
+pytestmark = pytest.mark.hil
+
+# a Speech Commands evaluation speaker (never trained on) with a clip of every vocabulary word
+SPEAKER = "8fe67225"
+
+
+def _clip(folder, words, seed):
+    from eyeauth import datasets
+    from eyeauth.models import voice_phrase
+
+    rng = np.random.default_rng(seed)
+    return voice_phrase.make_phrase([datasets.load_audio(folder / f"{w}_0.wav") for w in words], rng)
+
+
+def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_data):
+    from eyeauth.models import keyword
+
+    b = auth_board
+    folder = shared_data / "voices/speech_commands" / SPEAKER
+    vocab = list(keyword.VOCAB)
+    enrol = [_clip(folder, vocab[i:i + 3], 10 + i) for i in (0, 3, 6)] + [_clip(folder, vocab[7:], 9)]
+    face = shared_data / "faces/orl/s31/1.pgm"
+    b.auth.enroll("ann", faces=[face, shared_data / "faces/orl/s31/2.pgm"], voices=enrol)
+    b.auth.config(policy="challenge")  # voice only here; the default cascade would ask for a face
+
+    ch = b.auth.say()
+    assert len(ch["words"]) == 3 and len(set(ch["words"])) == 3 and set(ch["words"]) <= set(vocab)
+    clip = _clip(folder, ch["words"], 1)
+    b.app.telemetry.clear()
+    ok = b.auth.auth(voice=clip, spoken=ch["challenge"], user="ann")
+    assert ok["policy"] == "challenge" and ok["challenge"] == ch["words"]
+    # open recognition (`heard`) may differ from the challenge: the decision is each expected
+    # word's margin (over 60 random draws of this speaker's clips on the host: all >= -0.76,
+    # the card's threshold is -2.9)
+    assert len(ok["heard"]) == 3 and ok["words_ok"], ok
+    assert ok["accepted"] and ok["user"] == "ann", ok
+    names = [s[0] for s in ok["stages"]]
+    assert names.count("keyword") == 3 and "segment" in names and "voice_embed" in names
+    assert {t.stage for t in b.app.telemetry} >= {"segment", "keyword", "voice_embed", "match"}
+    heap = [t.heap_free for t in b.app.telemetry if t.stage in ("segment", "logmel", "keyword", "voice_embed")]
+    print("challenge heap_free low-water:", min(heap))
+    assert min(heap) >= 256 * 1024, heap  # the shared rows and both models' windows fit easily
+    print("challenge stages (stage, model, measured us, modeled us):", ok["stages"])
+
+    # face + challenge (policy per attempt: debug mode): the router's face factor, then the words
+    ch1 = b.auth.say()
+    both = b.auth.auth(face=face, voice=_clip(folder, ch1["words"], 4), spoken=ch1["challenge"],
+                       user="ann", policy="face+challenge")
+    assert both["policy"] == "face+challenge" and both["used"] == ["face", "voice"], both
+    assert both["words_ok"] and both["face_score"] > 0.9 and both["accepted"], both
+
+    # the same challenge again, with the very clip that passed: spent, a counted failure
+    with pytest.raises(DeviceError) as e:
+        b.auth.auth(voice=clip, spoken=ch["challenge"], user="ann")
+    assert e.value.code == "bad_challenge"
+
+    # a recording of the earlier challenge replayed for a new one
+    ch2 = b.auth.say()
+    while any(a == c for a, c in zip(ch["words"], ch2["words"])):  # no word in the same place
+        ch2 = b.auth.say()
+    rep = b.auth.auth(voice=clip, spoken=ch2["challenge"], user="ann")
+    assert not rep["accepted"] and not rep["words_ok"], rep
+
+    # the right words in the wrong order
+    ch3 = b.auth.say()
+    wrong = b.auth.auth(voice=_clip(folder, ch3["words"][::-1], 2), spoken=ch3["challenge"], user="ann")
+    assert not wrong["accepted"] and not wrong["words_ok"], wrong
+    assert wrong["failed"] == 3  # the reused challenge, the replay, the wrong order
+
+    # too late: the board's time limit (config challenge_s, signed)
+    b.auth.config(challenge_s=1)
+    ch4 = b.auth.say()
+    assert ch4["ttl_s"] == 1
+    time.sleep(1.5)
+    with pytest.raises(DeviceError) as e:
+        b.auth.auth(voice=_clip(folder, ch4["words"], 3), spoken=ch4["challenge"], user="ann")
+    assert e.value.code == "bad_challenge"
+    # a challenge policy without a challenge is refused in one line
+    b.auth.config(policy="face+challenge")
+    with pytest.raises(DeviceError) as e:
+        b.auth.auth(voice=clip, user="ann")
+    assert e.value.code == "no_challenge"
