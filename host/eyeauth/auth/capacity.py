@@ -124,8 +124,10 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
     train = [p for i in splits.identities("lfw", "train") if i in lfw.files for p in lfw.files[i]]
     probe = [p for i in splits.identities("lfw", "eval") if i in lfw.files for p in lfw.files[i]][:rounds]
     spk = datasets.fsdd(data_dir).files
-    clip = [f for name in sorted(spk) for f in spk[name][:1]][:rounds]
+    clip = [spk[name][k] for k in range(3, 40) for name in sorted(spk) if k < len(spk[name])][:rounds]
     own = [f for name in sorted(spk) for f in spk[name][1:3]]  # the real enrolls' voices
+    if len(probe) < rounds or len(clip) < rounds:
+        raise DataError(f"--rounds {rounds}: only {min(len(probe), len(clip))} probe files")
     out: dict = {"users_requested": users, "board_port": port, "face_model": fm, "voice_model": vm}
     with open_transport(port) as t:
         app = AppClient(t, timeout=120)
