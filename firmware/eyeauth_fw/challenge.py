@@ -7,7 +7,7 @@ import time
 
 from micropython import const
 
-from eyeauth_fw import fusion, pipeline, spoken, words
+from eyeauth_fw import fusion, pipeline, spoken, wordorder, words
 from eyeauth_fw.registry import ATTEMPTS, AppError, arg_int, register
 
 _TTL_S = const(20)
@@ -80,9 +80,12 @@ def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, c
             item = None
         clip = A._capture(app, p, "mic", vid)[0]
         vm = vm_fixed or cfg["voice_model"]
-        heard, margins, v = spoken.listen(p, clip, expected, kw, vm)
+        order = []
+        heard, margins, v = spoken.listen(p, clip, expected, kw, vm, order)
         res.update({"heard": heard, "word_margins": [round(m, 3) for m in margins]})
-        ok_words = len(margins) == len(expected) and words.words_ok(margins, thr)
+        # each word heard as itself (margin), and in the drawn order rather than another
+        ok_words = len(margins) == len(expected) and words.words_ok(margins, thr) and \
+            wordorder.order_ok(order)
         voice = -2.0
         if v is not None:
             who["voice"], res["voice_score"], voice = A._margin(p, cfg, "voice", vm, v, users, claimed)

@@ -65,8 +65,10 @@ class _Rows:
         audio._quant(memoryview(self.lm.ring)[a * m:b * m], (b - a) * m, 0, memoryview(out)[at * m:(at + b - a) * m])
 
 
-def listen(p, clip, expected, kw, vm):
-    # -> (heard words, margins of the expected words, speaker embedding or None). Stages:
+def listen(p, clip, expected, kw, vm, order=None):
+    # -> (heard words, margins of the expected words, speaker embedding or None); with a list
+    # `order`, one row per word of each segment's logits of the challenge words (wordorder.py).
+    # Stages:
     # segment (VAD + words), logmel (rows), keyword (nn per word), voice_embed (nn per window).
     t0 = time.ticks_us()
     db, flags = audio.speech_flags(clip)
@@ -107,6 +109,8 @@ def listen(p, clip, expected, kw, vm):
             lg = [((((v + 128) & 0xFF) - 128) - kc["zp"]) * kc["scale"] for v in out]
             heard.append(words.VOCAB[words.argmax(lg)])
             margins.append(words.margin(lg, words.VOCAB.index(want)))
+            if order is not None:
+                order.append([lg[words.VOCAB.index(w)] for w in expected])
         if not shared:
             return heard, margins, p.voice_embedding(clip, (c, s, e), vm)
         vq = bytearray(vt * vmels)

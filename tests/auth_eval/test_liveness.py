@@ -205,3 +205,28 @@ def test_challenge_policies_need_words_and_voice():
     # a challenge attempt under a configured policy
     assert [fus.with_challenge(p) for p in ("voice", "face", "cascade", "challenge", "face+challenge")] == \
         ["challenge", "face+challenge", "face+challenge", "challenge", "face+challenge"]
+
+
+def test_order_check_rejects_the_right_words_in_another_order():
+    """wordorder.order_ok: the drawn order must beat every other order of the same words; the
+    board (MicroPython) and the host's evaluation decide alike."""
+    import json
+
+    wo = liveness._wordorder()
+    # segment i said word i, but weakly for the first two (a left / right confusion)
+    fair = [[2.0, 1.5, -3.0], [1.4, 1.6, -2.0], [-4.0, -3.0, 5.0]]
+    assert wo.order_ok(fair)
+    # the same words said in another order: segments 0 and 1 swapped
+    swapped = [fair[1], fair[0], fair[2]]
+    assert not wo.order_ok(swapped)
+    assert not wo.order_ok([[1.0, 1.0], [1.0, 1.0]])  # a tie is not the drawn order
+    assert not wo.order_ok([])
+    rng = np.random.default_rng(2)
+    cases = [rng.normal(0, 2, (n, n)).round(3).tolist() for n in (2, 3, 4) for _ in range(30)]
+    host = [wo.order_ok(c) for c in cases]
+    assert 0 < sum(host) < len(host)
+    script = ("import sys, json\nsys.path.insert(0, %r)\nfrom eyeauth_fw import wordorder\n"
+              "print(json.dumps([wordorder.order_ok(c) for c in json.loads(%r)]))"
+              % (str(FIRMWARE_DIR), json.dumps(cases)))
+    r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout) == host, r.stderr

@@ -97,6 +97,16 @@ def trials(part="eval", n_words=3, per_speaker=TRIALS, seed=13, data_dir=None):
                 t = who[int(rng.integers(len(who)))]
                 out.append({"kind": "impostor", "claimed": s, "expected": seq, "speaker": t,
                             "phrase": say(spk[t][1], seq, rng)})
+        # the owner's recording of the right words in another order (a spliced replay): a
+        # separate random stream, so the trials above stay those of earlier versions
+        r2 = np.random.default_rng([seed, i, 1])
+        for t in [x for x in out if x["kind"] == "genuine" and x["claimed"] == s]:
+            seq = t["expected"]
+            perm = list(seq)
+            while perm == list(seq):
+                perm = [seq[j] for j in r2.permutation(len(seq))]
+            out.append({"kind": "reorder", "claimed": s, "expected": seq, "said": perm,
+                        "phrase": say(test, perm, r2)})
     return out, enrol, skipped
 
 
@@ -132,9 +142,23 @@ def phrase_from_folder(folder, words, seed=None):
 
 # ---------------------------------------------------------------- the board's decision
 
-def word_scores(kcard, phrase, expected):
+def _wordorder():
+    """The firmware's ``eyeauth_fw/wordorder.py`` (the order check) as plain Python."""
+    import importlib.util
+
+    from eyeauth import FIRMWARE_DIR
+
+    spec = importlib.util.spec_from_file_location("eyeauth_fw_wordorder",
+                                                  FIRMWARE_DIR / "eyeauth_fw" / "wordorder.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def word_scores(kcard, phrase, expected, order=None):
     """(margins of the expected words, heard words): [] margins when the segmentation finds
-    fewer words than expected."""
+    fewer words than expected. With a list ``order``: each segment's logits of the expected
+    words are appended (the board's order check, wordorder.py)."""
     segs, qs = K.clip_tensors(kcard, phrase, len(expected))
     if not qs:
         return [], ["?"] * segs
@@ -144,11 +168,14 @@ def word_scores(kcard, phrase, expected):
         lg = [float(v) for v in K.logits(kcard, q)]
         margins.append(wf.margin(lg, k))
         heard.append(wf.argmax(lg))
+        if order is not None:
+            order.append([lg[j] for j in expected])
     return margins, heard
 
 
-def words_pass(margins, n, thr):
-    return len(margins) == n and min(margins) >= thr
+def words_pass(margins, n, thr, order_ok=True):
+    """The board's words decision: every word heard as itself by ``thr``, in the drawn order."""
+    return len(margins) == n and min(margins) >= thr and bool(order_ok)
 
 
 def score_trials(kcard, vcard, tr, enrol, progress=True):
@@ -162,8 +189,11 @@ def score_trials(kcard, vcard, tr, enrol, progress=True):
         for s, ph in enrol.items():
             templates[s] = [TH.quantize_unit(voice_phrase.embed(vcard, x)) for x in ph]
     with Steps("liveness trials", len(tr), every=5 if progress else 1e9) as st:
+        wo = _wordorder()
         for t in tr:
-            t["margins"], t["heard"] = word_scores(kcard, t["phrase"], t["expected"])
+            order = []
+            t["margins"], t["heard"] = word_scores(kcard, t["phrase"], t["expected"], order)
+            t["order_ok"] = bool(order) and wo.order_ok(order)
             if vcard is not None:
                 t["voice_score"] = TH.score(voice_phrase.embed(vcard, t["phrase"]), templates[t["claimed"]])
             st.tick()
@@ -173,13 +203,13 @@ def score_trials(kcard, vcard, tr, enrol, progress=True):
 def rates(tr, thr_words, thr_voice=None):
     """The pass/reject rates of the decision rule over scored trials."""
     def accepted(t):
-        ok = words_pass(t["margins"], len(t["expected"]), thr_words)
+        ok = words_pass(t["margins"], len(t["expected"]), thr_words, t.get("order_ok", True))
         if thr_voice is not None:
             ok = ok and t["voice_score"] >= thr_voice
         return ok
 
     out = {}
-    for kind in ("genuine", "replay", "impostor"):
+    for kind in ("genuine", "replay", "reorder", "impostor"):
         ts = [t for t in tr if t["kind"] == kind]
         acc = [accepted(t) for t in ts]
         out[kind] = {"trials": len(ts), "accepted": int(sum(acc))}
@@ -340,6 +370,7 @@ def evaluate(card=None, voice=None, part="eval", n_words=3, per_speaker=TRIALS, 
         "word_accuracy_clips": round(hit / max(1, n), 4), "word_accuracy_clips_n": n,
         "genuine_pass_rate": round(frac("genuine"), 4),
         "replay_reject_rate": round(1 - frac("replay"), 4),
+        "reorder_reject_rate": round(1 - frac("reorder"), 4),
         "trials": {k: r[k] for k in r},
         "command": COMMAND,
     }
@@ -349,7 +380,8 @@ def evaluate(card=None, voice=None, part="eval", n_words=3, per_speaker=TRIALS, 
                     "impostor_reject_rate": round(1 - frac("impostor"), 4),
                     "impostor_voice_alone_far": round(va, 4),
                     "genuine_words_only_pass_rate": round(sum(
-                        words_pass(x["margins"], n_words, thr_w) for x in tr if x["kind"] == "genuine")
+                        words_pass(x["margins"], n_words, thr_w, x.get("order_ok", True))
+                        for x in tr if x["kind"] == "genuine")
                         / max(1, r["genuine"]["trials"]), 4)})
         if latency:
             gen = [x for x in tr if x["kind"] == "genuine"][:8]

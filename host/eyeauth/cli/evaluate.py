@@ -167,6 +167,7 @@ def _liveness(args):
              f"genuine pass, first try:   {pct(r['genuine_pass_rate'])} ({t['genuine']['accepted']}/"
              f"{t['genuine']['trials']}; words alone {pct(r['genuine_words_only_pass_rate'])})",
              f"replays rejected:          {pct(r['replay_reject_rate'])} ({t['replay']['trials']} trials)",
+             f"right words, wrong order:  {pct(r['reorder_reject_rate'])} rejected ({t['reorder']['trials']} trials)",
              f"impostors rejected:        {pct(r['impostor_reject_rate'])} ({t['impostor']['trials']} "
              f"trials; the voice model alone accepts {pct(r['impostor_voice_alone_far'])})"]
     if "modeled" in r:
