@@ -138,6 +138,16 @@ def load(modality, path=None):
     return validate(doc, modality, str(f))
 
 
+def load_for(modality, path, built):
+    """:func:`load`, and ModelError unless every model the premodel picks is in ``built``."""
+    doc = load(modality, path)
+    gone = [m for m in doc["models"] if m not in built]
+    if gone:
+        raise ModelError(f"the premodel picks {', '.join(gone)}, which is not built; the zoo "
+                         f"changed: {TRAIN_HINT}")
+    return doc
+
+
 def choose(doc, X):
     """Class index per row of the full feature matrix ``X`` (all NAMES columns), computed with
     the board's integer arithmetic."""

@@ -261,11 +261,7 @@ def _bal(split, acc, mask):
 def evaluate(modality, premodel=None, data_dir=None, variants=None, seed=1, max_files=None,
              max_identities=None, boards=BOARDS, cache=True, sets=None):
     z = D.Zoo(modality)
-    doc = export.load(modality, premodel)
-    gone = [m for m in doc["models"] if m not in z.names]
-    if gone:
-        raise ModelError(f"the premodel picks {', '.join(gone)}, which is not built; the zoo "
-                         f"changed: {export.TRAIN_HINT}")
+    doc = export.load_for(modality, premodel, z.names)
     all_sets = D.routing_sets(modality, "eval", data_dir)
     if sets:
         unknown = [s for s in sets if s not in all_sets]

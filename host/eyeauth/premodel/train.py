@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from eyeauth import datasets
-from eyeauth.errors import DataError, ModelError, UsageError
+from eyeauth.errors import DataError, UsageError
 from eyeauth.premodel import classify as C, cost, data as D, export, select as S
 from eyeauth.premodel.features import NAMES
 
@@ -173,11 +173,7 @@ def evaluate(modality, data=None, premodel=None, variants=None, seed=1, max_file
     """Single models vs the premodel vs the oracle on held-out identities (dict)."""
     _check(modality)
     z = D.Zoo(modality)
-    doc = export.load(modality, premodel)
-    gone = [m for m in doc["models"] if m not in z.names]
-    if gone:
-        raise ModelError(f"the premodel picks {', '.join(gone)}, which is not built; the zoo "
-                         f"changed: {export.TRAIN_HINT}")
+    doc = export.load_for(modality, premodel, z.names)
     root = D.resolve_root(modality, data) if data else D.default_root(modality, split=z.split())
     ds = datasets.scan(root, modality)
     if z.split() and not data:
