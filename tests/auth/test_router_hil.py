@@ -89,6 +89,8 @@ def test_router_on_the_board(router_board, faces, voices, tmp_path):
     for frame in ([black, probe] if b.quality else [black]):
         res = b.auth.auth(face=frame, voice=clip, policy="cascade", user="ann")
         assert res["used"] == ["voice"] and not _stages(res, "face_embed")
+        # the voice path ran inside the decision: its stages are its own, not "fusion"'s
+        assert _stages(res, "voice_embed") and all(s[3] < 20000 for s in _stages(res, "fusion"))
         assert "face_score" not in res
         margin = res["voice_score"] - b.th["thresholds"][res["models"]["voice"]]
         assert res["accepted"] == (margin >= CASCADE_MARGIN)
