@@ -117,14 +117,8 @@ class Pipeline:
                 done = o + n_frames - 1
                 q = lm.window(o)
                 self._py("logmel", model, t0, {"window": o} if len(offs) > 1 else None)
-                v = self._unit(model, self._nn("voice_embed", model, q))
-                if acc is None:
-                    acc = v
-                else:
-                    for i in range(len(v)):
-                        acc[i] += v[i]
-            n = math.sqrt(sum(x * x for x in acc)) or 1.0
-            return [x / n for x in acc]
+                acc = add_to(acc, self._unit(model, self._nn("voice_embed", model, q)))
+            return unit(acc)
         finally:
             gc.threshold(old)
 
@@ -132,9 +126,21 @@ class Pipeline:
     def _unit(self, model, out):
         c = card(model)
         zp, sc = c["zp"], c["scale"]
-        v = [((((b + 128) & 0xFF) - 128) - zp) * sc for b in out]
-        n = math.sqrt(sum(x * x for x in v)) or 1.0
-        return [x / n for x in v]
+        return unit([((((b + 128) & 0xFF) - 128) - zp) * sc for b in out])
+
+
+def add_to(acc, v):
+    # running sum of window embeddings (an utterance embedding is their normalised sum)
+    if acc is None:
+        return v
+    for i in range(len(v)):
+        acc[i] += v[i]
+    return acc
+
+
+def unit(acc):
+    n = math.sqrt(sum(x * x for x in acc)) or 1.0
+    return [x / n for x in acc]
 
 
 def quantize_unit(v):

@@ -240,17 +240,11 @@ def choose(modality, feats):
 
 
 def choose_face(frame, w, h, box):
-    m = load("face")
-    if m is None:
-        return None
-    return choose("face", features.face_features(frame, w, h, box) if m["index"] else ())
+    return route_face(frame, w, h, box)[0]
 
 
 def choose_voice(clip):
-    m = load("voice")
-    if m is None:
-        return None
-    return choose("voice", features.voice_features(clip) if m["index"] else ())
+    return route_voice(clip)[0]
 
 
 def route_face(frame, w, h, box):

@@ -4,7 +4,6 @@
 # (when their mel bands agree; else the voice path runs as for a plain voice attempt).
 # No board imports: `eyeauth eval liveness` times this file in the MicroPython VM.
 import gc
-import math
 import time
 
 import micropython
@@ -120,13 +119,7 @@ def listen(p, clip, expected, kw, vm, order=None):
             rows.need(o, o + vt)
             rows.quant(o, o + vt, vq, 0)
             p._py("logmel", vm, t1, {"window": o})
-            v = p._unit(vm, p._nn("voice_embed", vm, vq))
-            if acc is None:
-                acc = v
-            else:
-                for i in range(len(v)):
-                    acc[i] += v[i]
-        nv = math.sqrt(sum(x * x for x in acc)) or 1.0
-        return heard, margins, [x / nv for x in acc]
+            acc = pipeline.add_to(acc, p._unit(vm, p._nn("voice_embed", vm, vq)))
+        return heard, margins, pipeline.unit(acc)
     finally:
         gc.threshold(old)

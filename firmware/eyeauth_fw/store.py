@@ -101,12 +101,14 @@ def _q12(src: ptr32, dst: ptr16, n: int):
         dst[i] = x
 
 
-def _parse(blob):
+def _walk(blob, magic, size):
+    # -> (body, [(user, key, dim, n, data offset)]) of a checked template file of one format;
+    # size(dim, n): bytes of an entry's data
     if len(blob) < _HEAD_LEN:
         raise StoreError("short")
-    magic, count, blen, crc = struct.unpack_from(_HEAD, blob, 0)
+    m, count, blen, crc = struct.unpack_from(_HEAD, blob, 0)
     body = memoryview(blob)[_HEAD_LEN:_HEAD_LEN + blen]
-    if magic != b"EAT2" or len(body) != blen or (crc32(body) & 0xFFFFFFFF) != crc:
+    if m != magic or len(body) != blen or (crc32(body) & 0xFFFFFFFF) != crc:
         raise StoreError("checksum")
     out = []
     p = 0
@@ -119,9 +121,14 @@ def _parse(blob):
         p += 1 + n
         dim, ns = struct.unpack_from("<HB", body, p)
         p += 3
-        out.append((user, key, ns, bytes(body[p:p + 2 * dim])))
-        p += 2 * dim
-    return out
+        out.append((user, key, dim, ns, p))
+        p += size(dim, ns)
+    return body, out
+
+
+def _parse(blob):
+    body, ents = _walk(blob, b"EAT2", lambda dim, ns: 2 * dim)
+    return [(user, key, ns, bytes(body[p:p + 2 * dim])) for user, key, dim, ns, p in ents]
 
 
 def _serialize(entries):
@@ -143,22 +150,10 @@ def _read(path):
 
 def _old_users(blob):
     # version 1 (/templates.bin, int8 samples) -> [(user, key, n, template)]
-    magic, count, blen, crc = struct.unpack_from(_HEAD, blob, 0)
-    body = memoryview(blob)[_HEAD_LEN:_HEAD_LEN + blen]
-    if magic != b"EAT1" or len(body) != blen or (crc32(body) & 0xFFFFFFFF) != crc:
-        raise StoreError("checksum")
-    out, p = [], 0
-    for _ in range(count):
-        n = body[p]
-        user = bytes(body[p + 1:p + 1 + n]).decode()
-        p += 1 + n
-        n = body[p]
-        key = bytes(body[p + 1:p + 1 + n]).decode()
-        p += 1 + n
-        dim, ns = struct.unpack_from("<HB", body, p)
-        p += 3
+    body, ents = _walk(blob, b"EAT1", lambda dim, ns: ns * dim)
+    out = []
+    for user, key, dim, ns, p in ents:
         samples = [bytes(body[p + k * dim:p + (k + 1) * dim]) for k in range(ns)]
-        p += ns * dim
         if samples:
             out.append((user, key, ns, template(samples)))
     return out

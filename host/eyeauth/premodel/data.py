@@ -66,6 +66,7 @@ class Zoo:
         self.sha = {n: hashlib.sha1(b).hexdigest()[:16] for n, b in self.bytes.items()}
         self.det_card = zoo.load_card(zoo.DETECTOR) if modality == "face" else None
         self.det_bytes = zoo.model_bytes(zoo.DETECTOR) if modality == "face" else None
+        self.det_sha = hashlib.sha1(self.det_bytes).hexdigest()[:16] if self.det_bytes else None
 
     def split(self):
         """The data set (data/splits.json) the zoo's models of this modality were trained on,
@@ -159,19 +160,12 @@ class Embedder:
         self.zoo, self.cache = zoo_, cache or Cache()
 
     def box(self, frame):
-        z = self.zoo
-        key, item = f"box-{hashlib.sha1(z.det_bytes).hexdigest()[:16]}", _digest(frame)
-        got = self.cache.get(key, item)
-        if got is None:
-            probs = _infer(z.det_bytes, P.detector_input(frame))
-            got = np.array(P.detector_box(probs[:3], frame.shape), np.float32)
-            self.cache.put(key, item, got)
-        return tuple(int(v) for v in got)
+        return self.detect(frame)[0]
 
     def detect(self, frame):
         """(box, face presence) of a frame from the int8 detector, as the board's gate reads it."""
         z = self.zoo
-        key, item = f"det-{hashlib.sha1(z.det_bytes).hexdigest()[:16]}", _digest(frame)
+        key, item = f"det-{z.det_sha}", _digest(frame)
         got = self.cache.get(key, item)
         if got is None:
             probs = _infer(z.det_bytes, P.detector_input(frame))

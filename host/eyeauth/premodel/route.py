@@ -55,7 +55,7 @@ def reference(singles, models):
     return max(range(len(models)), key=lambda k: (singles[models[k]]["balanced_accuracy"], k))
 
 
-def _esc_doc(rule_map, split):
+def _esc_doc(rule_map):
     """{from: (to, col, at, bands)} -> the document's integer/float rows."""
     rows = []
     for a, (b, col, at, bands) in rule_map.items():
@@ -135,7 +135,7 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
     pairs.sort(key=lambda t: t[0])
     _, a, b, band, r = pairs[0]
     first_a = C.fit({"kind": "constant", "model": a}, np.zeros((P, 0)), np.full(P, a), M)
-    cascade = _candidate("cascade", first_a, [], _esc_doc({a: (b, None, 0, [band])}, split), r)
+    cascade = _candidate("cascade", first_a, [], _esc_doc({a: (b, None, 0, [band])}), r)
     chains = [{"chain": [models[p[1]], models[p[2]]], "bands": [list(p[3])],
                **{k: p[4][k] for k in ("far", "frr", "mean_latency_ms")}} for p in pairs]
     # every model in turn: the cheapest unsure band goes on to the middle model, its unsure
@@ -151,7 +151,7 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
         if key3 < pairs[0][0]:
             first0 = C.fit({"kind": "constant", "model": 0}, np.zeros((P, 0)), np.zeros(P, np.int64), M)
             cascade = _candidate("cascade", first0, [], _esc_doc(
-                {0: (1, None, 0, [bands3[0]]), 1: (2, None, 0, [bands3[1]])}, split), r3)
+                {0: (1, None, 0, [bands3[0]]), 1: (2, None, 0, [bands3[1]])}), r3)
     cascade["chains"] = chains
     cands.append(cascade)
 
@@ -160,7 +160,7 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
     got = R.fit_hybrid(split, a, b, hyb_cols, rf, rr, SLACK) if hyb_cols else None
     if got:
         rule, rh = got
-        cands.append(_candidate("hybrid", first_a, [], _esc_doc({a: (b,) + rule}, split), rh))
+        cands.append(_candidate("hybrid", first_a, [], _esc_doc({a: (b,) + rule}), rh))
 
     for c in cands:
         c["fit"]["meets_fit"] = bool(c["fit"]["far"] <= rf + SLACK and c["fit"]["frr"] <= rr + SLACK)
@@ -220,8 +220,6 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
 
 def _with_costs(split, zoo_, board):
     c = cost.routing_costs(zoo_, board)
-    if c["order"] != split["models"]:  # another board may order the paths differently
-        pass
     s = dict(split)
     s["cost_first"] = np.array([c["first"][m] for m in split["models"]])
     s["cost_extra"] = np.array([c["extra"][m] for m in split["models"]])
