@@ -74,7 +74,7 @@ def _load_config():
         cfg["models"] = rel["models"]
         for mod, name in rel["default"].items():
             cfg[mod + "_model"] = name
-        for k in ("detector", "policy", "cascade_margin"):
+        for k in ("detector", "landmark", "policy", "cascade_margin"):
             if k in rel:
                 cfg[k] = rel[k]
     except (OSError, ValueError, KeyError, AttributeError):
@@ -198,8 +198,10 @@ def _drop(app, ids):
 def _embed_face(app, p, item, models):
     # enrolment: every deployed face model on one frame -> ({model: vec}, box)
     frame, w, h = item
-    box = p.face_box(frame, w, h, _st(app)["cfg"].get("detector"))
-    return {m: p.face_embedding(frame, w, h, box, m) for m in models}, box
+    cfg = _st(app)["cfg"]
+    box = p.face_box(frame, w, h, cfg.get("detector"))
+    pts = p.face_points(frame, w, h, box, cfg.get("landmark"))
+    return {m: p.face_embedding(frame, w, h, pts, m) for m in models}, box
 
 
 def _embed_voice(app, p, item, models):
@@ -264,7 +266,8 @@ def _face_factor(app, p, item, fixed, policy, users, claimed, who, res):
             p._py("premodel", "", t0, {"modality": "voice", "why": "poor_face"})
             return None
         route = (t0, first, feats)
-    return _routed(app, p, "face", route, lambda m: p.face_embedding(frame, w, h, box, m),
+    pts = p.face_points(frame, w, h, box, cfg.get("landmark"))
+    return _routed(app, p, "face", route, lambda m: p.face_embedding(frame, w, h, pts, m),
                    fixed, users, claimed, who, res)
 
 

@@ -55,24 +55,36 @@ class Pipeline:
 
     # -- face --------------------------------------------------------------------------------
     def face_box(self, frame, w, h, detector):
+        # -> square box (x, y, s, s) of the face in the QVGA camera frame. The frame itself is
+        # the detector's input (uint8; the graph quantizes and pools it to 80x60 in C).
         if detector is None:
             return imgproc.default_face_box(w, h)
-        t0 = time.ticks_us()
-        q = imgproc.detector_input(frame, w, h)
-        self._py("det_pre", detector, t0)
-        out = self._nn("detect", detector, q)
+        if w != imgproc.CAM_W or h != imgproc.CAM_H:
+            raise PipelineError("bad_frame", "camera frames are %dx%d grey (QVGA), got %dx%d: feed camera frames (the host converts photos)" % (imgproc.CAM_W, imgproc.CAM_H, w, h))
+        out = self._nn("detect", detector, frame)
         c = card(detector)
-        probs = [(((v + 128) & 0xFF) - 128 - c["zp"]) * c["scale"] for v in out[:4]]
         # face-presence gate: no face, no embedding, no attempt (noise, flat or blocky frames,
-        # a hand over the lens); the threshold is the detector card's
-        if c["pt"] is not None and len(probs) > 3 and probs[3] < c["pt"]:
-            raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (probs[3], c["pt"]))
-        return imgproc.detector_box(probs[:3], w, h)
+        # a hand over the lens); sigmoid outputs are int8 with scale 1/256, zero point -128
+        pres = (((out[3] + 128) & 0xFF) / 256) if len(out) > 3 else 1.0
+        if c["pt"] is not None and pres < c["pt"]:
+            raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (pres, c["pt"]))
+        return imgproc.detector_box_q(out, w, h)
 
-    def face_embedding(self, frame, w, h, box, model):
+    def face_points(self, frame, w, h, box, landmark):
+        # -> five landmarks [(x16, y16)] (1/16 pixel) from the landmark net on the region around
+        # the box; without a landmark model, the template's points in the box
+        if landmark is None:
+            return imgproc.box_points(box)
+        t0 = time.ticks_us()
+        q = imgproc.landmark_input(frame, w, h, box, card(landmark)["shape"][1])
+        self._py("lmk_pre", landmark, t0)
+        out = self._nn("landmark", landmark, q)
+        return imgproc.points_q4(out, imgproc.landmark_region(box))
+
+    def face_embedding(self, frame, w, h, pts, model):
         size = card(model)["shape"][1]
         t0 = time.ticks_us()
-        q = imgproc.face_input(frame, w, h, box, size)
+        q = imgproc.aligned_input(frame, w, h, pts, size)
         self._py("face_pre", model, t0)
         return self._unit(model, self._nn("face_embed", model, q))
 

@@ -28,14 +28,14 @@ def load_frame(path) -> np.ndarray:
 
 
 def fit_frame(img: np.ndarray, what: str = "image") -> np.ndarray:
+    """The camera frame the board's QVGA camera would give for a photo (320x240 grey:
+    ``face_data.camera_frame``, letterboxed to 4:3 with grey 128)."""
+    from eyeauth.models.face_data import camera_frame
+
     h, w = img.shape
     if w < 32 or h < 32:
         raise DataError(f"{what} is {w}x{h}: the board needs at least 32x32 pixels")
-    if w > MAX_W or h > MAX_H:  # what a camera would give: scale the photo down to VGA
-        from PIL import Image
-        s = min(MAX_W / w, MAX_H / h)
-        img = np.asarray(Image.fromarray(img).resize((max(32, int(w * s)), max(32, int(h * s))), Image.BILINEAR))
-    return img
+    return camera_frame(img)
 
 
 def load_clip(path) -> np.ndarray:

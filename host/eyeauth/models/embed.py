@@ -25,17 +25,21 @@ def _infer(name, q, float_ref=False, path=None):
 
 
 def detect(frame, detector=zoo.DETECTOR, path=None):
-    """((x, y, w, h) square face box in frame pixels, face presence in [0, 1]) from the int8
-    detector; presence is 1.0 for a detector without a presence output."""
+    """((x, y, s, s) square face box in camera-frame pixels, face presence in [0, 1]) from the
+    int8 detector on the camera frame of ``frame`` (``face_data.camera_frame``: a photo of any
+    size is what the board's QVGA camera would give for it)."""
+    from eyeauth.models import face_build, face_data
+
     img = np.asarray(frame)
     if img.ndim not in (2, 3) or min(img.shape[:2]) < 8:
         raise DataError(f"a frame must be a grey or RGB image of at least 8x8, got {img.shape}")
-    probs = np.asarray(_infer(detector, P.detector_input(img), path=path)).reshape(-1)
-    return P.detector_box(probs[:3], img.shape), float(probs[3]) if probs.size > 3 else 1.0
+    cam = face_data.camera_frame(img)
+    (x, y, s), pres = face_build.detect(cam, zoo.model_bytes(detector, path))
+    return (x, y, s, s), pres
 
 
 def detect_face(frame, detector=zoo.DETECTOR, path=None):
-    """(x, y, w, h) square face box in frame pixels, from the int8 detector."""
+    """(x, y, s, s) square face box in camera-frame pixels, from the int8 detector."""
     return detect(frame, detector, path)[0]
 
 
@@ -44,14 +48,30 @@ def presence_threshold(detector=zoo.DETECTOR, path=None):
     return float(zoo.load_card(detector, path)["output"].get("presence_threshold", 0.0))
 
 
-def face_tensor(model_name, image, box=None):
-    """The int8 input tensor (S, S) the face model gets for ``image`` (box from the detector)."""
-    card = zoo.load_card(model_name)
-    size = card["input"]["shape"][1]
-    img = np.asarray(image)
+def face_points(image, box=None, path=None):
+    """Five landmarks (1/16 pixel of the camera frame) the board finds: the landmark net on the
+    region around the detector box (``box`` from :func:`detect`; found when not given)."""
+    from eyeauth.models import align, face_build, face_data
+
+    cam = face_data.camera_frame(np.asarray(image))
     if box is None:
-        box = detect_face(img)
-    return P.face_input(img, box, size)
+        box = detect_face(image, path=path)
+    try:
+        lmk = zoo.model_bytes(zoo.LANDMARK, path)
+    except Exception:  # noqa: BLE001 - a release without a landmark model: template in the box
+        return align.box_points(box)
+    return face_build.landmark_points(cam, box, lmk)
+
+
+def face_tensor(model_name, image, box=None, path=None):
+    """The int8 input tensor (S, S) the face model gets for ``image``: camera frame ->
+    detector box (unless ``box`` is given) -> landmarks -> aligned crop."""
+    from eyeauth.models import align, face_data
+
+    card = zoo.load_card(model_name, path)
+    size = card["input"]["shape"][1]
+    cam = face_data.camera_frame(np.asarray(image))
+    return align.face_input(cam, face_points(image, box, path), size)
 
 
 def embed_face(model_name, image, box=None, float_ref=False):

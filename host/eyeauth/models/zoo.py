@@ -13,6 +13,7 @@ from eyeauth.errors import ModelError
 
 MODALITIES = ("face", "voice", "detector", "keyword")
 DETECTOR = "face_det"
+LANDMARK = "face_lmk"  # five landmarks for the aligned crop (models/face_build.py)
 
 
 def models_dir(path=None):

@@ -55,11 +55,12 @@ class NNService:
         except EyeauthError as exc:
             return {"ok": False, "err": "bad_model", "msg": str(exc)}
         inp, out = info["io"]
-        raw = np.frombuffer(base64.b64decode(req["input"]), np.int8)
+        dtype = np.dtype(inp["dtype"])  # int8, or uint8 for the detector's camera frame
+        raw = np.frombuffer(base64.b64decode(req["input"]), dtype)
         shape = tuple(inp["shape"])
         if raw.size != int(np.prod(shape)):
             return {"ok": False, "err": "bad_shape",
-                    "msg": f"{name} takes {int(np.prod(shape))} int8 values {list(shape)}, got {raw.size}"}
+                    "msg": f"{name} takes {int(np.prod(shape))} {dtype.name} values {list(shape)}, got {raw.size}"}
         t0 = time.perf_counter()
         y = tflm.run(info["bytes"], raw.reshape(shape))
         host_us = int((time.perf_counter() - t0) * 1e6)

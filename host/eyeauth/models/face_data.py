@@ -1,0 +1,194 @@
+"""Which face photos the face models learn from and are judged on, and what a camera makes of them.
+
+Sources (all under ../shared/data/faces; see its README for credits):
+
+* ``lfw``: LFW deep-funneled, split by person in data/splits.json (train / calib / premodel /
+  eval).
+* ``lfw_more``: the rest of LFW. A person who is also in ``lfw`` keeps that person's part (extra
+  photos of an evaluation person are evaluation data only); a person found only here (one
+  photo each) is a training person.
+* ``utkface``: aligned face chips without identities: training inputs only (distillation needs
+  no identity: the target is the teacher's embedding of the photo itself).
+
+Evaluation people may have hundreds of photos in ``lfw_more`` (George W. Bush: 530); so that a
+few people do not dominate the trials, an evaluation set takes at most ``EVAL_CAP`` photos of a
+person: the person's ``lfw`` photos first (natural order), then ``lfw_more`` photos in natural
+order.
+
+Camera frames: the board's camera gives 320x240 grey frames (QVGA). ``camera_frame`` is what the
+camera makes of a photo file (letterboxed to 4:3 with grey 128, resized to 320x240, bilinear):
+the host feeds the board such frames, and every evaluation goes through it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from eyeauth import SHARED_DATA_DIR, datasets, splits
+
+EVAL_CAP = 10
+QVGA = (240, 320)
+
+
+def _root(data_dir):
+    return Path(data_dir or SHARED_DATA_DIR)
+
+
+def _folder_files(folder):
+    if not folder.is_dir():
+        return {}
+    return datasets.scan(folder, "face").files
+
+
+def lfw_more_part(person, lfw_parts):
+    """The part of a ``lfw_more`` person: their ``lfw`` part, else train (one photo each)."""
+    return lfw_parts.get(person, "train")
+
+
+def lfw_parts():
+    doc = splits.load()["sets"]["lfw"]
+    return {i: p for p in splits.PARTS for i in doc[p]}
+
+
+def training_files(data_dir=None, sources=("lfw", "lfw_more", "utkface")):
+    """[(path, identity or None, source)] of every photo the face models may learn from."""
+    root = _root(data_dir) / "faces"
+    parts = lfw_parts()
+    out = []
+    if "lfw" in sources:
+        files = _folder_files(root / "lfw")
+        out += [(p, i, "lfw") for i in splits.identities("lfw", "train") if i in files
+                for p in files[i]]
+    if "lfw_more" in sources:
+        files = _folder_files(root / "lfw_more")
+        out += [(p, i, "lfw_more") for i, ps in files.items()
+                if lfw_more_part(i, parts) == "train" for p in ps]
+    if "utkface" in sources:
+        folder = root / "utkface"
+        if folder.is_dir():
+            out += [(p, None, "utkface") for p in sorted(folder.iterdir(), key=lambda q: datasets.natural_key(q.name))
+                    if p.suffix.lower() in datasets.IMAGE_EXT]
+    return out
+
+
+def part_files(part, data_dir=None, cap=EVAL_CAP, more=True):
+    """{person: [paths]} of the LFW people in ``part`` (calib, premodel, eval): their ``lfw``
+    photos, then (``more``) their ``lfw_more`` photos, at most ``cap`` each."""
+    root = _root(data_dir) / "faces"
+    base = _folder_files(root / "lfw")
+    extra = _folder_files(root / "lfw_more") if more else {}
+    out = {}
+    for i in splits.identities("lfw", part):
+        ps = list(base.get(i, [])) + list(extra.get(i, []))
+        if ps:
+            out[i] = ps[:cap] if cap else ps
+    return out
+
+
+def camera_frame(image):
+    """uint8 (240, 320): what the board's QVGA camera gives for a photo (letterbox to 4:3 with
+    grey 128, bilinear resize to 320x240; a 320x240 grey frame passes unchanged)."""
+    from PIL import Image
+
+    from eyeauth.models import preprocess as P
+
+    img = P._as_grey(image)
+    if img.shape == QVGA:
+        return img
+    px, py, pw, ph = P.letterbox_geometry(img.shape)
+    if (pw, ph) != (img.shape[1], img.shape[0]):
+        canvas = np.full((ph, pw), 128, np.uint8)
+        canvas[py:py + img.shape[0], px:px + img.shape[1]] = img
+        img = canvas
+    return np.asarray(Image.fromarray(img).resize((QVGA[1], QVGA[0]), Image.BILINEAR), np.uint8)
+
+
+def camera_points(points, shape):
+    """Map points (pixels of an image of ``shape``) into its camera frame's pixels."""
+    from eyeauth.models import preprocess as P
+
+    px, py, pw, ph = P.letterbox_geometry(shape)
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    # PIL's resize maps pixel centres: x' = (x + 0.5) * W' / W - 0.5
+    sx, sy = QVGA[1] / pw, QVGA[0] / ph
+    return np.stack([(p[:, 0] + px + 0.5) * sx - 0.5, (p[:, 1] + py + 0.5) * sy - 0.5], 1)
+
+
+# ---------------------------------------------------------------- boxes and camera framings
+
+#: the detector's face box in template (112x112 chip) coordinates: centre and side; about the
+#: brow-to-chin square dlib's landmark box gave the first detector
+BOX_CENTRE_112 = (56.0, 66.0)
+BOX_SIDE_112 = 92.0
+
+
+def similarity_fit(src, dst):
+    """(A 2x2, t) of the least-squares similarity with dst ~ A @ src + t (float)."""
+    src = np.asarray(src, np.float64).reshape(-1, 2)
+    dst = np.asarray(dst, np.float64).reshape(-1, 2)
+    sm, dm = src.mean(0), dst.mean(0)
+    s0, d0 = src - sm, dst - dm
+    n = (s0 ** 2).sum()
+    a = (s0 * d0).sum() / n
+    b = (s0[:, 0] * d0[:, 1] - s0[:, 1] * d0[:, 0]).sum() / n
+    A = np.array([[a, -b], [b, a]])
+    return A, dm - A @ sm
+
+
+def points_box(points):
+    """The square face box (x, y, side) in pixels for five landmarks (YuNet's order)."""
+    from eyeauth.models.align import ARCFACE_112
+
+    A, t = similarity_fit(ARCFACE_112, points)
+    c = A @ np.array(BOX_CENTRE_112) + t
+    side = BOX_SIDE_112 * float(np.sqrt(abs(np.linalg.det(A))))
+    return float(c[0] - side / 2), float(c[1] - side / 2), side
+
+
+def camera_view(photo, points, rng, min_frac=0.25, max_frac=0.8):
+    """The photo framed as a camera would (a 4:3 window around the face, the face box 25-80 %
+    of its height, resized to QVGA), camera photometrics: (frame uint8 (240, 320), points in
+    the frame)."""
+    from PIL import Image
+
+    from eyeauth.models import synth
+
+    bx, by, bs = points_box(points)
+    wh = bs / rng.uniform(min_frac, max_frac)
+    ww = wh * 4 / 3
+    x0 = bx + bs / 2 - ww * rng.uniform(0.3, 0.7)
+    y0 = by + bs / 2 - wh * rng.uniform(0.3, 0.7)
+    f = QVGA[0] / wh
+    # frame pixel (u, v) <- photo (x0 + (u + 0.5) / f - 0.5, ...): an affine resample with edge
+    # pixels repeated beyond the photo (what a wider lens would show is unknown)
+    data = (1 / f, 0, x0 + 0.5 - 0.5 / f, 0, 1 / f, y0 + 0.5 - 0.5 / f)
+    img = Image.fromarray(np.asarray(photo, np.uint8)).transform(
+        (QVGA[1], QVGA[0]), Image.AFFINE, data, resample=Image.BILINEAR)
+    cover = Image.fromarray(np.full(np.shape(photo), 255, np.uint8)).transform(
+        (QVGA[1], QVGA[0]), Image.AFFINE, data, resample=Image.BILINEAR)
+    m = np.asarray(cover, np.float32) / 255.0  # where the photo ends, the room goes on
+    x = np.asarray(img, np.float32) * m + synth.background(rng, QVGA) * (1 - m)
+    frame = synth.camera_photometric(x, rng, 0.8).astype(np.uint8)
+    pts = (np.asarray(points, np.float64).reshape(-1, 2) - (x0, y0)) * f
+    return frame, pts
+
+
+def scene_view(photo, points, rng):
+    """The whole photo pasted into a cluttered QVGA scene (synth.photo_frame, face 20-80 % of
+    the height): (frame, points in the frame)."""
+    from eyeauth.models import synth
+
+    ph, pw = np.asarray(photo).shape
+    frame, _, (f, px, py) = synth.photo_frame(photo, points_box(points), rng)
+    # PIL's resize to (round(pw f), round(ph f)) maps pixel centres: u = (x + 0.5) sx - 0.5
+    sx, sy = max(2, int(round(pw * f))) / pw, max(2, int(round(ph * f))) / ph
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    return frame, np.stack([(p[:, 0] + 0.5) * sx - 0.5 + px, (p[:, 1] + 0.5) * sy - 0.5 + py], 1)
+
+
+def framing(photo, points, rng, scene_frac=0.4):
+    """One camera frame of a training photo: a camera view, or (``scene_frac``) a scene."""
+    if rng.random() < scene_frac:
+        return scene_view(photo, points, rng)
+    return camera_view(photo, points, rng)
