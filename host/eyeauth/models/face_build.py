@@ -269,7 +269,7 @@ def detector_eval(det_bytes, seed=3, data_dir=None):
     neg = np.array([detect(synth.negative_frame(rng), det_bytes)[1] for _ in range(400)])
     return {"frames": int(len(ev)), "mean_iou": round(float(ious.mean()), 3),
             "iou_ge_0.5": round(float((ious >= 0.5).mean()), 3),
-            "presence_threshold": round(thr, 4),
+            "presence_threshold": round(thr, 8),
             "face_frames_passed": round(float((pres >= thr).mean()), 4),
             "no_face_frames": int(neg.size),
             "no_face_frames_rejected": round(float((neg < thr).mean()), 4),

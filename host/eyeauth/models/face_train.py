@@ -39,8 +39,8 @@ def _cache(sub):
     return cache_dir() / sub
 
 
-def bank_key(photos, det_bytes, lmk_bytes, sizes, per_photo, seed):
-    h = hashlib.sha256()
+def bank_key(photos, det_bytes, lmk_bytes, sizes, per_photo, seed, aligned=True):
+    h = hashlib.sha256(b"" if aligned else b"box-crops/")
     for p in photos["paths"]:
         h.update(str(p).encode() + b"\0")
     h.update(hashlib.sha256(det_bytes).digest() + hashlib.sha256(lmk_bytes).digest())
@@ -48,11 +48,13 @@ def bank_key(photos, det_bytes, lmk_bytes, sizes, per_photo, seed):
     return h.hexdigest()[:20]
 
 
-def crop_bank(photos, det_bytes, lmk_bytes, thr, sizes, per_photo, seed):
-    """({size: int8 (N, s, s)}, photo index (N,)) of the aligned training crops (cached)."""
+def crop_bank(photos, det_bytes, lmk_bytes, thr, sizes, per_photo, seed, aligned=True):
+    """({size: int8 (N, s, s)}, photo index (N,)) of the aligned training crops (cached).
+    ``aligned=False``: the crop of the detector's box instead (the path before alignment, for
+    the with/without comparison)."""
     from eyeauth import datasets
 
-    key = bank_key(photos, det_bytes, lmk_bytes, sizes, per_photo, seed)
+    key = bank_key(photos, det_bytes, lmk_bytes, sizes, per_photo, seed, aligned)
     path = _cache("face_bank") / f"{key}.npz"
     if path.exists():
         with np.load(path) as z:
@@ -66,6 +68,10 @@ def crop_bank(photos, det_bytes, lmk_bytes, thr, sizes, per_photo, seed):
             frame, _ = FD.framing(photo, photos["points"][i], rng)
             box, pres = FB.detect(frame, det_bytes)
             if pres < thr:
+                continue
+            if not aligned:
+                for s in sizes:
+                    out[s].append(P.face_input(frame, (box[0], box[1], box[2], box[2]), s))
                 continue
             pts = FB.landmark_points(frame, box, lmk_bytes)
             for s in sizes:
