@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 
 from eyeauth import SHARED_DATA_DIR, datasets
-from eyeauth.models import evaluate, synth, zoo
+from eyeauth.models import evaluate, zoo
+from eyeauth.training import synth
 
 
 def make_scenes(data, out, seed=77):

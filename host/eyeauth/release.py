@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -211,26 +210,11 @@ def read_thresholds(path) -> Thresholds:
     return Thresholds.from_dict(d, path)
 
 
-@lru_cache(maxsize=None)
-def firmware_fusion_module(path=None):
-    """firmware/eyeauth_fw/fusion.py, the file the board runs, loaded as plain Python: the host
-    evaluations decide with the board's own rules."""
-    import importlib.util
-
-    from eyeauth import FIRMWARE_DIR
-
-    path = Path(path or FIRMWARE_DIR / "eyeauth_fw" / "fusion.py")
-    spec = importlib.util.spec_from_file_location("eyeauth_fw_fusion", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def firmware_fusion() -> Fusion:
-    """The fusion rules of firmware/eyeauth_fw/fusion.py, typed."""
-    mod = firmware_fusion_module()
-    return Fusion(tuple(mod.POLICIES), getattr(mod, "DEFAULT_POLICY", "cascade"),
-                  float(mod.CASCADE_MARGIN))
+    """The fusion rules of firmware/eyeauth_fw/fusion.py (the file the board runs), typed."""
+    from eyeauth.fw import fusion
+
+    return Fusion(tuple(fusion.POLICIES), fusion.DEFAULT_POLICY, float(fusion.CASCADE_MARGIN))
 
 
 def release_id(models_dir):

@@ -1,9 +1,10 @@
 """`eyeauth release build`: re-derive what is stale in a release, in order, then check it.
 
-The orchestration above :mod:`eyeauth.release` (which only reads and checks): stale models are
-rebuilt (:mod:`eyeauth.models.build`, cached on each card's build hash), then the thresholds
+The orchestration above :mod:`eyeauth.release` (which only reads and checks) and above both the
+build and the evaluation layer: stale models are rebuilt (:mod:`eyeauth.models.build`, cached on
+each card's build hash; :func:`build_models` adds the evaluation figures to each card), then the thresholds
 (:mod:`eyeauth.auth.thresholds`) if a model changed or they do not match the files, then the
-premodel (:mod:`eyeauth.premodel.train`) of each modality whose models or thresholds changed.
+premodel (:mod:`eyeauth.premodel.route`) of each modality whose models or thresholds changed.
 When the zoo is current the plan is empty and nothing is trained.
 """
 from __future__ import annotations
@@ -12,6 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eyeauth.release import FIX_PREMODEL, FIX_THRESHOLDS, load
+
+
+def build_models(names=None, force=False, data_dir=None, out_dir=None):
+    """`eyeauth models build`: the stale models (or ``force``: all of ``names``), each card
+    finished with its evaluation figures (:func:`eyeauth.evaluation.cards.finish`)."""
+    from eyeauth.evaluation import cards
+    from eyeauth.models import build
+
+    return build.build(names, force=force, data_dir=data_dir, out_dir=out_dir, finish=cards.finish)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -109,14 +120,12 @@ def build(models_dir, data_dir=None, dry_run=False, progress=None, board=None):
 
 def _run(step, d, data_dir):
     if step.kind == "models":
-        from eyeauth.models import build as B
-
-        B.build(list(step.args), data_dir=data_dir, out_dir=d)
+        build_models(list(step.args), data_dir=data_dir, out_dir=d)
     elif step.kind == "thresholds":
         from eyeauth.auth import thresholds as T
 
         T.build(out=d / "thresholds.json", data_dir=data_dir)
     elif step.kind == "premodel":
-        from eyeauth.premodel import train
+        from eyeauth.premodel import route
 
-        train.train(step.args[0], out=d / f"premodel_{step.args[0]}.json")
+        route.train(step.args[0], out=d / f"premodel_{step.args[0]}.json")

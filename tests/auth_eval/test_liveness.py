@@ -8,9 +8,8 @@ import pytest
 
 from eyeauth import FIRMWARE_DIR
 from eyeauth.auth import liveness
+from eyeauth.fw import words as W
 from eyeauth.models import keyword as K
-
-W = K.fw_words()
 
 
 def test_runs_and_merging_to_the_word_count():
@@ -192,9 +191,7 @@ def test_challenge_cli_errors_are_one_line_before_the_board(args, needle, shared
 
 
 def test_challenge_policies_need_words_and_voice():
-    from eyeauth.auth import fusion_eval
-
-    fus = fusion_eval.firmware_fusion()
+    from eyeauth.fw import fusion as fus
     assert set(fus.ALL) - set(fus.POLICIES) == {"challenge", "face+challenge"}
     assert fus.decide("challenge", None, 0.1, words=True) == (True, ("voice",))
     assert not fus.decide("challenge", None, 0.1, words=False)[0]
@@ -212,7 +209,8 @@ def test_order_check_rejects_the_right_words_in_another_order():
     board (MicroPython) and the host's evaluation decide alike."""
     import json
 
-    wo = liveness._wordorder()
+    from eyeauth.fw import wordorder as wo
+
     # segment i said word i, but weakly for the first two (a left / right confusion)
     fair = [[2.0, 1.5, -3.0], [1.4, 1.6, -2.0], [-4.0, -3.0, 5.0]]
     assert wo.order_ok(fair)

@@ -69,7 +69,8 @@ def test_score_matrix_matches_per_pair_scoring():
 
 
 def test_fused_scores_give_the_firmware_decisions():
-    fus = fusion_eval.firmware_fusion()
+    from eyeauth.fw import fusion as fus
+
     assert set(fus.POLICIES) == {"face", "voice", "sum", "both", "cascade"}
     mg = fus.CASCADE_MARGIN
     rng = np.random.default_rng(5)

@@ -41,9 +41,7 @@ def test_committed_release_loads_typed_and_frozen():
             m = rel.model(n)
             assert m.modality == mod and m.threshold is not None
             assert m.calibration.sha256 == m.sha256 and m.calibration.build_hash == m.build_hash
-    from eyeauth.auth import fusion_eval
-
-    fw = fusion_eval.firmware_fusion()
+    from eyeauth.fw import fusion as fw
     assert rel.fusion.cascade_margin == fw.CASCADE_MARGIN and rel.fusion.policies == fw.POLICIES
     man = rel.board_manifest()
     assert man["id"] == rel.id and man["default"] == dict(rel.defaults)

@@ -45,7 +45,7 @@ def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
     from PIL import Image
 
     from eyeauth import datasets
-    from eyeauth.models import synth
+    from eyeauth.training import synth
 
     rng = np.random.default_rng(5)
     for ident in ("s37", "s38", "s39"):

@@ -14,7 +14,7 @@ Protocol
 * Margins: score (cosine with the normalised sum of the int8 samples, ``thresholds.score``) minus
   the model's operating threshold from models/thresholds.json.
 * Decisions at the operating point come from the firmware's own ``fusion.decide`` (the file
-  firmware/eyeauth_fw/fusion.py, loaded as plain Python). For the threshold sweep each policy has
+  firmware/eyeauth_fw/fusion.py, imported as eyeauth.fw.fusion). For the threshold sweep each policy has
   a fused score whose sign is that decision: face f; voice v; sum f + v; both min(f, v);
   cascade f if |f| >= CASCADE_MARGIN else f + v.
 * Latency (modeled, ESP-EYE by default): the stages the board runs for the policy: detector +
@@ -31,6 +31,7 @@ import numpy as np
 from eyeauth import datasets
 from eyeauth.auth import costs, thresholds as T
 from eyeauth.errors import DataError, ModelError, UsageError
+from eyeauth.fw import fusion
 from eyeauth.board.configs import load_board
 from eyeauth.release import read_thresholds
 from eyeauth.timing import card_latency_ms
@@ -39,17 +40,10 @@ from eyeauth.models import metrics, zoo
 FUSED = ("sum", "both", "cascade")
 
 
-def firmware_fusion(path=None):
-    """The firmware's fusion module (firmware/eyeauth_fw/fusion.py), loaded as plain Python."""
-    from eyeauth.release import firmware_fusion_module
-
-    return firmware_fusion_module(path)
-
-
 def fused_score(policy, f, v, margin=None):
     """The fused score of a policy (numpy arrays of face and voice margins): accept iff >= 0."""
     if margin is None:
-        margin = firmware_fusion().CASCADE_MARGIN
+        margin = fusion.CASCADE_MARGIN
     f = np.asarray(f, np.float64)
     v = np.asarray(v, np.float64)
     if policy == "face":
@@ -67,7 +61,7 @@ def fused_score(policy, f, v, margin=None):
 
 def device_decisions(policy, f, v):
     """(accepted bool array, voice_used bool array) from the firmware's fusion.decide."""
-    fus = firmware_fusion()
+    fus = fusion
     acc = np.empty(len(f), bool)
     used = np.empty(len(f), bool)
     for n, (a, b) in enumerate(zip(np.asarray(f, float).tolist(), np.asarray(v, float).tolist())):
@@ -140,7 +134,7 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
              seed=0, trials_per_person=None, persons=None, heldout_only=False,
              thresholds_path=None, board="esp-eye"):
     """Evaluate every fusion policy on a faces folder and a voices folder (see module doc)."""
-    fus = firmware_fusion()
+    fus = fusion
     if enrol_face < 1 or enrol_voice < 1:
         raise UsageError("enrolment counts must be at least 1")
     th = read_thresholds(thresholds_path or T.default_path())

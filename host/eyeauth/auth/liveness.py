@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from eyeauth.errors import DataError
+from eyeauth.fw import wordorder, words as fw_words
 from eyeauth.models import keyword as K
 
 ENROL_CLIPS = 5
@@ -142,19 +143,6 @@ def phrase_from_folder(folder, words, seed=None):
 
 # ---------------------------------------------------------------- the board's decision
 
-def _wordorder():
-    """The firmware's ``eyeauth_fw/wordorder.py`` (the order check) as plain Python."""
-    import importlib.util
-
-    from eyeauth import FIRMWARE_DIR
-
-    spec = importlib.util.spec_from_file_location("eyeauth_fw_wordorder",
-                                                  FIRMWARE_DIR / "eyeauth_fw" / "wordorder.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def word_scores(kcard, phrase, expected, order=None):
     """(margins of the expected words, heard words): [] margins when the segmentation finds
     fewer words than expected. With a list ``order``: each segment's logits of the expected
@@ -163,11 +151,10 @@ def word_scores(kcard, phrase, expected, order=None):
     if not qs:
         return [], ["?"] * segs
     margins, heard = [], []
-    wf = K.fw_words()
     for q, k in zip(qs, expected):
         lg = [float(v) for v in K.logits(kcard, q)]
-        margins.append(wf.margin(lg, k))
-        heard.append(wf.argmax(lg))
+        margins.append(fw_words.margin(lg, k))
+        heard.append(fw_words.argmax(lg))
         if order is not None:
             order.append([lg[j] for j in expected])
     return margins, heard
@@ -189,11 +176,10 @@ def score_trials(kcard, vcard, tr, enrol, progress=True):
         for s, ph in enrol.items():
             templates[s] = [TH.quantize_unit(voice_phrase.embed(vcard, x)) for x in ph]
     with Steps("liveness trials", len(tr), every=5 if progress else 1e9) as st:
-        wo = _wordorder()
         for t in tr:
             order = []
             t["margins"], t["heard"] = word_scores(kcard, t["phrase"], t["expected"], order)
-            t["order_ok"] = bool(order) and wo.order_ok(order)
+            t["order_ok"] = bool(order) and wordorder.order_ok(order)
             if vcard is not None:
                 t["voice_score"] = TH.score(voice_phrase.embed(vcard, t["phrase"]), templates[t["claimed"]])
             st.tick()
@@ -339,7 +325,7 @@ def evaluate(card=None, voice=None, part="eval", n_words=3, per_speaker=TRIALS, 
     from eyeauth.auth import thresholds as TH
     from eyeauth.models import zoo
 
-    kcard = card or _keyword_card(models_dir)
+    kcard = card or keyword_card(models_dir)
     thr_w = kcard["output"].get("margin_threshold")
     if thr_w is None:
         raise DataError(f"{kcard['name']} has no margin_threshold on its card; run "
@@ -391,7 +377,7 @@ def evaluate(card=None, voice=None, part="eval", n_words=3, per_speaker=TRIALS, 
     return out
 
 
-def _keyword_card(models_dir=None):
+def keyword_card(models_dir=None):
     from eyeauth.models import zoo
 
     cards = zoo.list_models(models_dir, modality="keyword")

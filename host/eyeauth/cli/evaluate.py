@@ -149,14 +149,14 @@ def _fusion(args):
 
 def _liveness(args):
     from eyeauth.auth import liveness
-    from eyeauth.models import keyword
+    from eyeauth.evaluation import cards
 
     if args.trials < 1:
         from eyeauth.errors import UsageError
 
         raise UsageError("--trials must be at least 1")
     if args.update_card:
-        keyword.finish_card(liveness._keyword_card()["name"])
+        cards.keyword(liveness.keyword_card()["name"])
     r = liveness.evaluate(part=args.part, n_words=args.words, per_speaker=args.trials,
                           seed=args.seed, voice=args.voice_model, latency=not args.no_latency)
     t = r["trials"]

@@ -83,11 +83,11 @@ def _splits(args):
 
 
 def _build(args):
-    from eyeauth.models import build
+    from eyeauth.release_build import build_models
 
     _import_tensorflow_quietly()
 
-    rows = build.build(names=args.names or None, force=args.force, data_dir=args.data)
+    rows = build_models(args.names or None, force=args.force, data_dir=args.data)
     text = "\n".join(f"{r['name']:10s} {r['status']:6s} {r['build_hash']}"
                      + (f"  {r['seconds']} s" if "seconds" in r else "") for r in rows)
     return Result(rows, text)

@@ -49,7 +49,8 @@ def orl_scene_files(data_dir=None, seed=77):
     cache (deterministic: same seed, same frames)."""
     from PIL import Image
 
-    from eyeauth.models import face_teacher, synth
+    from eyeauth.models import face_teacher
+    from eyeauth.training import synth
     from eyeauth.models.preprocess import default_face_box
 
     src = _split_files("orl", "eval", data_dir)

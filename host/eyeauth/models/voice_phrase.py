@@ -432,14 +432,14 @@ def update_card(name, out_dir=None, data_dir=None, progress=True):
     ``eer_float``, ``frr_at_far_1pct`` are those of the headline set (Speech Commands eval
     speakers, 3-word phrases); ``eval_sets`` has every set with Resemblyzer's figures on the
     same trials; ``latency_phrase_3s_ms`` the modeled ESP32 time of the whole voice path."""
-    from eyeauth.models import build, zoo
+    from eyeauth.models import zoo
 
     card = zoo.load_card(name, out_dir)
     entry = zoo.spec_entry(name, out_dir)  # inference settings: the spec's, never retrained
     u = card["input"]["preprocess"].setdefault("utterance", {})
     u.update({k: int(entry[k]) for k in ("hop_frames", "max_windows") if k in entry})
     card["spec"].update({k: entry[k] for k in ("hop_frames", "max_windows") if k in entry})
-    build._save_card(card, out_dir)
+    zoo.save_card(card, out_dir)
     res = evaluate([name], data_dir=data_dir, progress=progress, models_dir=out_dir)
     card = zoo.load_card(name, out_dir)
     head = res[HEADLINE][name]
@@ -457,7 +457,7 @@ def update_card(name, out_dir=None, data_dir=None, progress=True):
                                for k, v in res.items()},
                  "eval_command": "python3 -m eyeauth.models.voice_phrase --eval",
                  "latency_phrase_3s_ms": phrase_latency(card)})
-    return build._save_card(card, out_dir)
+    return zoo.save_card(card, out_dir)
 
 
 def rate_experiment(data_dir=None, progress=True):
@@ -481,7 +481,7 @@ def rate_experiment(data_dir=None, progress=True):
 def update_latency(name, out_dir=None, repeats=15):
     """Re-time the voice path of a card (the VM is timed on a shared host: the fastest of
     ``repeats`` runs is the stable figure) and write ``latency_phrase_3s_ms`` on it."""
-    from eyeauth.models import build, zoo
+    from eyeauth.models import zoo
 
     card = zoo.load_card(name, out_dir)
     new = phrase_latency(card, repeats=repeats)
@@ -492,7 +492,7 @@ def update_latency(name, out_dir=None, repeats=15):
             new[k] = min(new[k], old[k])
         new["total_ms"] = round(new["vad_ms"] + new["logmel_ms"] + new["nn_ms"], 1)
     card["latency_phrase_3s_ms"] = new
-    return build._save_card(card, out_dir)
+    return zoo.save_card(card, out_dir)
 
 
 def main(argv=None):

@@ -1,6 +1,8 @@
-"""Keras definitions of the zoo networks (imports TensorFlow; only the build and convert use it).
+"""Keras building blocks of the zoo networks (imports TensorFlow; only training uses it): the
+backbone every model shares, the embedder, the CosFace head (the detector's and the keyword
+model's heads are in their recipes).
 
-All three are MobileNetV1-style stacks (3x3 conv /2, then depthwise-separable blocks), chosen
+All are MobileNetV1-style stacks (3x3 conv /2, then depthwise-separable blocks), chosen
 because TFLM + ESP-NN has optimised int8 kernels for exactly CONV_2D, DEPTHWISE_CONV_2D,
 FULLY_CONNECTED and MEAN/AVERAGE_POOL: nothing exotic to port.
 
@@ -10,17 +12,24 @@ A spec (one entry of models/zoo.json) gives: input [H, W], ``stem`` channels, ``
 """
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 keras = tf.keras
 layers = keras.layers
 
 
+def seed_all(seed):
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    tf.keras.utils.set_random_seed(seed)
+
+
 def _ch(c, width):
     return max(8, int(round(c * width / 8.0)) * 8)
 
 
-def _backbone(x, spec):
+def backbone(x, spec):
     w = spec.get("width", 1.0)
     x = layers.Conv2D(_ch(spec["stem"], w), 3, strides=2, padding="same", use_bias=False,
                       name="stem")(x)
@@ -41,46 +50,10 @@ def embedder(spec):
     """Input (H, W, 1) float = int8/128 -> embedding (emb_dim,), not normalised."""
     h, w = spec["input"]
     inp = keras.Input((h, w, 1), name="input")
-    x = _backbone(inp, spec)
+    x = backbone(inp, spec)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dense(spec["emb_dim"], name="embedding")(x)
     return keras.Model(inp, x, name=spec["name"])
-
-
-def detector(spec):
-    """Input (60, 80, 1) float = int8/128 -> sigmoid (cx, cy, side) of the face box, and with
-    ``"presence": true`` a fourth sigmoid: the probability that a face is in the frame at all."""
-    h, w = spec["input"]
-    inp = keras.Input((h, w, 1), name="input")
-    x = _backbone(inp, spec)
-    x = layers.Reshape((-1,), name="flatten")(x)  # static shape: one RESHAPE op in TFLite
-    x = layers.Dense(spec.get("head", 32), activation="relu", name="head")(x)
-    x = layers.Dense(4 if spec.get("presence") else 3, activation="sigmoid", name="box")(x)
-    return keras.Model(inp, x, name=spec["name"])
-
-
-def build(spec):
-    return detector(spec) if spec["modality"] == "detector" else embedder(spec)
-
-
-def estimate_macs(spec):
-    """MACs of the spec without building it (same counting rules as eyeauth.timing)."""
-    h, w = spec["input"]
-    width = spec.get("width", 1.0)
-    h, w = -(-h // 2), -(-w // 2)
-    c = _ch(spec["stem"], width)
-    macs = h * w * c * 9
-    for ch, s in spec["blocks"]:
-        h, w = -(-h // s), -(-w // s)
-        out = _ch(ch, width)
-        macs += h * w * c * 9 + h * w * c * out
-        c = out
-    if spec["modality"] == "detector":
-        hidden = spec.get("head", 32)
-        macs += h * w * c * hidden + hidden * (4 if spec.get("presence") else 3)
-    else:
-        macs += c * spec["emb_dim"]
-    return macs
 
 
 class MarginHead(keras.layers.Layer):
