@@ -31,8 +31,9 @@ class Board(common.SerialBoard):
         # The virtual board's button (`eyeauth sim button --hold`), read once as the app starts.
         return bool(self.service().call({"op": "button"}).get("held"))
 
-    def nn_run(self, model, tensor):
-        # -> (int8 output bytes, {"modeled_us", "arena"}): the host runs the model in TFLM.
+    def nn_run(self, model, tensor, net=None):
+        # -> (int8 output bytes, {"modeled_us", "arena"}): the host runs the model in TFLM
+        # (and models its time itself; net, the manifest's entry, is the real board's).
         r = self.service().call({"op": "nn", "model": model,
                                  "input": b2a_base64(tensor).decode().strip()})
         if not r.get("ok"):

@@ -31,6 +31,7 @@ class Step:
     reason: str
     kind: str                       # models | thresholds | premodel
     args: tuple = ()                # model names (models) or modality (premodel)
+    force: bool = False             # models: rebuild although the build key is current
 
 
 def plan(models_dir, data_dir=None) -> list[Step]:
@@ -43,13 +44,21 @@ def plan(models_dir, data_dir=None) -> list[Step]:
     d = Path(models_dir)
     rows = build.plan(data_dir, d)
     stale = [r[0]["name"] for r in rows if not r[5]]
-    stale_mods = {r[0]["modality"] for r in rows if not r[5]}
     rel = load(d)
+    # a file that is not the one its card was built with (changed or corrupt): rebuilt too
+    corrupt = [m.name for m in rel.models if m.name not in stale and m.sha256
+               and m.card.get("sha256") not in (None, m.sha256)]
+    stale_mods = {r[0]["modality"] for r in rows if r[0]["name"] in stale + corrupt}
     steps = []
     if stale:
         steps.append(Step(f"eyeauth models build {' '.join(stale)}",
                           "spec, training code or data changed since they were built",
                           "models", tuple(stale)))
+    if corrupt:
+        steps.append(Step(f"eyeauth models build {' '.join(corrupt)} --force",
+                          "the file differs from the one its card was built with",
+                          "models", tuple(corrupt), force=True))
+    stale = stale + corrupt
     th_probs = [p for p in rel.problems if FIX_THRESHOLDS in p]
     if stale or th_probs:
         steps.append(Step("eyeauth eval thresholds",
@@ -120,7 +129,7 @@ def build(models_dir, data_dir=None, dry_run=False, progress=None, board=None):
 
 def _run(step, d, data_dir):
     if step.kind == "models":
-        build_models(list(step.args), data_dir=data_dir, out_dir=d)
+        build_models(list(step.args), force=step.force, data_dir=data_dir, out_dir=d)
     elif step.kind == "thresholds":
         from eyeauth.auth import thresholds as T
 

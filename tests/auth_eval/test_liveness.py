@@ -120,11 +120,11 @@ _VM = r"""
 import sys
 sys.path.insert(0, %(fw)r)
 from array import array
-from eyeauth_fw import pipeline, spoken
-pipeline._cards.update(%(cards)r)
+from eyeauth_fw import pipeline, release, spoken
+release.use({"nets": %(nets)r})
 class B:
     py_factor = 1
-    def nn_run(self, model, tensor):
+    def nn_run(self, model, tensor, net=None):
         open(%(d)r + "/%%s_%%d.bin" %% (model, len(self.seen)), "wb").write(bytes(tensor))
         self.seen.append(model)
         return bytes(%(outs)r[model]), {"modeled_us": 0, "arena": 0}
@@ -153,9 +153,9 @@ def test_board_keyword_inputs_match_the_host(tmp_path, shared_data):
     x = voice_phrase.make_phrase(clips, np.random.default_rng(3))
     x.tofile(tmp_path / "clip.bin")
     kcard = {"input": {"shape": [1, 48, 32, 1]}}
-    cards = {"kw": {"shape": [1, 48, 32, 1], "scale": 0.1, "zp": 0, "pt": None, "hop": 16, "maxw": 1},
-             "vm": {"shape": [1, 32, 32, 1], "scale": 0.01, "zp": 0, "pt": None, "hop": 32, "maxw": 4}}
-    script = _VM % {"fw": str(FIRMWARE_DIR), "cards": cards, "outs": {"kw": 10, "vm": 64}, "d": str(tmp_path)}
+    nets = {"kw": {"shape": [1, 48, 32, 1], "scale": 0.1, "zp": 0},
+            "vm": {"shape": [1, 32, 32, 1], "scale": 0.01, "zp": 0, "hop": 32, "maxw": 4}}
+    script = _VM % {"fw": str(FIRMWARE_DIR), "nets": nets, "outs": {"kw": 10, "vm": 64}, "d": str(tmp_path)}
     r = subprocess.run(["micropython", "-X", "heapsize=2097152", "-c", script], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     seen = r.stdout.split()

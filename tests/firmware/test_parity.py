@@ -112,14 +112,15 @@ tensors = []
 frees = []
 class Board:
     py_factor = 1.0
-    def nn_run(self, model, tensor):
+    def nn_run(self, model, tensor, net=None):
         tensors.append(bytes(tensor))
         o = outs[len(tensors) - 1] if outs else bytes([1] * {dim})
         return o, {{"modeled_us": 0, "arena": 0}}
 class Tel:
     def record(self, stage, model, dt, modeled=-1, arena=0, extra=None):
         frees.append([stage, gc.mem_free()])
-pipeline._cards["{model}"] = {card}
+from eyeauth_fw import release
+release.use({{"nets": {{"{model}": {card}}}}})
 p = pipeline.Pipeline(Board(), Tel())
 sp = p.voice_check(x)
 v = p.voice_embedding(x, sp, "{model}")
@@ -154,8 +155,11 @@ def _utterance_card(card):
 def _vm_phrase(tmp_path, card, pass2):
     from eyeauth.models import voice_phrase as VP
     u = VP.utterance_settings(card)
-    dev_card = {"shape": card["input"]["shape"], "scale": card["output"]["scale"],
-                "zp": card["output"]["zero_point"], "hop": u["hop_frames"], "maxw": u["max_windows"]}
+    from eyeauth.board.configs import load_board
+    from eyeauth.release import net_entry
+
+    dev_card = net_entry(card, load_board("esp-eye"))  # the manifest's entry, as deploy writes it
+    assert (dev_card["hop"], dev_card["maxw"]) == (u["hop_frames"], u["max_windows"])
     script = PHRASE_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
                                   model=card["name"], card=repr(dev_card))
     r = mpvm.run(script, heap_bytes=PHRASE_HEAP, timeout=300, check=False)

@@ -239,11 +239,11 @@ _VM = r"""
 import sys, time, gc
 sys.path.insert(0, %(fw)r)
 from array import array
-from eyeauth_fw import pipeline, spoken
-pipeline._cards.update(%(cards)r)
+from eyeauth_fw import pipeline, release, spoken
+release.use({"nets": %(nets)r})
 class B:
     py_factor = 1
-    def nn_run(self, model, tensor):
+    def nn_run(self, model, tensor, net=None):
         return bytes(%(outs)r[model]), {"modeled_us": 0, "arena": 0}
 class T:
     def record(self, *a):
@@ -266,13 +266,6 @@ for path in %(clips)r:
 """
 
 
-def _fw_card(card):
-    u = (card["input"].get("preprocess") or {}).get("utterance") or {}
-    return {"shape": card["input"]["shape"], "scale": card["output"]["scale"],
-            "zp": card["output"]["zero_point"], "pt": None,
-            "hop": u.get("hop_frames", 16), "maxw": u.get("max_windows", 1)}
-
-
 def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
     """Modeled ESP32 ms of the whole challenge check (segment + log-mel + words + speaker) per
     phrase: the firmware's ``spoken.listen`` timed in the MicroPython VM (fastest of
@@ -293,7 +286,9 @@ def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
             paths.append(str(p))
         n_out = {kcard["name"]: int(np.prod(kcard["output"]["shape"])),
                  vcard["name"]: int(np.prod(vcard["output"]["shape"]))}
-        script = _VM % {"fw": str(FIRMWARE_DIR), "cards": {kcard["name"]: _fw_card(kcard), vcard["name"]: _fw_card(vcard)},
+        from eyeauth.release import net_entry
+
+        script = _VM % {"fw": str(FIRMWARE_DIR), "nets": {c["name"]: net_entry(c, cfg) for c in (kcard, vcard)},
                         "outs": n_out, "clips": paths, "rep": repeats,
                         "expected": tuple(vocab[k] for k in expected), "kw": kcard["name"], "vm": vcard["name"]}
         heap = int(cfg.get("micropython_heap_bytes") or 2097152)

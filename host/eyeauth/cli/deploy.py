@@ -31,14 +31,15 @@ def _deploy(args):
     from eyeauth import release
     from eyeauth.models import zoo
 
-    models_dir = None if args.no_models else zoo.models_dir(args.models)
-    if models_dir is not None:
-        # nothing is written to a board from a mismatched release, or one whose arenas it cannot hold
-        release.require(models_dir, board=args.board)
+    rel = None
+    if not args.no_models:
+        # nothing is written to a board from a mismatched release, or one whose arenas it
+        # cannot hold; the release is loaded once, here, and shipped as loaded
+        rel = release.require(zoo.models_dir(args.models), board=args.board)
 
     def build(arch):
-        return build_bundle(models_dir=models_dir, use_mpy=not args.no_mpy,
-                            arch=arch, board=args.board)
+        return build_bundle(models_dir=None, use_mpy=not args.no_mpy, arch=arch,
+                            board=args.board, release=rel)
 
     key = None
     if args.pair:

@@ -1,7 +1,8 @@
 """`eyeauth release check|build`: is what deploy would ship one consistent release, and make it so."""
 from eyeauth.cli.main import Result, add_json_flag, help_when_bare
 
-_MODELS_HELP = "release folder (default: $EYEAUTH_MODELS_DIR or the checkout's models/)"
+_MODELS_HELP = ("release folder (default: $EYEAUTH_MODELS_DIR, else models in [tool.eyeauth], else "
+                "the checkout's models/): the folder `eyeauth deploy` would ship")
 
 
 def register(subparsers):
@@ -17,14 +18,18 @@ def register(subparsers):
                               "in order, for what is stale only.")
     sub = p.add_subparsers(dest="release_command", metavar="ACTION")
     c = sub.add_parser("check", help="list the release's problems (exit 0 when there are none)",
-                       description="Exit 0 and print the release id when the release is "
+                       description="Checks the folder `eyeauth deploy` would ship, resolved as "
+                       "deploy resolves it, and every file the board would run against the "
+                       "sha256 its card recorded when it was built. "
+                       "Exit 0 and print the release id when the release is "
                        "consistent; else one line with every problem and a non-zero exit. "
                        "--json prints the whole manifest (models, file hashes, build hashes, "
                        "thresholds and calibration, premodels, fusion policy, arenas).")
     c.add_argument("--models", metavar="DIR", help=_MODELS_HELP)
-    c.add_argument("--board", help="also check the arenas fit this board config (board_configs/)")
+    c.add_argument("--board", help="board config whose arena room to check (default: $EYEAUTH_BOARD, "
+                   "else board in [tool.eyeauth], else esp-eye), as deploy checks it")
     add_json_flag(c)
-    c.set_defaults(func=_check)
+    c.set_defaults(func=_check, config_keys=("models", "board"))
     b = sub.add_parser("build", help="re-derive what is stale, in order, then check",
                        description="Plan from the zoo: `eyeauth models build` for stale models "
                        "only (spec, code or data changed), `eyeauth eval thresholds` if a model "
@@ -35,11 +40,12 @@ def register(subparsers):
     b.add_argument("--models", metavar="DIR", help=_MODELS_HELP)
     b.add_argument("--data", help="data root for models build and thresholds (default: ../shared/data)")
     b.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
-    b.add_argument("--board", default="esp-eye", help="board whose arena room to check (esp-eye)")
+    b.add_argument("--board", help="board whose arena room to check and whose manifest to write "
+                   "(default: $EYEAUTH_BOARD, else board in [tool.eyeauth], else esp-eye)")
     b.add_argument("--manifest", metavar="FILE", help="also write the board manifest "
                    "(what deploy puts in /models/release.json) to FILE")
     add_json_flag(b)
-    b.set_defaults(func=_build)
+    b.set_defaults(func=_build, config_keys=("models", "board"))
     help_when_bare(p)
 
 
@@ -70,7 +76,7 @@ def _build(args):
                         progress=None if quiet else (lambda line: print(line, file=sys.stderr, flush=True)))
     rel = res["release"]
     if args.manifest and not args.dry_run and rel["ok"]:
-        m = release.load(res["models_dir"]).board_manifest()
+        m = release.load(res["models_dir"]).board_manifest(args.board)
         Path(args.manifest).write_text(json.dumps(m, separators=(",", ":")) + "\n")
         res["manifest"] = args.manifest
     steps = res["steps"]

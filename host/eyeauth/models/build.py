@@ -197,6 +197,7 @@ def card_of(entry, int8, flt, check, key):
     return {
         "name": entry["name"], "modality": entry["modality"],
         "file": f"{entry['name']}.tflite", "float_file": f"float/{entry['name']}.tflite",
+        "sha256": hashlib.sha256(int8).hexdigest(),  # the release check compares the file with it
         "params": params, "macs": timing.count_macs(int8), "flash_bytes": len(int8),
         "weights_bytes": wbytes, "float_flash_bytes": len(flt),
         "arena_bytes": arena, "arena_bytes_target": tflm.arena_bytes_target(arena),

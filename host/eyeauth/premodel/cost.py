@@ -31,9 +31,10 @@ from eyeauth.premodel.data import cache_dir
 SOURCES = ("eyeauth_fw/features.py", "eyeauth_fw/premodel.py", "eyeauth_fw/pipeline.py")
 
 _SCRIPT = costs.VM_HELPERS + r"""
-from eyeauth_fw import features, premodel
+from eyeauth_fw import features, premodel, release
 premodel.DIR = %(dir)r
 MOD = %(mod)r
+release.use({"routers": {MOD: "premodel_%%s.json" %% MOD}})
 if MOD == "face":
     W = %(w)d
     H = %(h)d
