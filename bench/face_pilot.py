@@ -14,7 +14,7 @@ import sys, time, numpy as np
 from eyeauth.models import build, zoo, embed, metrics, preprocess as P
 from eyeauth.training import Data, face as face_recipe, train
 from eyeauth import splits, datasets
-from eyeauth.auth import thresholds as T
+from eyeauth.evaluation import scoring as T
 name = sys.argv[1]; epochs = int(sys.argv[2]); variants = sys.argv[3:]
 entry = dict(zoo.spec_entry(name)); ds, tr, te = build.entry_data(entry, None)
 d = face_recipe.training_data(entry, Data(ds, tr, te), None)

@@ -32,7 +32,7 @@ def _persons(data: Path, users: int):
     [(name, face id, speaker)], face files, phrase files, stranger face ids)."""
     from eyeauth import splits
     from eyeauth.datasets import scan
-    from eyeauth.models import crosseval
+    from eyeauth.evaluation import crosseval
 
     faces = scan(splits.folder("orl", data), "face").files
     voices = crosseval.phrase_files("speech_commands", data)

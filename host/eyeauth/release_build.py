@@ -3,7 +3,7 @@
 The orchestration above :mod:`eyeauth.release` (which only reads and checks) and above both the
 build and the evaluation layer: stale models are rebuilt (:mod:`eyeauth.models.build`, cached on
 each card's build hash; :func:`build_models` adds the evaluation figures to each card), then the thresholds
-(:mod:`eyeauth.auth.thresholds`) if a model changed or they do not match the files, then the
+(:mod:`eyeauth.evaluation.thresholds`) if a model changed or they do not match the files, then the
 premodel (:mod:`eyeauth.premodel.route`) of each modality whose models or thresholds changed.
 When the zoo is current the plan is empty and nothing is trained.
 """
@@ -131,7 +131,7 @@ def _run(step, d, data_dir):
     if step.kind == "models":
         build_models(list(step.args), force=step.force, data_dir=data_dir, out_dir=d)
     elif step.kind == "thresholds":
-        from eyeauth.auth import thresholds as T
+        from eyeauth.evaluation import thresholds as T
 
         T.build(out=d / "thresholds.json", data_dir=data_dir)
     elif step.kind == "premodel":

@@ -51,7 +51,7 @@ def test_moving_evaluation_and_glue_code_keeps_every_key(tree, shared_data):
     pkg = tree / "host" / "eyeauth"
     # evaluation moved and renamed, glue edited: none of it is training code
     (pkg / "evaluation" / "cards.py").rename(pkg / "evaluation" / "card_figures.py")
-    (pkg / "models" / "crosseval.py").rename(pkg / "evaluation" / "crosseval_moved.py")
+    (pkg / "evaluation" / "folder.py").rename(pkg / "evaluation" / "folders.py")
     (pkg / "models" / "voice_phrase.py").write_text(
         (pkg / "models" / "voice_phrase.py").read_text() + "\n\ndef moved_here():\n    return 1\n")
     glue = pkg / "models" / "build.py"

@@ -34,9 +34,16 @@ def test_eval_voice_on_small_folder(cards, fsdd_dir, tmp_path, capsys):
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
     assert {r["name"] for r in rows} == {c["name"] for c in cards if c["modality"] == "voice"}
+    from eyeauth import MODELS_DIR
+    from eyeauth.release import read_thresholds
+
+    shipped = read_thresholds(MODELS_DIR / "thresholds.json").thresholds
     for r in rows:
         assert 0 <= r["eer"] <= 1 and 0 <= r["eer_float"] <= 1 and "frr_at_far_1pct" in r
         assert r["genuine_trials"] == 6 and r["impostor_trials"] == 6
+        # at the shipped threshold, scored as the board scores (int8 samples, normalised sum)
+        assert r["threshold"] == shipped[r["name"]]
+        assert 0 <= r["far_at_threshold"] <= 1 and 0 <= r["frr_at_threshold"] <= 1
     assert "embedding with" in captured.err  # progress on stderr
 
 

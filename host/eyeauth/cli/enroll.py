@@ -110,7 +110,7 @@ def _auth(args):
 
 
 def _auth_challenge(args):
-    from eyeauth.auth import liveness
+    from eyeauth.evaluation import liveness
     from eyeauth.models.progress import note
 
     if args.voice and args.words_from:

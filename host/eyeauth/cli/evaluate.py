@@ -89,7 +89,7 @@ def register(subparsers):
 
 
 def _identification(args):
-    from eyeauth.auth import identify
+    from eyeauth.evaluation import identification as identify
 
     r = identify.build(out=args.out, data_dir=args.data)
     lines = [f"{'model':10s} {'mu':>7s} {'sd':>7s} {'thr 1:1':>8s}  fit/empirical at 1e-2, 3e-3, 1e-3   {'thr N=500':>9s}"]
@@ -102,7 +102,7 @@ def _identification(args):
 
 
 def _thresholds(args):
-    from eyeauth.auth import thresholds
+    from eyeauth.evaluation import thresholds
 
     r = thresholds.build(out=args.out, data_dir=args.data)
     lines = [f"{'model':10s} {'modality':8s} {'EER':>7s} {'threshold':>9s} {'FRR@FAR1%':>9s} "
@@ -119,7 +119,7 @@ def _thresholds(args):
 
 
 def _fusion(args):
-    from eyeauth.auth import fusion_eval
+    from eyeauth.evaluation import fusion as fusion_eval
 
     r = fusion_eval.evaluate(args.faces, args.voices, face_model=args.face_model,
                              voice_model=args.voice_model, enrol_face=args.enrol_face,
@@ -148,7 +148,7 @@ def _fusion(args):
 
 
 def _liveness(args):
-    from eyeauth.auth import liveness
+    from eyeauth.evaluation import liveness
     from eyeauth.evaluation import cards
 
     if args.trials < 1:

@@ -31,9 +31,12 @@ def register(subparsers):
                         "never trained on (ORL, ORL in scenes, LFW evaluation identities, the "
                         "voice sets): EER int8 and float, FRR at FAR 1 %%, FAR and FRR at the "
                         "shipped threshold (models/thresholds.json); --teacher adds the teacher's "
-                        "EER on the same trials. With --data: one folder. Either way the first "
-                        "files of each identity are enrolled as the board enrols them and the "
-                        "rest are scored; identities with too few files are skipped and counted.")
+                        "EER on the same trials. With --data: one folder, the same figures per "
+                        "model (--json: far_at_threshold, frr_at_threshold). Either way the first "
+                        "files of each identity are enrolled as the board enrols them (int8, "
+                        "template = normalised sum) and the rest are scored as the board scores "
+                        "them (a frame without a face or a clip without speech is a reject); "
+                        "identities with too few files are skipped and counted.")
     ev.add_argument("--modality", choices=("face", "voice"),
                     help="only this modality (required with --data)")
     ev.add_argument("--data", help="one folder laid out as <identity>/<files> "
@@ -126,7 +129,7 @@ def _pct(v):
 
 
 def _cross(args):
-    from eyeauth.models import crosseval
+    from eyeauth.evaluation import crosseval
 
     sets = crosseval.evaluate(sets=args.sets, modality=args.modality, names=args.model,
                               teacher=args.teacher, max_identities=args.max_identities)
@@ -152,19 +155,26 @@ def _cross(args):
 
 def _eval(args):
     from eyeauth.errors import DataError
-    from eyeauth.models import evaluate
+    from eyeauth.evaluation import folder
 
     if not args.data:
         return _cross(args)
     if not args.modality:
         raise DataError("--data needs --modality face or voice")
-    rows = evaluate.evaluate(args.data, args.modality, names=args.model, enrol=args.enrol,
-                             detect=not args.no_detect, heldout=args.heldout)
-    lines = [f"{'name':10s} {'EER int8':>9s} {'EER float':>9s} {'FRR@FAR1%':>9s} trials"]
+    rows = folder.evaluate(args.data, args.modality, names=args.model, enrol=args.enrol,
+                           detect=not args.no_detect, heldout=args.heldout, teacher=args.teacher)
+    lines = [f"{'name':10s} {'EER':>6s} {'float':>6s} {'FRR@1%':>7s} {'FAR@thr':>7s} "
+             f"{'FRR@thr':>7s} trials"]
     for r in rows:
-        lines.append(f"{r['name']:10s} {100 * r['eer']:8.2f}% {100 * r['eer_float']:8.2f}% "
-                     f"{100 * r['frr_at_far_1pct']:8.2f}% {r['genuine_trials']}+"
-                     f"{r['impostor_trials']}")
+        lines.append(f"{r['name']:10s} {_pct(r['eer']):>6s} {_pct(r['eer_float']):>6s} "
+                     f"{_pct(r['frr_at_far_1pct']):>7s} {_pct(r['far_at_threshold']):>7s} "
+                     f"{_pct(r['frr_at_threshold']):>7s} {r['genuine_trials']}+"
+                     f"{r['impostor_trials']}"
+                     + (f" ({r['refused_probes']} probes refused)" if r["refused_probes"] else ""))
+    if rows and rows[0]["teacher"]:
+        t = rows[0]["teacher"]
+        lines.append(f"{'teacher':10s} {_pct(t['eer']):>6s} {'':>6s} {_pct(t['frr_at_far_1pct']):>7s}"
+                     f"   ({t['name']})")
     return Result(rows, "\n".join(lines))
 
 

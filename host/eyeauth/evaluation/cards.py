@@ -57,7 +57,7 @@ def detector(name, out_dir=None):
 def face(name, out_dir=None):
     """EER (int8 and float) and FRR at FAR 1 % on the evaluation part of the model's split,
     through the detector, scored as the board scores."""
-    from eyeauth.models import crosseval
+    from eyeauth.evaluation import crosseval
 
     card = zoo.load_card(name, out_dir)
     res = crosseval.evaluate_set(card["spec"]["split"], [card], thresholds={})
@@ -76,7 +76,7 @@ def voice(name, out_dir=None):
 def keyword(name, out_dir=None):
     """Fit the words threshold on the calib + premodel speakers and put the word accuracy on the
     eval speakers on the card (``eyeauth eval liveness --update-card``)."""
-    from eyeauth.auth import liveness
+    from eyeauth.evaluation import liveness
 
     card = zoo.load_card(name, out_dir)
     fit = liveness.fit_threshold(card)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eyeauth.models import metrics
+from eyeauth.evaluation import scoring as metrics
 
 POLICIES = ("face", "voice", "zsum", "both", "handoff")
 MULTI = ("zsum", "both", "handoff")
@@ -37,7 +37,7 @@ MULTI = ("zsum", "both", "handoff")
 def frr_at_far(genuine, impostor, far_target):
     """(frr, far): the lowest FRR over thresholds whose FAR <= far_target (accept s >= t).
 
-    Same definition as eyeauth.models.metrics.frr_at_far, in O(n) (np.partition)."""
+    Same definition as eyeauth.evaluation.scoring.frr_at_far, in O(n) (np.partition)."""
     g = np.asarray(genuine, np.float64).reshape(-1)
     i = np.asarray(impostor, np.float64).reshape(-1)
     k = int(np.floor(far_target * i.size + 1e-9))  # impostors that may be accepted

@@ -24,7 +24,7 @@ import numpy as np
 from pathlib import Path
 
 from eyeauth import FIRMWARE_DIR
-from eyeauth.auth import costs
+from eyeauth.latency import stages as costs
 from eyeauth.errors import EyeauthError
 from eyeauth.premodel.data import cache_dir
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eyeauth import FIRMWARE_DIR
-from eyeauth.auth import liveness
+from eyeauth.evaluation import liveness
 from eyeauth.fw import words as W
 from eyeauth.models import keyword as K
 

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from eyeauth.auth import costs, fusion_eval
+from eyeauth.evaluation import fusion as fusion_eval
+from eyeauth.latency import stages as costs
 from eyeauth.cli.main import main
 from eyeauth.errors import DataError
 

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from eyeauth.errors import DataError
-from eyeauth.models import metrics
+from eyeauth.evaluation import scoring as metrics
 
 
 def test_perfect_separation():
@@ -41,14 +41,22 @@ def test_eer_in_unit_interval(g, i):
     assert 0.0 <= metrics.frr_at_far(g, i) <= 1.0
 
 
-def test_verification_trials_counts():
+def test_labelled_trials_count_and_score_as_the_board():
     emb = np.eye(3).repeat(5, axis=0) + 0.01
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     labels = np.repeat(["a", "b", "c"], 5)
-    g, i = metrics.verification_trials(emb, labels, enrol_per_id=2)
+    g, i = metrics.trials(emb, labels, 2)
     assert g.size == 9 and i.size == 18
     assert metrics.eer(g, i) == 0.0
+    # the template is the normalised sum of the int8 samples the board stores
+    tpl = metrics.template(metrics.quantize_unit(emb[:2]))
+    assert g[0] == pytest.approx(float(emb[2] @ tpl))
+    refused = np.zeros(15, bool)
+    refused[2] = True  # a probe the board refuses scores -1: a reject, never an accept
+    g2, _ = metrics.trials(emb, labels, 2, refused)
+    assert g2[0] == -1.0 and (g2[1:] == g[1:]).all()
 
 
-def test_verification_trials_needs_files():
+def test_labelled_trials_need_files():
     with pytest.raises(DataError, match="need more than"):
-        metrics.verification_trials(np.eye(2), ["a", "b"], enrol_per_id=1)
+        metrics.trials(np.eye(2), ["a", "b"], 1)

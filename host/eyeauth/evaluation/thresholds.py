@@ -1,17 +1,7 @@
-"""Operating thresholds of the zoo models, scored exactly as the board scores (`eyeauth eval
-thresholds`, written to models/thresholds.json; deploy ships them, with the model list, in the
-release manifest /models/release.json: eyeauth.release).
-
-Device scoring (firmware/eyeauth_fw/pipeline.py), re-implemented here in numpy:
-
-* enrolment stores each unit embedding as int8: ``quantize_unit(v) = clip(round(127 v), ±127)``
-  (round half to even, as MicroPython's and numpy's ``round``);
-* ``score(v, samples)`` = cosine of the probe's unit vector ``v`` (float, not quantized) with the
-  normalised SUM of the user's int8 samples (a sum of zero scores 0);
-* a modality's margin = score - threshold[model]; the board accepts on margin >= 0.
-
-tests/auth_eval/test_scoring.py checks these against the firmware functions run in the real
-MicroPython VM.
+"""Operating thresholds of the zoo models, scored exactly as the board scores
+(:mod:`eyeauth.evaluation.scoring`; `eyeauth eval thresholds`, written to models/thresholds.json;
+deploy ships them, with the model list, in the release manifest /models/release.json:
+eyeauth.release).
 
 Protocol of :func:`build`: for every built face and voice model of the zoo, the identities the
 model never trained on (``card["training"]["heldout_identities"]``; else ORL s29..s40 and FSDD
@@ -20,7 +10,8 @@ enrolled, every other file is a probe scored against every identity's template (
 impostor: each other one). Faces go frame -> detector -> square box -> crop -> embedder, as on the
 board (the detector box is computed once per image and shared by the face models: the same as
 ``embed.embed_face(model, image, box=None)``). The operating threshold of a model is its EER
-threshold (where FAR and FRR cross on that sweep, interpolated like ``metrics.eer``).
+threshold (where FAR and FRR cross on that sweep, interpolated like ``scoring.eer``), or with a
+FAR target the lowest threshold at that FAR (``scoring.far_threshold``).
 """
 from __future__ import annotations
 
@@ -31,143 +22,15 @@ import numpy as np
 
 from eyeauth import datasets
 from eyeauth.errors import DataError, ModelError
-from eyeauth.models import embed, metrics, zoo
-from eyeauth.models.progress import Steps, note
+from eyeauth.evaluation import embeddings, scoring
+from eyeauth.models import zoo
+from eyeauth.models.progress import note
 
 MODALITIES = ("face", "voice")
 ENROL = {"face": 3, "voice": 5}
 DEFAULT_HELDOUT = {"face": [f"s{i}" for i in range(29, 41)], "voice": ["theo", "yweweler"]}
 DEFAULT_DATA = {"face": "faces/orl", "voice": "voices/fsdd/recordings"}
 COMMAND = "eyeauth eval thresholds"
-
-
-# ------------------------------------------------------------------ device scoring, in numpy
-
-def quantize_unit(v):
-    """int8 vector(s) the board stores for unit embedding(s) ``v`` (pipeline.quantize_unit)."""
-    q = np.round(np.asarray(v, np.float64) * 127.0)
-    return np.clip(q, -127, 127).astype(np.int8)
-
-
-def template(samples):
-    """The normalised sum of a user's int8 samples (what pipeline.score compares with)."""
-    acc = np.asarray(samples, np.int64).reshape(len(samples), -1).sum(axis=0).astype(np.float64)
-    n = float(np.sqrt(np.sum(acc * acc))) or 1.0
-    return acc / n
-
-
-def score(v, samples):
-    """pipeline.score: cosine of unit vector ``v`` with the normalised sum of int8 ``samples``."""
-    return float(np.dot(np.asarray(v, np.float64).reshape(-1), template(samples)))
-
-
-def score_matrix(probes, templates):
-    """(P, T) scores of unit probe vectors against templates (rows from :func:`template`)."""
-    return np.asarray(probes, np.float64) @ np.asarray(templates, np.float64).T
-
-
-def eer_threshold(genuine, impostor):
-    """(eer, threshold): the EER of ``metrics.eer`` and the score threshold where FAR and FRR
-    cross (interpolated between the two sweep thresholds around the crossing; accept when
-    score >= threshold)."""
-    value = metrics.eer(genuine, impostor)
-    thr, far, frr = metrics.rates(genuine, impostor)
-    d = far - frr
-    k = int(np.argmax(d <= 0))
-    if k == 0:
-        t = float(thr[0])
-    else:
-        lo, hi = float(thr[k - 1]), float(thr[k])
-        if not np.isfinite(hi):  # every finite threshold still has FAR > FRR
-            hi = lo + 1e-6
-        d0, d1 = d[k - 1], d[k]
-        f = d0 / (d0 - d1) if d0 != d1 else 0.0
-        t = lo + f * (hi - lo)
-    return value, t
-
-
-# ------------------------------------------------------------------ embeddings, cached
-
-_emb_cache: dict = {}   # (model, build_hash, path) -> unit embedding (float32)
-_box_cache: dict = {}   # (detector, build_hash, path) -> ((x, y, w, h), face presence)
-
-
-def _key(card, path):
-    return (card["name"], card.get("build_hash"), str(Path(path).resolve()))
-
-
-def clear_cache():
-    _emb_cache.clear()
-    _box_cache.clear()
-
-
-def embed_files(cards, paths, modality, label=None):
-    """{model: (N, D) float32 unit embeddings} of ``paths`` for every card in ``cards``.
-
-    Each file is read once, each (model, file) embedded once per process (cached in memory).
-    Faces go through the detector (box cached per image), as the board does."""
-    paths = [Path(p) for p in paths]
-    todo = [i for i, p in enumerate(paths) if any(_key(c, p) not in _emb_cache for c in cards)]
-    det = None
-    if modality == "face" and todo:
-        det = zoo.load_card(zoo.DETECTOR)
-    if todo:
-        names = ", ".join(c["name"] for c in cards)
-        with Steps(label or f"embedding {len(todo)} {modality} files with {names}",
-                   len(todo), every=10) as st:
-            for i in todo:
-                p = paths[i]
-                if modality == "face":
-                    img = datasets.load_image(p)
-                    bk = _key(det, p)
-                    if bk not in _box_cache:
-                        _box_cache[bk] = embed.detect(img, det["name"])
-                    for c in cards:
-                        k = _key(c, p)
-                        if k not in _emb_cache:
-                            _emb_cache[k] = embed.embed_face(c["name"], img, _box_cache[bk][0])
-                else:
-                    wav = datasets.load_audio(p, 8000)
-                    for c in cards:
-                        k = _key(c, p)
-                        if k not in _emb_cache:
-                            _emb_cache[k] = embed.embed_voice(c["name"], wav, 8000)
-                st.tick()
-    return {c["name"]: np.stack([_emb_cache[_key(c, p)] for p in paths]) if paths
-            else np.zeros((0, 0), np.float32) for c in cards}
-
-
-def no_face(paths):
-    """Boolean per face file: the detector's presence output is below its card's threshold
-    (the board refuses such a frame: no embedding, no attempt). Needs embed_files first."""
-    det = zoo.load_card(zoo.DETECTOR)
-    thr = float(det["output"].get("presence_threshold", 0.0))
-    return np.array([_box_cache[_key(det, p)][1] < thr for p in paths], bool)
-
-
-# ------------------------------------------------------------------ trials
-
-def device_trials(emb_of, split, refused=None):
-    """Genuine and impostor scores with the board's scoring.
-
-    ``emb_of(paths)`` -> (N, D) unit embeddings; ``split`` from :func:`eyeauth.models.metrics.enrol_split`;
-    ``refused(paths)`` -> bool per probe the board refuses before scoring (no face): such a probe
-    scores -1 against every template (a reject, counted in FRR; never an accept).
-    Returns (genuine, impostor, templates (T, D), probe embeddings (P, D), probe labels)."""
-    idents = list(split)
-    templates = np.stack([template(quantize_unit(emb_of(split[i][0]))) for i in idents])
-    probes, labels, gone = [], [], []
-    for k, i in enumerate(idents):
-        e = emb_of(split[i][1])
-        probes.append(e)
-        labels.extend([k] * len(e))
-        gone.append(refused(split[i][1]) if refused else np.zeros(len(e), bool))
-    probes = np.concatenate(probes)
-    labels = np.asarray(labels)
-    s = score_matrix(probes, templates)
-    s[np.concatenate(gone)] = -1.0
-    same = labels[:, None] == np.arange(len(idents))[None, :]
-    return s[same], s[~same], templates, probes, labels
 
 
 # ------------------------------------------------------------------ build
@@ -191,15 +54,6 @@ def _by_macs(cards):
     return sorted(cards, key=lambda c: (c.get("macs") or 0, c["name"]))
 
 
-def far_threshold(impostor, far_target):
-    """The lowest threshold whose FAR (share of impostor scores >= threshold) is <= far_target."""
-    imp = np.sort(np.asarray(impostor, np.float64))
-    k = int(np.floor(far_target * imp.size))  # impostors allowed at or above the threshold
-    if k >= imp.size:
-        return float(imp[0])
-    return float(np.nextafter(imp[imp.size - 1 - k], np.inf))
-
-
 def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, far_target=None):
     """Scores and operating threshold of one model on its calibration (or held-out) identities:
     the EER threshold, or with ``far_target`` the threshold at that FAR."""
@@ -210,7 +64,7 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
     if modality == "voice" and split:
         # the board's voice factor is a spoken phrase: fit on 3-word phrases of the
         # calibration speakers (crosseval.phrase_files), as the evaluation scores them
-        from eyeauth.models import crosseval
+        from eyeauth.evaluation import crosseval
 
         files = crosseval.phrase_files(split, data_dir, part="calib")
         rel = f"{rel} (calib speakers, 3-word phrases)"
@@ -224,26 +78,26 @@ def evaluate_model(card, modality, data_dir=None, enrol=None, max_files=None, fa
                             f"{', '.join(missing)}")
         files = {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in heldout}
     enrol = enrol or ENROL[modality]
-    split, short = metrics.enrol_split(files, enrol)  # too few files to enrol: skipped, counted
+    split, short = scoring.enrol_split(files, enrol)  # too few files to enrol: skipped, counted
     if len(split) < 2:
         raise DataError(f"{card['name']}: need at least 2 held-out identities with more than "
                         f"{enrol} files, have {len(split)}")
     every = [p for i in split for p in split[i][0] + split[i][1]]
-    emb = embed_files([card], every, modality)[card["name"]]
-    refused = no_face if modality == "face" else None
+    emb = embeddings.embed_files([card], every, modality)[card["name"]]
+    refused = embeddings.no_face if modality == "face" else None
     index = {str(p): n for n, p in enumerate(every)}
 
     def emb_of(paths):
         return emb[[index[str(p)] for p in paths]]
 
-    g, imp, *_ = device_trials(emb_of, split, refused)
-    e, thr = eer_threshold(g, imp)
+    g, imp, *_ = scoring.device_trials(emb_of, split, refused)
+    e, thr = scoring.eer_threshold(g, imp)
     if far_target:
-        thr = far_threshold(imp, far_target)
+        thr = scoring.far_threshold(imp, far_target)
     far = float(np.mean(imp >= thr))
     frr = float(np.mean(g < thr))
     return {"model": card["name"], "modality": modality, "eer": e, "threshold": thr,
-            "far": far, "frr": frr, "frr_at_far_1pct": metrics.frr_at_far(g, imp, 0.01),
+            "far": far, "frr": frr, "frr_at_far_1pct": scoring.frr_at_far(g, imp, 0.01),
             "genuine_trials": int(g.size), "impostor_trials": int(imp.size),
             "identities": list(split), "skipped_identities": len(short), "data": rel,
             "enrol": enrol, "files": sum(len(e) + len(p) for e, p in split.values()),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from eyeauth import FIRMWARE_DIR, mpvm
-from eyeauth.auth import fusion_eval, thresholds as T
-from eyeauth.models import metrics
+from eyeauth.evaluation import fusion as fusion_eval, scoring as T
+from eyeauth.evaluation import scoring as metrics
 
 VM_SCRIPT = """
 import sys, json

@@ -4,7 +4,6 @@ import json
 import pytest
 
 from eyeauth import MODELS_DIR
-from eyeauth.auth import thresholds as T
 from eyeauth.models import zoo
 
 KEYS = ("thresholds", "models", "default", "eer", "command", "data")

@@ -48,7 +48,7 @@ def use_models(mini_models, monkeypatch):
 @pytest.fixture(scope="session")
 def mini_thresholds(mini_models, shared_data):
     """thresholds.json of the mini zoo, built on 5 files per held-out identity (fast)."""
-    from eyeauth.auth import thresholds
+    from eyeauth.evaluation import thresholds
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("EYEAUTH_MODELS_DIR", str(mini_models["dir"]))
@@ -79,3 +79,20 @@ def four_persons(shared_data, tmp_path_factory):
             (voices / spk / p.name).symlink_to(p)
     return {"faces": faces, "voices": voices}
 
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def cards():
+    from eyeauth.models import zoo
+
+    found = zoo.list_models()
+    if not found:
+        pytest.skip("the zoo is not built (run `eyeauth models build`)")
+    return found

@@ -11,16 +11,16 @@ Protocol
   (seeded) and cycled, so every probe is used and the pairing is random.
 * Verification: every trial claims every enrolled person: its own (genuine) and each other one
   (impostor: a coherent other person, face and voice of the same stranger).
-* Margins: score (cosine with the normalised sum of the int8 samples, ``thresholds.score``) minus
+* Margins: score (cosine with the normalised sum of the int8 samples, ``scoring.score``) minus
   the model's operating threshold from models/thresholds.json.
-* Decisions at the operating point come from the firmware's own ``fusion.decide`` (the file
+* Decisions at the operating point come from the firmware's own ``fw_fusion.decide`` (the file
   firmware/eyeauth_fw/fusion.py, imported as eyeauth.fw.fusion). For the threshold sweep each policy has
   a fused score whose sign is that decision: face f; voice v; sum f + v; both min(f, v);
   cascade f if |f| >= CASCADE_MARGIN else f + v.
 * Latency (modeled, ESP-EYE by default): the stages the board runs for the policy: detector +
   face model + voice model from the cards' modeled latency on the board's own chip
   (:func:`eyeauth.timing.card_latency_ms`), plus the Python stages (preprocessing, VAD,
-  log-mel, matching, fusion) from :mod:`eyeauth.auth.costs`; cascade adds
+  log-mel, matching, fusion) from :mod:`eyeauth.latency.stages`; cascade adds
   the voice stages only for the trials where face was unsure (|f| < CASCADE_MARGIN).
 """
 from __future__ import annotations
@@ -29,13 +29,14 @@ from __future__ import annotations
 import numpy as np
 
 from eyeauth import datasets
-from eyeauth.auth import costs, thresholds as T
+from eyeauth.evaluation import embeddings, scoring, thresholds as T
 from eyeauth.errors import DataError, ModelError, UsageError
-from eyeauth.fw import fusion
+from eyeauth.fw import fusion as fw_fusion
 from eyeauth.board.configs import load_board
 from eyeauth.release import read_thresholds
 from eyeauth.timing import card_latency_ms
-from eyeauth.models import metrics, zoo
+from eyeauth.latency import stages as costs
+from eyeauth.models import zoo
 
 FUSED = ("sum", "both", "cascade")
 
@@ -43,7 +44,7 @@ FUSED = ("sum", "both", "cascade")
 def fused_score(policy, f, v, margin=None):
     """The fused score of a policy (numpy arrays of face and voice margins): accept iff >= 0."""
     if margin is None:
-        margin = fusion.CASCADE_MARGIN
+        margin = fw_fusion.CASCADE_MARGIN
     f = np.asarray(f, np.float64)
     v = np.asarray(v, np.float64)
     if policy == "face":
@@ -60,8 +61,8 @@ def fused_score(policy, f, v, margin=None):
 
 
 def device_decisions(policy, f, v):
-    """(accepted bool array, voice_used bool array) from the firmware's fusion.decide."""
-    fus = fusion
+    """(accepted bool array, voice_used bool array) from the firmware's fw_fusion.decide."""
+    fus = fw_fusion
     acc = np.empty(len(f), bool)
     used = np.empty(len(f), bool)
     for n, (a, b) in enumerate(zip(np.asarray(f, float).tolist(), np.asarray(v, float).tolist())):
@@ -134,7 +135,7 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
              seed=0, trials_per_person=None, persons=None, heldout_only=False,
              thresholds_path=None, board="esp-eye"):
     """Evaluate every fusion policy on a faces folder and a voices folder (see module doc)."""
-    fus = fusion
+    fus = fw_fusion
     if enrol_face < 1 or enrol_voice < 1:
         raise UsageError("enrolment counts must be at least 1")
     th = read_thresholds(thresholds_path or T.default_path())
@@ -170,16 +171,16 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
     vsplit = [_split(vds.files, v, enrol_voice, "voice") for _, v in pairs]
     fpaths = [p for e, pr in fsplit for p in e + pr]
     vpaths = [p for e, pr in vsplit for p in e + pr]
-    femb = T.embed_files([fcard], fpaths, "face")[face_model]
-    vemb = T.embed_files([vcard], vpaths, "voice")[voice_model]
+    femb = embeddings.embed_files([fcard], fpaths, "face")[face_model]
+    vemb = embeddings.embed_files([vcard], vpaths, "voice")[voice_model]
     fidx = {str(p): n for n, p in enumerate(fpaths)}
     vidx = {str(p): n for n, p in enumerate(vpaths)}
 
     def rows(emb, idx, paths):
         return emb[[idx[str(p)] for p in paths]]
 
-    ftpl = np.stack([T.template(T.quantize_unit(rows(femb, fidx, e))) for e, _ in fsplit])
-    vtpl = np.stack([T.template(T.quantize_unit(rows(vemb, vidx, e))) for e, _ in vsplit])
+    ftpl = np.stack([scoring.template(scoring.quantize_unit(rows(femb, fidx, e))) for e, _ in fsplit])
+    vtpl = np.stack([scoring.template(scoring.quantize_unit(rows(vemb, vidx, e))) for e, _ in vsplit])
 
     rng = np.random.default_rng(seed)
     fprobe, vprobe, label = [], [], []
@@ -192,8 +193,8 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
         vprobe.append(rows(vemb, vidx, [vp[i] for i in vo]))
         label.extend([n] * m)
     label = np.asarray(label)
-    fm = T.score_matrix(np.concatenate(fprobe), ftpl) - thr_f  # (trials, persons) margins
-    vm = T.score_matrix(np.concatenate(vprobe), vtpl) - thr_v
+    fm = scoring.score_matrix(np.concatenate(fprobe), ftpl) - thr_f  # (trials, persons) margins
+    vm = scoring.score_matrix(np.concatenate(vprobe), vtpl) - thr_v
     same = label[:, None] == np.arange(k)[None, :]
     fg, fi, vg, vi = fm[same], fm[~same], vm[same], vm[~same]
 
@@ -205,8 +206,8 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
         acc_g, used_g = device_decisions(policy, fg, vg)
         acc_i, used_i = device_decisions(policy, fi, vi)
         if np.any(acc_g != (sg >= 0)) or np.any(acc_i != (si >= 0)):
-            raise RuntimeError(f"fused score of {policy} disagrees with fusion.decide; "
-                               "update fusion_eval.fused_score to the firmware's rule")
+            raise RuntimeError(f"fused score of {policy} disagrees with fw_fusion.decide; "
+                               "update evaluation.fusion.fused_score to the firmware's rule")
         needs = fus.needs(policy)
         used_all = np.concatenate([used_g, used_i])
         voice_frac = float(used_all.mean()) if "voice" in needs else 0.0
@@ -214,10 +215,10 @@ def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enr
         face_ms = lat["face_ms"] if "face" in needs else 0.0
         ms = face_ms + voice_frac * lat["voice_ms"] + lat["fusion_ms"]
         ms_g = face_ms + voice_frac_g * lat["voice_ms"] + lat["fusion_ms"]
-        out[policy] = {"eer": round(metrics.eer(sg, si), 4),
+        out[policy] = {"eer": round(scoring.eer(sg, si), 4),
                        "far": round(float(acc_i.mean()), 4),
                        "frr": round(float(1.0 - acc_g.mean()), 4),
-                       "frr_at_far_1pct": round(metrics.frr_at_far(sg, si, 0.01), 4),
+                       "frr_at_far_1pct": round(scoring.frr_at_far(sg, si, 0.01), 4),
                        "mean_latency_ms": round(ms, 1), "mean_latency_ms_genuine": round(ms_g, 1),
                        "voice_fraction": round(voice_frac, 4)}
 

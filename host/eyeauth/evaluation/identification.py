@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eyeauth.auth import thresholds
+from eyeauth.evaluation import embeddings, scoring, thresholds
 from eyeauth.errors import DataError, ModelError
 from eyeauth.models import zoo
 from eyeauth.models.progress import note
@@ -118,10 +118,10 @@ def lfw_eval_embeddings(model: str, data_dir=None):
         raise DataError(f"LFW evaluation identities missing from {root}")
     paths = [p for i in ids for p in ds.files[i]]
     card = zoo.load_card(model)
-    emb = thresholds.embed_files([card], paths, "face", label=f"embedding {len(paths)} LFW evaluation photos with {model}")[model]
-    refused = thresholds.no_face(paths)
+    emb = embeddings.embed_files([card], paths, "face", label=f"embedding {len(paths)} LFW evaluation photos with {model}")[model]
+    refused = embeddings.no_face(paths)
     index = {str(p): k for k, p in enumerate(paths)}
-    temps = np.stack([thresholds.template(thresholds.quantize_unit(emb[[index[str(p)] for p in ds.files[i][:3]]]))
+    temps = np.stack([scoring.template(scoring.quantize_unit(emb[[index[str(p)] for p in ds.files[i][:3]]]))
                       for i in ids])
     lab = np.asarray([k for k, i in enumerate(ids) for _ in ds.files[i]])
     genuine = np.asarray([j >= 3 for i in ids for j in range(len(ds.files[i]))])
@@ -138,7 +138,7 @@ def far_vs_n(model: str, ns, far: float, thr: float, tail: dict | None, data_dir
     its own and reaches the threshold. A photo the presence gate refuses is a reject."""
     e = emb or lfw_eval_embeddings(model, data_dir)
     lab, ids = e["labels"], e["ids"]
-    s = thresholds.score_matrix(e["probes"], e["templates"])  # (P, I)
+    s = scoring.score_matrix(e["probes"], e["templates"])  # (P, I)
     s[e["refused"]] = -1.0
     rows = np.arange(len(lab))
     own = s[rows, lab].copy()

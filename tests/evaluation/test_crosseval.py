@@ -3,14 +3,14 @@ probes are rejects, thresholds at a FAR target."""
 import numpy as np
 import pytest
 
-from eyeauth.auth import thresholds as T
+from eyeauth.evaluation import scoring as T
 from eyeauth.errors import DataError
-from eyeauth.models import crosseval
+from eyeauth.evaluation import crosseval
 
 
 def test_enrol_split_skips_and_counts_short_identities():
     files = {"a": ["a1", "a2", "a3", "a4"], "b": ["b1", "b2"], "c": ["c1", "c2", "c3", "c4", "c5"]}
-    split, skipped = crosseval.enrol_split(files, 3)
+    split, skipped = T.enrol_split(files, 3)
     assert skipped == ["b"]
     assert split["a"] == (["a1", "a2", "a3"], ["a4"]) and split["c"][1] == ["c4", "c5"]
 

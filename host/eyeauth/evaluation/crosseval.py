@@ -1,4 +1,5 @@
-"""Cross-dataset evaluation: every zoo model on every evaluation set it never trained on.
+"""Cross-dataset evaluation: every zoo model on every evaluation set it never trained on, and on
+any ``<identity>/<files>`` folder (:func:`evaluate_files`, ``eyeauth models eval --data``).
 
 One protocol for all sets (the one the models are judged by): per identity, the first E files
 (natural order; E = 3 images, 5 clips) are enrolled as the board enrols them (int8 samples,
@@ -6,7 +7,8 @@ template = normalised sum), every other file is a probe scored against every tem
 its own identity; impostor: every other one). Faces go frame -> detector -> box -> crop ->
 embedder; a probe whose frame the detector finds no face in (presence below the card's
 threshold) is refused by the board and counts as a reject. Identities with too few files to
-enrol and probe are skipped and counted, never fatal.
+enrol and probe are skipped and counted, never fatal. A voice probe without speech is refused
+by the board (``no_speech``) and counts as a reject too.
 
 Per model and set: ``eer`` (int8 through TFLM), ``eer_float`` (the float reference),
 ``frr_at_far_1pct``, and ``far_at_threshold`` / ``frr_at_threshold`` at the threshold shipped
@@ -27,17 +29,20 @@ import numpy as np
 
 from eyeauth import datasets, splits
 from eyeauth.errors import DataError
-from eyeauth.models import embed, metrics, zoo
+from eyeauth.evaluation import scoring
+from eyeauth.models import embed, zoo
 from eyeauth.models.progress import Steps, note
 
 ENROL = {"face": 3, "voice": 5}
 
 
 def _cache_root():
-    return Path(os.environ.get("EYEAUTH_CACHE", Path.home() / ".cache" / "eyeauth"))
+    from eyeauth import cache_dir
+
+    return cache_dir()
 
 
-def _split_files(name, part="eval", data_dir=None):
+def split_files(name, part="eval", data_dir=None):
     ds = datasets.scan(splits.folder(name, data_dir), splits.SOURCES[name][1])
     ids = [i for i in splits.identities(name, part) if i in ds.files]
     return {i: list(ds.files[i]) for i in ids}
@@ -53,7 +58,7 @@ def orl_scene_files(data_dir=None, seed=77):
     from eyeauth.training import synth
     from eyeauth.models.preprocess import default_face_box
 
-    src = _split_files("orl", "eval", data_dir)
+    src = split_files("orl", "eval", data_dir)
     out_dir = _cache_root() / "eval_sets" / f"orl_scenes_s{seed}_v1"
     paths = [p for ps in src.values() for p in ps]
     done = out_dir / "DONE"
@@ -81,13 +86,13 @@ def orl_scene_files(data_dir=None, seed=77):
 
 #: set name -> (modality, files(data_dir) -> {identity: [paths]}, what)
 SETS = {
-    "orl": ("face", lambda d: _split_files("orl", "eval", d),
+    "orl": ("face", lambda d: split_files("orl", "eval", d),
             "ORL, all 40 people, uncropped 92x112 portraits (never trained on)"),
     "orl_scenes": ("face", orl_scene_files,
                    "ORL pasted into cluttered 320x240 frames, face 20-80 % of the height"),
-    "lfw": ("face", lambda d: _split_files("lfw", "eval", d),
+    "lfw": ("face", lambda d: split_files("lfw", "eval", d),
             "LFW evaluation identities (data/splits.json), 250x250 photos as they are"),
-    "speech_commands": ("voice", lambda d: _split_files("speech_commands", "eval", d),
+    "speech_commands": ("voice", lambda d: split_files("speech_commands", "eval", d),
                         "Speech Commands evaluation speakers (data/splits.json), single 1 s "
                         "command words (16 kHz files, heard at 8 kHz)"),
     "fsdd": ("voice", lambda d: _every("fsdd", FSDD_EVERY, d),
@@ -103,7 +108,7 @@ FSDD_EVERY = 5  # FSDD: every 5th recording (100 of each speaker's 500, every di
 
 
 def _every(name, every, data_dir):
-    return {i: ps[::every] for i, ps in _split_files(name, "eval", data_dir).items()}
+    return {i: ps[::every] for i, ps in split_files(name, "eval", data_dir).items()}
 
 
 def phrase_files(name, data_dir=None, seed=5, part="eval"):
@@ -142,10 +147,7 @@ def set_names(modality=None):
     return [n for n, s in SETS.items() if modality is None or s[0] == modality]
 
 
-enrol_split = metrics.enrol_split  # the one split: first files enrol, the rest probe
-
-
-def _embed(card, paths, samples, modality, boxes):
+def _embed(card, paths, samples, modality, boxes, tick=lambda: None):
     """(int8, float) unit embeddings of every path: one input tensor per file (faces: the crop
     at the detector's box; voices: the utterance windows, voice_phrase.tensors), run through the
     int8 model and its float reference."""
@@ -153,33 +155,28 @@ def _embed(card, paths, samples, modality, boxes):
 
     e8, ef = [], []
     for p in paths:
+        tick()
         x = samples[str(p)]
         if modality == "face":
             q = embed.face_tensor(card["name"], x, boxes[str(p)][0])
-            e8.append(embed._unit(embed._infer(card["name"], q)))
-            ef.append(embed._unit(embed._infer(card["name"], q, True)))
+            e8.append(embed.unit(embed.infer(card["name"], q)))
+            ef.append(embed.unit(embed.infer(card["name"], q, True)))
             continue
         try:
             qs = voice_phrase.tensors(card, x)
         except DataError:  # no speech: refused by the board, scored as a reject
             qs = []
-        for out, flt in ((e8, False), (ef, True)):
-            if qs:
-                u = voice_phrase._unit  # exactly voice_phrase.embed, sharing the tensors
-                out.append(u(np.mean([u(voice_phrase.infer(card, q, flt)) for q in qs],
-                                     axis=0)).astype(np.float32))
-            else:
-                out.append(np.zeros(card["output"]["shape"][-1], np.float32))
+        for out, flt in ((e8, False), (ef, True)):  # = voice_phrase.embed, sharing the tensors
+            out.append(voice_phrase.windows_embedding(card, qs, flt) if qs else
+                       np.zeros(card["output"]["shape"][-1], np.float32))
     return np.stack(e8), np.stack(ef)
 
 
 def _trials(emb, index, split, refused):
-    from eyeauth.auth import thresholds as T
-
     def emb_of(ps):
         return emb[[index[str(p)] for p in ps]]
 
-    g, imp, *_ = T.device_trials(emb_of, split, refused)
+    g, imp, *_ = scoring.device_trials(emb_of, split, refused)
     return g, imp
 
 
@@ -206,11 +203,22 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
     if name not in SETS:
         raise DataError(f"unknown evaluation set {name!r}; known: {', '.join(SETS)}")
     modality, files_of, what = SETS[name]
-    files = files_of(data_dir)
+    return evaluate_files(name, modality, files_of(data_dir), what, cards, teacher, thresholds,
+                          max_identities=max_identities)
+
+
+def evaluate_files(name, modality, files, what, cards=None, teacher=False, thresholds=None,
+                   enrol=None, max_identities=None, detect=True, keep_scores=False):
+    """The table of any {identity: [paths]} (natural order): per model ``eer`` (int8),
+    ``eer_float``, ``frr_at_far_1pct`` and ``far_at_threshold`` / ``frr_at_threshold`` at the
+    shipped threshold (``thresholds``: {model: threshold}; None: models/thresholds.json).
+    ``detect=False``: the images are face crops already (canonical box, no presence gate).
+    ``keep_scores``: each model's row also holds its trials' scores (``scores``: {"int8":
+    (genuine, impostor), "float": (...)}, numpy arrays)."""
     if max_identities:
         files = dict(list(files.items())[:max_identities])
-    enrol = ENROL[modality]
-    split, skipped = enrol_split(files, enrol)
+    enrol = enrol or ENROL[modality]
+    split, skipped = scoring.enrol_split(files, enrol)
     if len(split) < 2:
         raise DataError(f"{name}: {len(split)} identities with more than {enrol} files; need 2")
     if skipped:
@@ -218,11 +226,18 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
     paths = [p for i in split for p in split[i][0] + split[i][1]]
     index = {str(p): n for n, p in enumerate(paths)}
     cards = cards or zoo.list_models(modality=modality)
-    th = thresholds if thresholds is not None else _shipped_thresholds()
+    th = thresholds if thresholds is not None else shipped_thresholds()
     load = datasets.load_image if modality == "face" else datasets.load_audio
     samples = {str(p): load(p) for p in paths}  # read once, shared by every model
     boxes = {}
-    if modality == "face":
+    if modality == "face" and not detect:
+        from eyeauth.models.preprocess import default_face_box
+
+        boxes = {k: (default_face_box(x.shape), 1.0) for k, x in samples.items()}
+
+        def refused(ps):
+            return np.zeros(len(ps), bool)
+    elif modality == "face":
         det = zoo.DETECTOR
         thr = embed.presence_threshold(det)
         with Steps(f"{name}: detecting faces", len(paths), every=10) as st:
@@ -244,17 +259,21 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
            "refused_probes": int(sum(refused(split[i][1]).sum() for i in split)),
            "models": [], "teacher": None}
     for card in cards:
-        e8, ef = _embed(card, paths, samples, modality, boxes)
+        with Steps(f"{name}: embedding with {card['name']}", len(paths), every=10) as st:
+            e8, ef = _embed(card, paths, samples, modality, boxes, st.tick)
         g, imp = _trials(e8, index, split, refused)
         gf, impf = _trials(ef, index, split, refused)
         t = th.get(card["name"])
-        row = {"name": card["name"], "eer": round(metrics.eer(g, imp), 4),
-               "eer_float": round(metrics.eer(gf, impf), 4),
-               "frr_at_far_1pct": round(metrics.frr_at_far(g, imp, 0.01), 4),
+        far, frr = scoring.at_threshold(g, imp, t) if t is not None else (None, None)
+        row = {"name": card["name"], "eer": round(scoring.eer(g, imp), 4),
+               "eer_float": round(scoring.eer(gf, impf), 4),
+               "frr_at_far_1pct": round(scoring.frr_at_far(g, imp, 0.01), 4),
                "threshold": t,
-               "far_at_threshold": None if t is None else round(float(np.mean(imp >= t)), 4),
-               "frr_at_threshold": None if t is None else round(float(np.mean(g < t)), 4),
+               "far_at_threshold": None if t is None else round(far, 4),
+               "frr_at_threshold": None if t is None else round(frr, 4),
                "macs": card.get("macs"), "latency_esp32_ms": card.get("latency_esp32_ms")}
+        if keep_scores:
+            row["scores"] = {"int8": (g, imp), "float": (gf, impf)}
         out["models"].append(row)
         out["genuine_trials"], out["impostor_trials"] = int(g.size), int(imp.size)
         note(f"{name}: {card['name']} EER {100 * row['eer']:.1f}% (float {100 * row['eer_float']:.1f}%)")
@@ -262,18 +281,25 @@ def evaluate_set(name, cards=None, data_dir=None, teacher=False, thresholds=None
         te = _teacher(modality, paths)
         g, imp = _trials(te, index, split, None)
         out["teacher"] = {"name": "dlib ResNet" if modality == "face" else "Resemblyzer",
-                          "eer": round(metrics.eer(g, imp), 4),
-                          "frr_at_far_1pct": round(metrics.frr_at_far(g, imp, 0.01), 4)}
-        out["target_eer"] = round(max(1.5 * out["teacher"]["eer"], out["teacher"]["eer"] + 0.02), 4)
+                          "eer": round(scoring.eer(g, imp), 4),
+                          "frr_at_far_1pct": round(scoring.frr_at_far(g, imp, 0.01), 4)}
+        out["target_eer"] = round(target_eer(out["teacher"]["eer"]), 4)
     return out
 
 
-def _shipped_thresholds():
-    from eyeauth.auth import thresholds as T
+def target_eer(teacher_eer):
+    """The issue's target EER on a set: max(1.5 x the teacher's, the teacher's + 2 points)."""
+    return max(1.5 * teacher_eer, teacher_eer + 0.02)
+
+
+def shipped_thresholds(models_dir=None):
+    """{model: threshold} of the release's thresholds.json; {} without one (the threshold
+    columns are then empty)."""
+    from eyeauth.release import ReleaseError, read_thresholds
 
     try:
-        return T.load().get("thresholds", {})
-    except Exception:  # noqa: BLE001 - a missing file only drops the threshold columns
+        return dict(read_thresholds(zoo.models_dir(models_dir) / "thresholds.json").thresholds)
+    except ReleaseError:
         return {}
 
 

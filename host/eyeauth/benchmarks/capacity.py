@@ -70,7 +70,7 @@ def user_samples(n: int, face_model: str, voice_model: str, data_dir=None):
     """n users of real embeddings: one LFW training photo each (detector + face model) and one
     Speech Commands word each (voice model), quantised as the board enrols them."""
     from eyeauth import SHARED_DATA_DIR, datasets, splits
-    from eyeauth.auth import thresholds
+    from eyeauth.evaluation import embeddings, scoring
     from eyeauth.models import zoo
 
     root = Path(data_dir or SHARED_DATA_DIR)
@@ -80,11 +80,11 @@ def user_samples(n: int, face_model: str, voice_model: str, data_dir=None):
     clips = [p for i in sorted(sc.files) for p in sc.files[i][:4]][:n]
     if len(photos) < n or len(clips) < n:
         raise DataError(f"need {n} LFW training photos and Speech Commands clips; found {len(photos)} and {len(clips)}")
-    f = thresholds.embed_files([zoo.load_card(face_model)], photos, "face",
+    f = embeddings.embed_files([zoo.load_card(face_model)], photos, "face",
                                label=f"embedding {n} LFW photos with {face_model}")[face_model]
-    v = thresholds.embed_files([zoo.load_card(voice_model)], clips, "voice",
+    v = embeddings.embed_files([zoo.load_card(voice_model)], clips, "voice",
                                label=f"embedding {n} Speech Commands clips with {voice_model}")[voice_model]
-    fq, vq = thresholds.quantize_unit(f), thresholds.quantize_unit(v)
+    fq, vq = scoring.quantize_unit(f), scoring.quantize_unit(v)
     return [(f"cap{k:04d}", {f"face:{face_model}": fq[k].tobytes(), f"voice:{voice_model}": vq[k].tobytes()})
             for k in range(n)]
 
@@ -100,7 +100,7 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
         far: bool = True, progress=None) -> dict:
     """The capacity figures of the board on `port` with `users` enrolled (see the module doc)."""
     from eyeauth import MODELS_DIR, SHARED_DATA_DIR, datasets, splits
-    from eyeauth.auth import identify, thresholds
+    from eyeauth.evaluation import identification as identify, thresholds
     from eyeauth.auth.client import AuthClient
     from eyeauth.board.deploy import default_models_bundle, deploy
     from eyeauth.link.client import AppClient

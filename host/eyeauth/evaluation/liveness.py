@@ -167,21 +167,21 @@ def words_pass(margins, n, thr, order_ok=True):
 
 def score_trials(kcard, vcard, tr, enrol, progress=True):
     """Adds ``margins``, ``heard`` and (with a voice card) ``voice_score`` to every trial."""
-    from eyeauth.auth import thresholds as TH
+    from eyeauth.evaluation import scoring
     from eyeauth.models import voice_phrase
     from eyeauth.models.progress import Steps
 
     templates = {}
     if vcard is not None:
         for s, ph in enrol.items():
-            templates[s] = [TH.quantize_unit(voice_phrase.embed(vcard, x)) for x in ph]
+            templates[s] = [scoring.quantize_unit(voice_phrase.embed(vcard, x)) for x in ph]
     with Steps("liveness trials", len(tr), every=5 if progress else 1e9) as st:
         for t in tr:
             order = []
             t["margins"], t["heard"] = word_scores(kcard, t["phrase"], t["expected"], order)
             t["order_ok"] = bool(order) and wordorder.order_ok(order)
             if vcard is not None:
-                t["voice_score"] = TH.score(voice_phrase.embed(vcard, t["phrase"]), templates[t["claimed"]])
+                t["voice_score"] = scoring.score(voice_phrase.embed(vcard, t["phrase"]), templates[t["claimed"]])
             st.tick()
     return tr
 
@@ -272,7 +272,7 @@ def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
     ``repeats``) x the board's python_speed_factor, plus each inference's modeled latency (the
     timing model on the card), as the voice latency figures are made."""
     from eyeauth import FIRMWARE_DIR
-    from eyeauth.auth import costs
+    from eyeauth.latency import stages as costs
     from eyeauth.board.configs import load_board
 
     cfg = load_board(board)
@@ -317,7 +317,7 @@ def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
 def evaluate(card=None, voice=None, part="eval", n_words=3, per_speaker=TRIALS, seed=13,
              speaker_check=True, latency=True, data_dir=None, progress=True, models_dir=None):
     """The liveness figures (one dict; see the module doc for the protocol)."""
-    from eyeauth.auth import thresholds as TH
+    from eyeauth.evaluation import thresholds as TH
     from eyeauth.models import zoo
 
     kcard = card or keyword_card(models_dir)
