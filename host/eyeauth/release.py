@@ -386,7 +386,7 @@ def _card_problems(name, c):
     u = ((c.get("input") or {}).get("preprocess") or {}).get("utterance") or {}
     if c.get("modality") == "voice" and not {"hop_frames", "max_windows"} <= set(u):
         return [f"{name}: its card has no utterance windows (hop_frames, max_windows); run "
-                "`python3 -m eyeauth.models.voice_phrase --update-cards`"]
+                "`eyeauth models build --cards " + name + "`"]
     return []
 
 

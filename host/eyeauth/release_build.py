@@ -24,6 +24,26 @@ def build_models(names=None, force=False, data_dir=None, out_dir=None):
     return build.build(names, force=force, data_dir=data_dir, out_dir=out_dir, finish=cards.finish)
 
 
+def finish_cards(names=None, out_dir=None):
+    """`eyeauth models build --cards`: the evaluation figures of the built cards (all, or
+    ``names``) again, never training; returns one status dict per card."""
+    from eyeauth.errors import ModelError
+    from eyeauth.evaluation import cards
+    from eyeauth.models import zoo
+
+    built = zoo.list_models(out_dir)
+    unknown = set(names or ()) - {c["name"] for c in built}
+    if unknown:
+        raise ModelError(f"not built: {', '.join(sorted(unknown))}; run `eyeauth models build`")
+    out = []
+    for c in built:
+        if not names or c["name"] in names:
+            c = cards.finish(c, out_dir)
+            out.append({"name": c["name"], "status": "carded", "build_hash": c.get("build_hash"),
+                        "eer": c.get("eer")})
+    return out
+
+
 @dataclass(frozen=True)
 class Step:
     """One thing `eyeauth release build` runs: the command a user would type, and why."""

@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import mpvm
 from eyeauth.evaluation import liveness
 from eyeauth.fw import words as W
 from eyeauth.models import keyword as K
@@ -109,7 +109,7 @@ ids = [sp.draw(vocab, 3)[0] for _ in range(5)]
 assert sp.take(ids[0], 20000) is None and sp.take(ids[-1], 20000) is not None  # 4 pending at most
 print("ok")
 """
-    script = ("import sys\nsys.path.insert(0, %r)\n" % str(FIRMWARE_DIR)
+    script = (mpvm.firmware_prelude()
               + "class _C:\n t = 1000\n def ticks_ms(self): return self.t\n"
                 " def ticks_diff(self, a, b): return a - b\nclock = _C()\n" + body)
     r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
@@ -117,8 +117,6 @@ print("ok")
 
 
 _VM = r"""
-import sys
-sys.path.insert(0, %(fw)r)
 from array import array
 from eyeauth_fw import pipeline, release, spoken
 release.use({"nets": %(nets)r})
@@ -155,7 +153,7 @@ def test_board_keyword_inputs_match_the_host(tmp_path, shared_data):
     kcard = {"input": {"shape": [1, 48, 32, 1]}}
     nets = {"kw": {"shape": [1, 48, 32, 1], "scale": 0.1, "zp": 0},
             "vm": {"shape": [1, 32, 32, 1], "scale": 0.01, "zp": 0, "hop": 32, "maxw": 4}}
-    script = _VM % {"fw": str(FIRMWARE_DIR), "nets": nets, "outs": {"kw": 10, "vm": 64}, "d": str(tmp_path)}
+    script = mpvm.firmware_prelude() + _VM % {"nets": nets, "outs": {"kw": 10, "vm": 64}, "d": str(tmp_path)}
     r = subprocess.run(["micropython", "-X", "heapsize=2097152", "-c", script], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     seen = r.stdout.split()
@@ -223,8 +221,8 @@ def test_order_check_rejects_the_right_words_in_another_order():
     cases = [rng.normal(0, 2, (n, n)).round(3).tolist() for n in (2, 3, 4) for _ in range(30)]
     host = [wo.order_ok(c) for c in cases]
     assert 0 < sum(host) < len(host)
-    script = ("import sys, json\nsys.path.insert(0, %r)\nfrom eyeauth_fw import wordorder\n"
-              "print(json.dumps([wordorder.order_ok(c) for c in json.loads(%r)]))"
-              % (str(FIRMWARE_DIR), json.dumps(cases)))
+    script = mpvm.firmware_prelude() + (
+        "import json\nfrom eyeauth_fw import wordorder\n"
+        "print(json.dumps([wordorder.order_ok(c) for c in json.loads(%r)]))" % json.dumps(cases))
     r = subprocess.run(["micropython", "-c", script], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and json.loads(r.stdout) == host, r.stderr

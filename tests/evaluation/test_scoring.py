@@ -5,13 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth import mpvm
 from eyeauth.evaluation import fusion as fusion_eval, scoring as T
 from eyeauth.evaluation import scoring as metrics
 
 VM_SCRIPT = """
-import sys, json
-sys.path.insert(0, %r)
+import json
 from eyeauth_fw import pipeline
 cases = json.loads(%r)
 out = []
@@ -45,7 +44,7 @@ def _cases():
 
 def test_numpy_scoring_equals_firmware_under_micropython(tmp_path):
     cases = _cases()
-    got = mpvm.run_json(VM_SCRIPT % (str(FIRMWARE_DIR), json.dumps(cases)), "OUT", timeout=60,
+    got = mpvm.run_json(mpvm.firmware_prelude() + VM_SCRIPT % json.dumps(cases), "OUT", timeout=60,
                         what="scoring")
     for case, fw in zip(cases, got):
         q = T.quantize_unit(np.array(case["enrol"]))

@@ -19,8 +19,6 @@ from eyeauth.models import preprocess as P
 from eyeauth.models import vad as V
 
 VM_SCRIPT = r'''
-import sys
-sys.path.insert(0, "{fw}")
 from array import array
 from eyeauth_fw import imgproc, audio
 f = bytearray(open("{d}/frame.bin", "rb").read())
@@ -54,7 +52,7 @@ def test_device_preprocessing_matches_host(tmp_path, shared_data, w, h, size, fr
     wav = load_audio(shared_data / clip, 8000)
     wav.tofile(tmp_path / "clip.bin")
     box = (w // 3 - 5, h // 4, 100, 100)
-    script = VM_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, w=w, h=h, box=box, size=size, frames=frames, mels=mels)
+    script = mpvm.firmware_prelude() + VM_SCRIPT.format(d=tmp_path, w=w, h=h, box=box, size=size, frames=frames, mels=mels)
     r = mpvm.run(script, heap_bytes=None, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     centre, speech = map(int, r.stdout.split())
@@ -101,8 +99,7 @@ PHRASE_HEAP = 512 * 1024
 PHRASE_MIN_FREE = 256 * 1024
 
 PHRASE_SCRIPT = r'''
-import sys, gc, json
-sys.path.insert(0, "{fw}")
+import gc, json
 from array import array
 from eyeauth_fw import audio, pipeline
 outs = [bytes(json.loads(l)) for l in open("{d}/outs.txt")] if {pass2} else []
@@ -160,7 +157,7 @@ def _vm_phrase(tmp_path, card, pass2):
 
     dev_card = net_entry(card, load_board("esp-eye"))  # the manifest's entry, as deploy writes it
     assert (dev_card["hop"], dev_card["maxw"]) == (u["hop_frames"], u["max_windows"])
-    script = PHRASE_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
+    script = mpvm.firmware_prelude() + PHRASE_SCRIPT.format(d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
                                   model=card["name"], card=repr(dev_card))
     r = mpvm.run(script, heap_bytes=PHRASE_HEAP, timeout=300, check=False)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -3,7 +3,7 @@ byte for byte, inputs expire and stay within budget, the lockout backs off and s
 restart, frames are bounded in depth and ASCII on the way out."""
 import json
 
-from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth import mpvm
 from eyeauth.auth import pairing
 
 _CLOCK = """
@@ -18,7 +18,7 @@ clock = _Clock()
 
 
 def _run(tmp_path, body):
-    script = ("import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path))
+    script = (mpvm.firmware_prelude() + "import os\nos.chdir(%r)\n" % str(tmp_path)
               + _CLOCK + body)
     r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.returncode == 0, r.stdout + r.stderr

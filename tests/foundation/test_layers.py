@@ -161,6 +161,40 @@ def test_auth_is_the_board_client_only():
     assert not bad, "auth/ is the board client:\n" + "\n".join(bad)
 
 
+def private_uses(root: Path) -> list[str]:
+    """``module._name`` and ``from module import _name`` across modules of the package (names
+    with one leading underscore are their module's own)."""
+    out = []
+    for p in sorted(root.rglob("*.py")):
+        tree = ast.parse(p.read_text(), str(p))
+        where = p.relative_to(root)
+        mods = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("eyeauth.")):
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        out.append(f"{where}:{node.lineno} imports {a.name}")
+                    mods.add(a.asname or a.name)
+            elif isinstance(node, ast.Import):
+                mods |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("eyeauth")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                    node.value.id in mods and node.attr.startswith("_") and not node.attr.startswith("__"):
+                out.append(f"{where}:{node.lineno} uses {node.value.id}.{node.attr}")
+    return out
+
+
+def test_no_private_names_across_host_modules():
+    bad = private_uses(HOST / "eyeauth")
+    assert not bad, "a name another module needs is public (no leading underscore):\n" + "\n".join(bad)
+
+
+def test_the_private_name_finder_finds_them(tmp_path):
+    (tmp_path / "a.py").write_text("from eyeauth.models import embed\nembed._infer(1)\n"
+                                   "from eyeauth.models.build import _save_card\n")
+    assert len(private_uses(tmp_path)) == 2
+
+
 def test_firmware_hal_does_not_import_the_app():
     mods, g = graph(FIRMWARE_DIR)
     bad = _violations(mods, g, lambda m: m == "hal" or m.startswith("hal."),

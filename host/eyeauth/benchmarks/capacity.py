@@ -23,12 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth import mpvm
 from eyeauth.errors import DataError, EyeauthError
 
 _WRITE = r"""
-import sys, os, gc
-sys.path.insert(0, %r)
+import os, gc
 os.chdir(%r)
 from eyeauth_fw import store
 store.DIR = 'tpl'
@@ -61,7 +60,7 @@ def shard_files(users: list[tuple[str, dict]]) -> dict[str, bytes]:
     dims = [len(users[0][1][k]) for k in keys]
     with tempfile.TemporaryDirectory(prefix="eyeauth-capacity-") as tmp:
         Path(tmp, "users.bin").write_bytes(b"".join(u[1][k] for u in users for k in keys))
-        script = _WRITE % (str(FIRMWARE_DIR), tmp, keys, dims, [u[0] for u in users])
+        script = mpvm.firmware_prelude() + _WRITE % (tmp, keys, dims, [u[0] for u in users])
         mpvm.run(script, heap_bytes=2097152, timeout=600, what=f"writing {len(users)} users with the firmware store")
         return {f"/tpl/{p.name}": p.read_bytes() for p in sorted(Path(tmp, "tpl").glob("*.bin"))}
 

@@ -16,6 +16,9 @@ def register(subparsers):
                        "and write models/<name>.tflite and its card. Needs TensorFlow.")
     b.add_argument("names", nargs="*", help="only these models (default: all)")
     b.add_argument("--force", action="store_true", help="rebuild even when the cache is current")
+    b.add_argument("--cards", action="store_true", help="never train: re-run the evaluation "
+                   "figures on the built models' cards (held-out EER, voice sets, detection, "
+                   "the keyword threshold)")
     b.add_argument("--data", help="data root holding faces/orl and voices/fsdd "
                    "(default: ../shared/data)")
     add_json_flag(b)
@@ -86,8 +89,14 @@ def _splits(args):
 
 
 def _build(args):
-    from eyeauth.release_build import build_models
+    from eyeauth.errors import UsageError
+    from eyeauth.release_build import build_models, finish_cards
 
+    if args.cards:
+        if args.force:
+            raise UsageError("--cards never trains; drop --force")
+        rows = finish_cards(args.names or None)
+        return Result(rows, "\n".join(f"{r['name']:10s} {r['status']:6s} {r['build_hash']}" for r in rows))
     _import_tensorflow_quietly()
 
     rows = build_models(args.names or None, force=args.force, data_dir=args.data)

@@ -32,9 +32,7 @@ from eyeauth import datasets
 from eyeauth.evaluation import embeddings, scoring, thresholds as T
 from eyeauth.errors import DataError, ModelError, UsageError
 from eyeauth.fw import fusion as fw_fusion
-from eyeauth.board.configs import load_board
 from eyeauth.release import read_thresholds
-from eyeauth.timing import card_latency_ms
 from eyeauth.latency import stages as costs
 from eyeauth.models import zoo
 
@@ -107,28 +105,23 @@ def _split(files, ident, enrol, what):
 
 
 def latency_model(face_card, voice_card, enrol_face, enrol_voice, board="esp-eye"):
-    """Modeled board milliseconds of the face path and of the voice path (dict)."""
+    """Modeled board milliseconds of the face path and of the voice path (dict): the one
+    latency assembly (:mod:`eyeauth.latency`) over the firmware's Python stages timed in the VM
+    and the networks on this board's chip."""
+    from eyeauth import latency
+
     det = zoo.load_card(zoo.DETECTOR)
     size = face_card["input"]["shape"][1]
     t, m = voice_card["input"]["shape"][1:3]
     df, dv = face_card["output"]["shape"][-1], voice_card["output"]["shape"][-1]
     c = costs.stage_costs([size], [(t, m)], [(df, enrol_face), (dv, enrol_voice)], board=board)
-    py = c["modeled_ms"]
-    chip = load_board(board)["chip"]  # the networks on this board's chip, not always the ESP32
-
-    def nn(card):
-        return card_latency_ms(card, chip)
-
-    face = {"det_pre": py["det_pre"], f"nn:{det['name']}": nn(det),
-            "face_pre": py[f"face_pre:{size}"], f"nn:{face_card['name']}":
-            nn(face_card), "match_face": py[f"match:{df}x{enrol_face}"]}
-    voice = {"vad": py["vad"], "logmel": py[f"logmel:{t}x{m}"],
-             f"nn:{voice_card['name']}": nn(voice_card),
-             "match_voice": py[f"match:{dv}x{enrol_voice}"]}
+    _, chip, _ = latency.board_facts(board)
+    face = latency.face_path(face_card, det, c["modeled_ms"], chip, enrol_face)
+    voice = latency.voice_path(voice_card, c["modeled_ms"], chip, c["python_speed_factor"], enrol_voice)
     return {"board": board, "python_speed_factor": c["python_speed_factor"],
-            "face_ms": round(sum(face.values()), 2), "voice_ms": round(sum(voice.values()), 2),
-            "fusion_ms": py["fusion"], "face_stages_ms": face, "voice_stages_ms": voice,
-            "python_vm_us": c["vm_us"]}
+            "face_ms": round(face["total_ms"], 2), "voice_ms": round(voice["total_ms"], 2),
+            "fusion_ms": c["modeled_ms"]["fusion"], "face_stages_ms": face["stages_ms"],
+            "voice_stages_ms": voice["stages_ms"], "python_vm_us": c["vm_us"]}
 
 
 def evaluate(faces, voices, face_model=None, voice_model=None, enrol_face=3, enrol_voice=5,

@@ -22,7 +22,6 @@ words) of every word of the genuine phrases (a word the segmentation missed coun
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -236,8 +235,7 @@ def fit_threshold(kcard, n_words=3, seed=17, data_dir=None, progress=True):
 # ---------------------------------------------------------------- modeled latency
 
 _VM = r"""
-import sys, time, gc
-sys.path.insert(0, %(fw)r)
+import time, gc
 from array import array
 from eyeauth_fw import pipeline, release, spoken
 release.use({"nets": %(nets)r})
@@ -271,12 +269,9 @@ def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
     phrase: the firmware's ``spoken.listen`` timed in the MicroPython VM (fastest of
     ``repeats``) x the board's python_speed_factor, plus each inference's modeled latency (the
     timing model on the card), as the voice latency figures are made."""
-    from eyeauth import FIRMWARE_DIR
-    from eyeauth.latency import stages as costs
-    from eyeauth.board.configs import load_board
+    from eyeauth import latency, mpvm
 
-    cfg = load_board(board)
-    factor = float(cfg.get("python_speed_factor") or 1.0)
+    cfg, chip, factor = latency.board_facts(board)
     vocab = K.VOCAB
     with tempfile.TemporaryDirectory() as d:
         paths = []
@@ -288,22 +283,23 @@ def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
                  vcard["name"]: int(np.prod(vcard["output"]["shape"]))}
         from eyeauth.release import net_entry
 
-        script = _VM % {"fw": str(FIRMWARE_DIR), "nets": {c["name"]: net_entry(c, cfg) for c in (kcard, vcard)},
+        script = mpvm.firmware_prelude() + _VM % {
+                        "nets": {c["name"]: net_entry(c, cfg) for c in (kcard, vcard)},
                         "outs": n_out, "clips": paths, "rep": repeats,
                         "expected": tuple(vocab[k] for k in expected), "kw": kcard["name"], "vm": vcard["name"]}
         heap = int(cfg.get("micropython_heap_bytes") or 2097152)
-        r = subprocess.run([costs.micropython_binary(), "-X", f"heapsize={heap}", "-c", script],
-                           capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        raise DataError(f"timing the challenge path in the VM failed: {r.stderr.strip()[-300:]}")
+        r = mpvm.run(script, heap_bytes=heap, timeout=600, what="timing the challenge path",
+                     error=DataError)
     rows = []
     for line in r.stdout.split("\n"):
         if line.strip():
             py, nk, nv, seg = (int(v) for v in line.split())
-            nn = nk * float(kcard["latency_esp32_ms"]) + nv * float(vcard["latency_esp32_ms"])
-            rows.append({"python_ms": py * factor / 1000, "segment_ms": seg * factor / 1000,
-                         "nn_ms": nn, "keyword_runs": nk, "voice_runs": nv,
-                         "total_ms": py * factor / 1000 + nn})
+            path = latency.assemble(nets=[("keyword", kcard, nk), ("voice_embed", vcard, nv)],
+                                    python=[("python", latency.python_ms(py, factor))], chip=chip)
+            nn = path["stages_ms"]["keyword"] + path["stages_ms"]["voice_embed"]
+            rows.append({"python_ms": path["stages_ms"]["python"],
+                         "segment_ms": latency.python_ms(seg, factor), "nn_ms": nn,
+                         "keyword_runs": nk, "voice_runs": nv, "total_ms": path["total_ms"]})
     tot = [x["total_ms"] for x in rows]
     med = rows[int(np.argsort(tot)[len(tot) // 2])]
     return {"board": board, "python_speed_factor": factor, "phrases": len(rows),

@@ -29,12 +29,6 @@ def _scores(genuine, impostor):
 
 # ------------------------------------------------------------------ the board's scoring
 
-def unit(v):
-    """The unit vector (float32) of an embedding: dequantized output / its L2 norm."""
-    v = np.asarray(v, np.float32).reshape(-1)
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
 def quantize_unit(v):
     """int8 vector(s) the board stores for unit embedding(s) ``v`` (pipeline.quantize_unit)."""
     q = np.round(np.asarray(v, np.float64) * 127.0)

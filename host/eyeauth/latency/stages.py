@@ -42,10 +42,9 @@ _memo: dict = {}
 
 # The MicroPython side of every timing script (this module's and the premodel's): imports,
 # the fastest-of-REP timer, and the synthetic frame and clip the stages are timed on.
-# %-formatted with at least fw and rep.
+# %-formatted with at least rep; callers put mpvm.firmware_prelude() first.
 VM_HELPERS = r"""
-import sys, json, time, gc, math
-sys.path.insert(0, %(fw)r)
+import json, time, gc, math
 from array import array
 REP = %(rep)d
 def timed(fn):
@@ -143,7 +142,7 @@ def _fingerprint(firmware_dir, exe, heap, repeats):
 def _run_vm(exe, spec, repeats, heap_bytes, firmware_dir, timeout):
     from eyeauth import mpvm
 
-    src = _SCRIPT % {"fw": str(Path(firmware_dir).resolve()), "w": FRAME_W, "h": FRAME_H,
+    src = mpvm.firmware_prelude(firmware_dir) + _SCRIPT % {"w": FRAME_W, "h": FRAME_H,
                      "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
     return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
                          what="timing the firmware stages", error=CostError)
@@ -196,10 +195,9 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
     "cached": bool}. Stage names: det_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion.
     Each stage is measured once per firmware version (then cached per stage), so every command
     that needs it reports the same figure."""
-    from eyeauth.board.configs import load_board
+    from eyeauth.latency import board_facts, python_ms
 
-    cfg = load_board(board)
-    factor = float(cfg.get("python_speed_factor") or 1.0)
+    cfg, _, factor = board_facts(board)
     heap = int(cfg.get("micropython_heap_bytes") or 2097152)
     exe = micropython_binary()
     face_sizes = sorted({int(x) for x in face_sizes})
@@ -233,5 +231,5 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
     _memo.setdefault(key, {}).update(known)
     vm = {n: known[n] for n in wanted}
     return {"board": board, "python_speed_factor": factor, "vm_us": vm,
-            "modeled_ms": {k: round(v * factor / 1000.0, 3) for k, v in vm.items()},
+            "modeled_ms": {k: round(python_ms(v, factor), 3) for k, v in vm.items()},
             "cached": cached}

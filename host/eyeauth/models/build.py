@@ -44,7 +44,7 @@ def entry_data(entry, data_dir):
 
 
 #: inference-only settings of a spec entry: not hashed (changing them never retrains; the
-#: voice cards take them up with `python3 -m eyeauth.models.voice_phrase --update-cards`)
+#: voice cards take them up with `eyeauth models build --cards`)
 INFERENCE_KEYS = ("about", "hop_frames", "max_windows")
 
 
