@@ -79,20 +79,3 @@ def four_persons(shared_data, tmp_path_factory):
             (voices / spk / p.name).symlink_to(p)
     return {"faces": faces, "voices": voices}
 
-
-
-@pytest.fixture
-def rng():
-    import numpy as np
-
-    return np.random.default_rng(1234)
-
-
-@pytest.fixture(scope="session")
-def cards():
-    from eyeauth.models import zoo
-
-    found = zoo.list_models()
-    if not found:
-        pytest.skip("the zoo is not built (run `eyeauth models build`)")
-    return found

@@ -62,7 +62,7 @@ DOCS = {
     "camera_frame_ms": "grab one QVGA frame from a streaming OV2640 (about one frame at 15 fps)",
     "python_stages": "'firmware': Python stage costs (preprocessing, VAD, log-mel, matching) "
                      "timed in the MicroPython VM x the board's python_speed_factor "
-                     "(eyeauth.auth.costs); 'assumed': the two per-chip figures below",
+                     "(eyeauth.latency.stages); 'assumed': the two per-chip figures below",
     "face_prep_ms": "python_stages=assumed only: detector input, face crop, matching, per chip",
     "logmel_ms_per_frame": "python_stages=assumed only: log-mel per 256-sample frame (a ulab "
                            "FFT would take about this), per chip",
