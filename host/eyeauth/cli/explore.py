@@ -52,7 +52,8 @@ def register(sub):
 
     s = acts.add_parser("scores", help="compute the score cache (genuine/impostor scores)",
                         description="Embed each built model's held-out identities (int8 and "
-                        "float reference, in TFLM) and cache the genuine/impostor cosine scores "
+                        "float reference, in TFLM), score them as the board scores (int8 samples, "
+                        "normalised-sum template) and cache the genuine/impostor scores "
                         "the explorer fuses. Only missing or stale models unless --model.")
     s.add_argument("--model", action="append", help="(re)compute this model (repeatable)")
     s.add_argument("--data", help="data root holding faces/orl and voices/fsdd")

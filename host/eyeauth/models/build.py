@@ -114,7 +114,7 @@ def build_one(entry, data, key, out_dir=None):
     """Train with the entry's recipe, convert, check, write the files and the card."""
     recipe = training.load(entry)
     got = recipe.train(entry, data, out_dir)
-    int8, flt, check = _convert(entry["name"], got.model, got.rep)
+    int8, flt, check = got.files or _convert(entry["name"], got.model, got.rep)
     write(entry["name"], int8, flt, out_dir)
     card = _merge(card_of(entry, int8, flt, check, key), got.card)
     card["training"] = got.training
@@ -223,11 +223,14 @@ def _tflm_version():
 
 
 def _layout(entry):
+    """The input layout in words (a recipe of another modality sets its own in its card)."""
+    if "input" not in entry:
+        return None
     h, w = entry["input"]
     return {"face": f"NHWC (1, {h}, {w}, 1) grey face crop",
             "voice": f"NHWC (1, {h}, {w}, 1): {h} log-mel frames x {w} mel bands",
             "keyword": f"NHWC (1, {h}, {w}, 1): {h} log-mel rows x {w} mel bands",
-            "detector": f"NHWC (1, {h}, {w}, 1) grey frame, 4:3 letterboxed"}[entry["modality"]]
+            "detector": f"NHWC (1, {h}, {w}, 1) grey frame, 4:3 letterboxed"}.get(entry["modality"])
 
 
 UTTERANCE_STEPS = ("VAD speech span; one window on the energy centre when the span fits one "
@@ -249,6 +252,8 @@ def _preprocess_doc(entry):
 
         return {"function": "eyeauth.models.keyword.clip_tensors",
                 "steps": keyword.__doc__.split("Input: ")[1].split("\n\nOutput")[0]}
+    if m != "voice":
+        return {}
     frames, mels = entry["input"]
     return {"function": "eyeauth.models.preprocess.voice_input", "rate": P.RATE,
             "frames": frames, "mels": mels, "frame_len": P.FRAME, "hop": P.HOP,

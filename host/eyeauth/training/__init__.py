@@ -48,11 +48,15 @@ class Data:
 class Trained:
     """A recipe's result: the Keras model, representative inputs for the int8 conversion
     (float, NHWC without the batch axis), the card's ``training`` section, and other card
-    fields the recipe owns (merged into the card the build assembles)."""
+    fields the recipe owns (merged into the card the build assembles). A recipe that makes its
+    model some other way (a signal-processing graph written directly) gives ``files``:
+    (int8 tflite bytes, float tflite bytes, its own int8-vs-float check dict), and no
+    ``model``/``rep``; the build then converts nothing."""
     model: object
     rep: list
     training: dict
     card: dict = field(default_factory=dict)
+    files: tuple | None = None
 
 
 def recipe_name(entry) -> str:
