@@ -5,7 +5,6 @@ speakers saying 3-word phrases (data/splits.json)."""
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,9 @@ from eyeauth.telemetry.store import TelemetryStore
 
 def _say(verbose, msg):
     if verbose:
-        print(f"[demo] {msg}", file=sys.stderr, flush=True)
+        from eyeauth.progress import note
+
+        note(f"demo: {msg}")
 
 
 def _persons(data: Path, users: int):

@@ -1,7 +1,7 @@
 """`eyeauth deploy --port P`: app, models and premodel onto the board filesystem."""
 from eyeauth.board.deploy import build_bundle, deploy
 from eyeauth.cli.main import Result, add_json_flag
-from eyeauth.cli.progress import Bar
+from eyeauth.progress import Steps
 
 
 def register(sub):
@@ -44,15 +44,13 @@ def _deploy(args):
     if args.pair:
         from eyeauth.auth.pairing import load_key
         key = load_key(create=True)
-    bar = Bar("deploying", enabled=None if not args.json else False)
+    with Steps("deploying", unit="B") as bar:
+        def progress(n, total=None):
+            if total is not None:
+                bar.set_total(total or 1)
+            bar.advance(n)
 
-    def progress(n, total=None):
-        if total is not None:
-            bar.set_total(total or 1)
-        bar.advance(n)
-
-    res = deploy(args.port, build=build, progress=progress, pairing_key=key)
-    bar.close()
+        res = deploy(args.port, build=build, progress=progress, pairing_key=key)
     d = res.as_dict()
     text = (f"{len(res.files_sent)} of {res.files_total} files sent ({res.bytes_sent} bytes, "
             f"{res.seconds:.1f} s); {len(res.files_removed)} stale removed; "

@@ -4,7 +4,7 @@ from pathlib import Path
 from eyeauth.board.configs import load_board
 from eyeauth.board.flash import flash
 from eyeauth.cli.main import Result, add_json_flag
-from eyeauth.cli.progress import Bar
+from eyeauth.progress import Steps
 
 
 def register(sub):
@@ -23,7 +23,6 @@ def register(sub):
 
 
 def _flash(args):
-    bar = Bar("flashing", total=100, enabled=None if not args.json else False)
     board = load_board(args.board)
     firmware, address = args.firmware, args.address
     if firmware is None:  # the virtual board's app image, at the board's app offset
@@ -31,7 +30,7 @@ def _flash(args):
 
         firmware = build_app_image()
         address = board["flash_layout"]["app"] if address is None else address
-    res = flash(args.port, firmware, address, board, args.baud, progress=bar.update)
-    bar.close()
+    with Steps("flashing", total=100, unit="%") as bar:
+        res = flash(args.port, firmware, address, board, args.baud, progress=bar.update)
     return Result(res, f"wrote {res['bytes']} bytes at 0x{res['address']:x} in {res['write_s']} s; "
                   f"verified (digest matched)")
