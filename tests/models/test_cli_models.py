@@ -56,7 +56,7 @@ def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
                                          min_frac=0.5)
             Image.fromarray(frame).save(d / f"{k}.png")
     assert main(["models", "eval", "--modality", "face", "--data", str(tmp_path),
-                 "--model", "face_s48", "--enrol", "2", "--json"]) == 0
+                 "--model", "face_s48", "--enroll", "2", "--json"]) == 0
     rows = _json(capsys)
     assert len(rows) == 1 and rows[0]["files"] == 15 and rows[0]["genuine_trials"] == 9
 

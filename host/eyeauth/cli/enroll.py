@@ -1,7 +1,7 @@
 """`eyeauth enroll`, `eyeauth auth`, `eyeauth users`: authentication on the board."""
 from pathlib import Path
 
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import Result, add_json_flag, add_port_arg
 from eyeauth.errors import DataError
 
 IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
@@ -13,19 +13,19 @@ def register(sub):
                        description="Send N face images and N voice clips to the board (what its camera "
                        "and microphone would capture) and enroll the user: the board computes and "
                        "stores the templates; they never leave it. Signed with the pairing secret.")
-    p.add_argument("--port", help="the board's serial port (default: $EYEAUTH_PORT, else port in [tool.eyeauth] of pyproject.toml)")
+    add_port_arg(p)
     p.add_argument("--user", required=True)
     p.add_argument("--face", type=Path, help="folder of face images (or one image)")
     p.add_argument("--voice", type=Path, help="folder of voice clips (.wav) (or one clip)")
     p.add_argument("-n", "--samples", type=int, default=5, help="images and clips to use (default 5)")
     add_json_flag(p)
-    p.set_defaults(func=_enroll, config_keys=("port",))
+    p.set_defaults(func=_enroll)
 
     a = sub.add_parser("auth", help="authenticate a face image and/or voice clip on the board",
                        description="Run one authentication on the board: detect, crop, embed, match, "
                        "fuse, decide. Prints the decision; with the pairing secret (signed debug mode) "
                        "also scores, models and per-stage latency (measured on the board, modeled for it).")
-    a.add_argument("--port", help="the board's serial port (default: $EYEAUTH_PORT, else port in [tool.eyeauth] of pyproject.toml)")
+    add_port_arg(a)
     a.add_argument("--face", type=Path, help="face image")
     a.add_argument("--voice", type=Path, help="voice clip (.wav)")
     a.add_argument("--user", help="claimed identity (default: identify among the enrolled)")
@@ -44,15 +44,15 @@ def register(sub):
     a.add_argument("--decision-only", action="store_true",
                    help="do not turn on the board's debug mode even when the pairing secret is here")
     add_json_flag(a)
-    a.set_defaults(func=_auth, config_keys=("port",))
+    a.set_defaults(func=_auth)
 
     u = sub.add_parser("users", help="list, delete or unlock users on the board")
-    u.add_argument("--port", help="the board's serial port (default: $EYEAUTH_PORT, else port in [tool.eyeauth] of pyproject.toml)")
+    add_port_arg(u)
     u.add_argument("--delete", metavar="USER", help="delete this user's templates (signed)")
     u.add_argument("--unlock", action="store_true", help="clear a lockout after failed attempts (signed)")
     u.add_argument("--flush", action="store_true", help="drop every fed input the board still holds")
     add_json_flag(u)
-    u.set_defaults(func=_users, config_keys=("port",))
+    u.set_defaults(func=_users)
 
 
 def _files(path, ext, n, what):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import Result, add_json_flag, add_models_arg
 from eyeauth.errors import UsageError
 
 _HELP = ("Enumerate board variant x policy (face, voice, sum, both, cascade: the board's "
@@ -35,6 +35,8 @@ def register(sub):
                    "$EYEAUTH_CACHE/explore_scores.json, i.e. ~/.cache/eyeauth/, if `eyeauth "
                    "explore scores` wrote one, else the copy committed with the package)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_models_arg(p, help="the release folder whose model cards are explored (default: "
+                   "$EYEAUTH_MODELS_DIR, else models in [tool.eyeauth], else the checkout's models/)")
     add_json_flag(p)
     p.set_defaults(func=_explore)
     acts = p.add_subparsers(dest="explore_command", metavar="ACTION")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from eyeauth.board.configs import load_board
 from eyeauth.board.flash import flash
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import PORT_HELP, Result, add_board_arg, add_json_flag, add_port_arg
 from eyeauth.progress import Steps
 
 
@@ -12,12 +12,14 @@ def register(sub):
                        description="Write an image to the board's flash with esptool and verify it. "
                        "Without --firmware, builds the eyeauth app image (firmware modules compiled "
                        "with mpy-cross) and writes it at the board's app offset. Give the board's "
-                       "bootloader port (a virtual board prints it as ttyBOOT).")
-    p.add_argument("--port", required=True, help="serial port of the board's ROM bootloader")
+                       "board's port as for every other command: a virtual board's bootloader "
+                       "listens on ttyBOOT beside its ttyEYE, and either works here.")
+    add_port_arg(p, help=PORT_HELP + "; esptool resets the board into its ROM bootloader "
+                 "there", role="boot")
     p.add_argument("--firmware", type=Path, help="image file (.bin); default: build the app image")
     p.add_argument("--address", type=lambda s: int(s, 0), help="flash offset (default: board config)")
-    p.add_argument("--board", default="esp-eye")
-    p.add_argument("--baud", type=int, default=460800)
+    add_board_arg(p)
+    p.add_argument("--baud", type=int, default=460800, help="esptool's baud rate (460800)")
     add_json_flag(p)
     p.set_defaults(func=_flash)
 

@@ -2,7 +2,10 @@
 from pathlib import Path
 
 from eyeauth import sim
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import Result, add_board_arg, add_json_flag
+
+_BOARD = ("board config name; also names the default state folder (default: $EYEAUTH_BOARD, "
+          "else board in [tool.eyeauth], else esp-eye)")
 
 
 def register(sub):
@@ -12,7 +15,7 @@ def register(sub):
                        "TFLM interpreter for inference. Its ports open like /dev/ttyUSB0.")
     ss = p.add_subparsers(dest="sim_cmd", metavar="ACTION", required=True)
     start = ss.add_parser("start", help="start a board; prints its serial port")
-    start.add_argument("--board", default="esp-eye", help="board config name (default esp-eye)")
+    add_board_arg(start, help=_BOARD)
     start.add_argument("--state-dir", help="folder for the board's filesystem, flash and ports "
                        "(default ~/.cache/eyeauth/sim/BOARD, or $EYEAUTH_SIM_DIR)")
     start.add_argument("--fresh", action="store_true", help="erase the board's filesystem and flash first")
@@ -25,8 +28,9 @@ def register(sub):
                            ("unplug", "pull the USB cable (the port disappears)"),
                            ("replug", "plug the USB cable back in")):
         q = ss.add_parser(name, help=helptext)
-        q.add_argument("--board", default="esp-eye")
-        q.add_argument("--state-dir")
+        add_board_arg(q, help=_BOARD)
+        q.add_argument("--state-dir", help="the board's folder (default ~/.cache/eyeauth/sim/BOARD, "
+                       "or $EYEAUTH_SIM_DIR)")
         add_json_flag(q)
         q.set_defaults(func=_other)
     b = ss.add_parser("button", help="hold or release the board's button (BOOT)",
@@ -34,8 +38,9 @@ def register(sub):
                       "board's app that starts with the button held leaves Ctrl-C and the REPL "
                       "open until the next reboot (the physical way into a locked board).")
     b.add_argument("--release", action="store_true", help="let go of the button (default: hold it)")
-    b.add_argument("--board", default="esp-eye")
-    b.add_argument("--state-dir")
+    add_board_arg(b, help=_BOARD)
+    b.add_argument("--state-dir", help="the board's folder (default ~/.cache/eyeauth/sim/BOARD, "
+                   "or $EYEAUTH_SIM_DIR)")
     add_json_flag(b)
     b.set_defaults(func=_button)
 

@@ -148,6 +148,24 @@ def stop(state_dir: str | Path | None = None, board: str = "esp-eye", timeout: f
     return True
 
 
+def running() -> list[dict]:
+    """The status of every virtual board `eyeauth sim start` would find without --state-dir:
+    the one in $EYEAUTH_SIM_DIR when it is set, else each board folder under
+    ~/.cache/eyeauth/sim/. Boards started elsewhere (--state-dir) are reached by their port."""
+    base = os.environ.get("EYEAUTH_SIM_DIR")
+    states = [Path(base)] if base else sorted(p for p in default_state_dir().parent.glob("*")
+                                              if p.is_dir())
+    out = []
+    for state in states:
+        if _daemon_pid(state) is None:
+            continue
+        try:
+            out.append(status(state))
+        except (SimError, OSError, ValueError):
+            continue  # starting or stopping: not a board to talk to yet
+    return out
+
+
 def reset(state_dir, hard: bool = True) -> None:
     control(Path(state_dir), "reset")
 
