@@ -202,6 +202,7 @@ def run():
         import eyeauth_fw.auth  # noqa: F401  the authentication commands, when installed
         import eyeauth_fw.admin  # noqa: F401  challenge, debug, users, delete, unlock, config
         import eyeauth_fw.challenge  # noqa: F401  say (spoken challenges)
+        import eyeauth_fw.capture  # noqa: F401  capture (live camera / microphone inputs)
     except ImportError:
         pass
     if held:

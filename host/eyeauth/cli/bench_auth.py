@@ -71,9 +71,9 @@ def bench_auth(args, parser):
     if parser is not None:
         parser.add_argument("--rounds", type=int, default=5, help="authentications per policy")
         parser.add_argument("--data", help="data folder (default ../shared/data)")
-        parser.add_argument("--models", choices=("default", "all"), default="default",
-                            help="deploy the default face and voice models only (quick), or "
-                            "every model so the router (premodel, cascade) can choose")
+        parser.add_argument("--all-models", action="store_true",
+                            help="deploy every model so the router (premodel, cascade) can choose "
+                            "(default: the default face and voice models only, quick)")
         return None
     from eyeauth.sim import VirtualBoard
 
@@ -82,10 +82,10 @@ def bench_auth(args, parser):
     boards = [("given", args.port)] if args.port else [(b, None) for b in BOARDS]
     for name, port in boards:
         if port:
-            per, st = _run_board(port, key, args.rounds, args.data, args.models == "all")
+            per, st = _run_board(port, key, args.rounds, args.data, args.all_models)
         else:
             with tempfile.TemporaryDirectory(prefix="eyeauth-bench-") as tmp, VirtualBoard(tmp, board=name) as vb:
-                per, st = _run_board(vb.port, key, args.rounds, args.data, args.models == "all")
+                per, st = _run_board(vb.port, key, args.rounds, args.data, args.all_models)
         from eyeauth.board.configs import load_board
         heap = load_board(name)["micropython_heap_bytes"] if name != "given" else None
         result["boards"][name] = {"heap_min_free": st["heap_min"],

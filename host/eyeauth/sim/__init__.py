@@ -180,6 +180,20 @@ def button(state_dir, held: bool) -> None:
     control(Path(state_dir), "button", held=held)
 
 
+def sensor_source(state_dir, sensor: str, path) -> dict | None:
+    """Put a folder of photos (camera) or WAV recordings (mic) in front of the board: each live
+    capture takes the next file (:mod:`eyeauth.sim.sensors`); path None takes it away."""
+    if path is not None:
+        from eyeauth.sim.sensors import Source
+
+        Source(sensor, path)  # refuse a bad folder here, in one line, before the board sees it
+        path = str(Path(path).expanduser().resolve())
+    try:
+        return control(Path(state_dir), "sensor_source", sensor=sensor, path=path).get("source")
+    except SimError as exc:
+        raise SimError(str(exc).replace("virtual board refused sensor_source: ", "")) from None
+
+
 def unplug(state_dir) -> None:
     control(Path(state_dir), "unplug")
 
