@@ -30,6 +30,8 @@ class App:
     def hello(self):
         h = {"fw": VERSION, "proto": 1, "board": self.board.NAME, "boot": self.boot,
              "uptime_ms": self.uptime_ms()}
+        if getattr(self.board, "VIRTUAL", False):
+            h["virtual"] = True  # a virtual board: its telemetry is labelled so
         for fn in HELLO_HOOKS:
             try:
                 h.update(fn(self))

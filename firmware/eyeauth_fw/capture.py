@@ -43,7 +43,9 @@ def _capture(app, args):
     item = app.board.capture(sensor)
     if item is None:
         raise AppError("no_input", "the %s gave nothing: is it connected (board config hal)?" % sensor)
-    p._py("capture", sensor, t0, {"live": True})
+    dt = time.ticks_diff(time.ticks_us(), t0)
+    # the sensor's own time, not Python work: no python_speed_factor (measured = modeled)
+    app.tel.record("capture", sensor, dt, dt, 0, {"live": True})
     try:
         raw, meta, out = (_face if sensor == "camera" else _voice)(app, p, s["cfg"], item)
     except pipeline.PipelineError as e:

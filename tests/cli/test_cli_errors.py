@@ -37,4 +37,5 @@ def test_help_lists_the_commands():
 
 def test_enroll_without_inputs_says_what_to_give(tmp_path):
     r = _run("enroll", "--port", "/dev/null", "--user", "ann")
-    assert r.returncode == 6 and r.stderr.strip() == "eyeauth: give --face and/or --voice"
+    assert r.returncode == 2 and r.stderr.strip() == ("eyeauth: give --live (the board's camera "
+                                                      "and microphone) or --face DIR and/or --voice DIR")
