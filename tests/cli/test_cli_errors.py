@@ -12,7 +12,8 @@ def _run(*args):
 
 @pytest.mark.parametrize("args,code,needle", [
     (("deploy", "--port", "/dev/does-not-exist"), 3, "cannot open /dev/does-not-exist for deploy"),
-    (("auth", "--port", "/dev/does-not-exist", "--face", "x.pgm"), 3, "cannot open serial port /dev/does-not-exist"),
+    (("users", "--port", "/dev/does-not-exist"), 3, "cannot open serial port /dev/does-not-exist"),
+    (("auth", "--port", "/dev/does-not-exist", "--face", "x.pgm"), 6, "image x.pgm not found"),  # files first
     (("flash", "--port", "/dev/null", "--firmware", "nope.bin"), 2, "firmware image nope.bin not found"),
     (("sim", "start", "--board", "esp-nothing"), 2, "unknown board 'esp-nothing'"),
     (("sim", "status", "--state-dir", "/tmp/eyeauth-no-board-here"), 1, "no virtual board runs in"),

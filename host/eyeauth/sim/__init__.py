@@ -27,10 +27,12 @@ class SimError(EyeauthError):
 
 
 def default_state_dir(board: str = "esp-eye") -> Path:
+    from eyeauth import cache_dir
+
     base = os.environ.get("EYEAUTH_SIM_DIR")
     if base:
         return Path(base)
-    return Path.home() / ".cache" / "eyeauth" / "sim" / board
+    return cache_dir() / "sim" / board
 
 
 def _alive(pid: int) -> bool:
