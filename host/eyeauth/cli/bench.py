@@ -2,7 +2,7 @@
 import contextlib
 import tempfile
 
-from eyeauth.cli.main import PORT_HELP, add_json_flag, add_port_arg
+from eyeauth.cli.main import add_json_flag, add_port_arg
 
 # Other modules add bench targets here: name -> (help, add_arguments(parser), run(args) -> Result)
 TARGETS = {}
@@ -17,15 +17,15 @@ def target(name, helptext):
 
 def register(sub):
     p = sub.add_parser("bench", help="benchmarks (link, auth, ...) with printed figures",
-                       description="Benchmarks that print their numbers. Without a port (--port, "
-                       "$EYEAUTH_PORT, ...) they run "
+                       description="Benchmarks that print their numbers. Without --port they run "
                        "on a fresh virtual ESP-EYE that is stopped afterwards.")
     ss = p.add_subparsers(dest="bench_target", metavar="TARGET", required=True)
     _load_targets()
     for name, (helptext, fn) in TARGETS.items():
         q = ss.add_parser(name, help=helptext)
-        add_port_arg(q, help=PORT_HELP[:-1] + "; none of them: a fresh virtual board, stopped "
-                     "afterwards)", optional=True)
+        add_port_arg(q, help="the board to bench, or `auto` (default: a fresh virtual board, "
+                     "stopped afterwards; never $EYEAUTH_PORT or the project's port: a bench "
+                     "redeploys and re-pairs the board it gets)", optional=True, settings=False)
         add_json_flag(q)
         fn(None, q)
         q.set_defaults(func=lambda args, fn=fn: fn(args, None))

@@ -51,13 +51,15 @@ def _add_keys(parser, *keys):
     parser.set_defaults(config_keys=have + tuple(k for k in keys if k not in have))
 
 
-def add_port_arg(parser, help=PORT_HELP, role="app", optional=False):
+def add_port_arg(parser, help=PORT_HELP, role="app", optional=False, settings=True):
     """``--port``, resolved like every other command's. role="boot": the ROM bootloader's port
     (a virtual board's ttyBOOT for its ttyEYE); optional: no port is fine (the command starts a
-    virtual board of its own)."""
+    virtual board of its own); settings=False: the flag only (``auto`` included), never the
+    environment or the project file (benchmarks that redeploy and re-pair the board they get)."""
     parser.add_argument("--port", help=help)
-    parser.set_defaults(port_role=role, port_optional=optional)
-    _add_keys(parser, "port")
+    parser.set_defaults(port_role=role, port_optional=optional, port_settings=settings)
+    if settings:
+        _add_keys(parser, "port")
 
 
 def add_models_arg(parser, help=MODELS_HELP):
@@ -141,6 +143,8 @@ def resolve_settings(args):
     env = {}
     if "models" in keys and getattr(args, "models", None):
         env["EYEAUTH_MODELS_DIR"] = str(args.models)
+    if getattr(args, "port_settings", True) is False and getattr(args, "port", None):
+        args.port = devices.resolve(args.port)
     if "port" in keys:
         if args.port is None and getattr(args, "port_optional", False):
             return env
