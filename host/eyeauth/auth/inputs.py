@@ -12,9 +12,26 @@ import numpy as np
 from eyeauth.errors import DataError
 
 MAX_W, MAX_H = 640, 480
+IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
+AUDIO_EXT = {".wav"}
 RATE = 8000
 MAX_CLIP_S = 4.0   # the board's limit: firmware inputs.MAX_CLIP, 64000 bytes of 8 kHz int16
 MIN_CLIP_S = 0.1
+
+
+def files(path, modality: str, n: int | None = None) -> list[Path]:
+    """The face images or voice WAVs of a folder (sorted; the first ``n``), or the one file
+    given; DataError (one line) when there is none."""
+    ext, what = (IMAGE_EXT, "face image") if modality == "face" else (AUDIO_EXT, "voice clip")
+    path = Path(path).expanduser()
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{what} {path} not found: give a folder of them or one file")
+    found = sorted(p for p in path.iterdir() if p.suffix.lower() in ext)
+    if not found:
+        raise DataError(f"no {what} files ({', '.join(sorted(ext))}) in {path}")
+    return found[:n] if n else found
 
 
 def read_frame(path) -> tuple[np.ndarray, list[str]]:

@@ -4,15 +4,13 @@ import sys
 from pathlib import Path
 
 from eyeauth.cli.main import Result, add_json_flag, add_port_arg
-from eyeauth.errors import DataError, UsageError
+from eyeauth.errors import UsageError
 
 RECORD = ("What to record: face photos, the face filling a good part of the frame, lit from the "
           "front, any format Pillow reads (pgm, png, jpg); voice: WAV files of about 2 s (a "
           "3-word phrase), mono, 8 kHz or more (16/44.1/48 kHz and stereo are converted), at most "
           "4 s (longer ones are refused, never cut)")
 
-IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
-AUDIO_EXT = {".wav"}
 
 
 def register(sub):
@@ -81,19 +79,6 @@ def register(sub):
     u.set_defaults(func=_users)
 
 
-def _files(path, ext, n, what):
-    if path is None:
-        return []
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise DataError(f"{what} {path} not found")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in ext)
-    if not files:
-        raise DataError(f"no {what} files ({', '.join(sorted(ext))}) in {path}")
-    return files[:n]
-
-
 def _checked(paths, modality):
     """The files as the board will take them, checked before the port opens: converted ones
     named in one line each, anything else refused in one line."""
@@ -156,8 +141,10 @@ def _enroll(args):
         raise UsageError(f"--samples {args.samples}: the board enrols 1 to 5 per modality")
     if args.modality and not args.live:
         raise UsageError("--modality goes with --live (files: give --face and/or --voice)")
-    faces = _checked(_files(args.face, IMAGE_EXT, args.samples, "face image"), "face")
-    voices = _checked(_files(args.voice, AUDIO_EXT, args.samples, "voice clip"), "voice")
+    from eyeauth.auth.inputs import files
+
+    faces = _checked(files(args.face, "face", args.samples) if args.face else [], "face")
+    voices = _checked(files(args.voice, "voice", args.samples) if args.voice else [], "voice")
     live = [m for m in ((args.modality,) if args.modality else ("face", "voice"))
             if args.live and not {"face": faces, "voice": voices}[m]]
     if args.live and not live:

@@ -28,12 +28,7 @@ def register(sub):
                            ("reset", "press the reset button"),
                            ("unplug", "pull the USB cable (the port disappears)"),
                            ("replug", "plug the USB cable back in")):
-        q = ss.add_parser(name, help=helptext)
-        add_board_arg(q, help=_BOARD)
-        q.add_argument("--state-dir", help="the board's folder (default ~/.cache/eyeauth/sim/BOARD, "
-                       "or $EYEAUTH_SIM_DIR)")
-        add_json_flag(q)
-        q.set_defaults(func=_other)
+        _which(ss.add_parser(name, help=helptext), _other)
     se = ss.add_parser("sensors", help="what the board's camera and microphone see and hear",
                        description="Put a person in front of the virtual board: a folder of "
                        "photos for its camera and a folder of WAV recordings for its microphone "
@@ -43,21 +38,22 @@ def register(sub):
                        "are checked now (format, rate, length), in one line each.")
     _sensor_args(se)
     se.add_argument("--clear", action="store_true", help="take both away (captures then fail)")
-    add_board_arg(se, help=_BOARD)
-    se.add_argument("--state-dir", help="the board's folder (default ~/.cache/eyeauth/sim/BOARD, "
-                    "or $EYEAUTH_SIM_DIR)")
-    add_json_flag(se)
-    se.set_defaults(func=_sensors)
+    _which(se, _sensors)
     b = ss.add_parser("button", help="hold or release the board's button (BOOT)",
                       description="Hold the board's button, then `eyeauth sim reset`: a paired "
                       "board's app that starts with the button held leaves Ctrl-C and the REPL "
                       "open until the next reboot (the physical way into a locked board).")
     b.add_argument("--release", action="store_true", help="let go of the button (default: hold it)")
-    add_board_arg(b, help=_BOARD)
-    b.add_argument("--state-dir", help="the board's folder (default ~/.cache/eyeauth/sim/BOARD, "
+    _which(b, _button)
+
+
+def _which(p, func):
+    """The options that name a running board (its config and folder), --json, the handler."""
+    add_board_arg(p, help=_BOARD)
+    p.add_argument("--state-dir", help="the board's folder (default ~/.cache/eyeauth/sim/BOARD, "
                    "or $EYEAUTH_SIM_DIR)")
-    add_json_flag(b)
-    b.set_defaults(func=_button)
+    add_json_flag(p)
+    p.set_defaults(func=func)
 
 
 def _sensor_args(p):

@@ -15,24 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from eyeauth.errors import DataError
-
-IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
-AUDIO_EXT = {".wav"}
-
-
-def files_of(sensor: str, path) -> list[Path]:
-    """The files a folder (or one file) holds for ``sensor``, sorted; DataError if none."""
-    path = Path(path).expanduser()
-    ext = IMAGE_EXT if sensor == "camera" else AUDIO_EXT
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise DataError(f"{path} not found: give a folder of {'photos' if sensor == 'camera' else 'WAV recordings'} or one file")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in ext)
-    if not files:
-        raise DataError(f"no {' / '.join(sorted(ext))} files in {path}")
-    return files
 
 
 def camera_frame(path, width: int, height: int) -> np.ndarray:
@@ -57,10 +39,10 @@ class Source:
     """The next capture of one sensor from a folder (cycling)."""
 
     def __init__(self, sensor: str, path, width: int = 320, height: int = 240):
-        from eyeauth.auth.inputs import read_clip, read_frame
+        from eyeauth.auth.inputs import files, read_clip, read_frame
 
         self.sensor, self.path, self.size = sensor, str(path), (width, height)
-        self.files = files_of(sensor, path)
+        self.files = files(path, "face" if sensor == "camera" else "voice")
         check = read_frame if sensor == "camera" else read_clip
         for f in self.files:  # refuse a bad file now, in one line
             check(f)
