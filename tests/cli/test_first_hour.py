@@ -230,3 +230,24 @@ def test_every_environment_variable_is_documented():
     assert not missing, f"not in the README's table: {missing}"
     for var in ("ESPTOOL_PORT", "ESPPORT"):
         assert f"`{var}`" in table
+
+
+def test_report_of_a_virtual_boards_telemetry_says_so(tmp_path):
+    """`eyeauth report` on records from a virtual board (its hello said `"virtual": true`):
+    "virtual board" in the report and the boots table, a per-model table per stage."""
+    from eyeauth.link.protocol import TelemetryRecord
+    from eyeauth.telemetry.store import TelemetryStore
+
+    db = tmp_path / "t.db"
+    with TelemetryStore(db) as store:
+        store.begin_session("/tmp/b/ttyEYE")
+        store.note_boot("0badf00d", board="esp-eye", fw="0.1.0", proto=1, hello=True, virtual=True)
+        for seq, (stage, model) in enumerate([("det_pre", "face_det"), ("detect", "face_det")] * 5):
+            store.add_record(TelemetryRecord("0badf00d", seq, stage, model, 900, 90000, 1_400_000,
+                                             0, {}), host_time=1_760_000_000.0 + seq)
+    r = run("report", "--db", str(db), "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "rep" / "report.md").read_text()
+    assert "a **virtual board**" in text and "esp-eye (virtual board)" in text
+    assert "## Latency and memory per model, per stage" in text
+    assert "| `face_det` | `det_pre` |" in text and "| `face_det` | `detect` |" in text

@@ -30,8 +30,8 @@ import numpy as np
 from eyeauth.errors import ModelError
 from eyeauth.models.progress import Steps
 
-DEFAULT_CACHE = Path(os.environ.get("EYEAUTH_TEACHER_CACHE") or
-                     Path(os.environ.get("EYEAUTH_CACHE") or Path.home() / ".cache" / "eyeauth") / "teacher")
+DEFAULT_CACHE = Path(os.environ.get("EYEAUTH_TEACHER_CACHE",
+                                    Path.home() / ".cache" / "eyeauth" / "teacher"))
 TEACHER_RATE = 16000
 EMB_DIM = 256
 _VERSION = b"resemblyzer-0.1.4/v1"
