@@ -11,7 +11,8 @@ its identity's mean). Each variant line prints "PILOT ... calib EER ...". About 
 variant on 2 cores after the detector boxes and crop bank (~3 min, once per run).
 """
 import sys, time, numpy as np
-from eyeauth.models import build, zoo, embed, metrics, preprocess as P
+from eyeauth.evaluation import scoring as metrics
+from eyeauth.models import build, zoo, embed, preprocess as P
 from eyeauth.training import Data, face as face_recipe, train
 from eyeauth import splits, datasets
 from eyeauth.evaluation import scoring as T

@@ -11,6 +11,7 @@ NAME = _vboard.board
 
 class Board(common.SerialBoard):
     NAME = NAME
+    VIRTUAL = True  # said in hello: the host labels this board's telemetry as a virtual board's
 
     def __init__(self):
         super().__init__()

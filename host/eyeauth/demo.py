@@ -5,7 +5,6 @@ speakers saying 3-word phrases (data/splits.json)."""
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,7 +21,9 @@ from eyeauth.telemetry.store import TelemetryStore
 
 def _say(verbose, msg):
     if verbose:
-        print(f"[demo] {msg}", file=sys.stderr, flush=True)
+        from eyeauth.progress import note
+
+        note(f"demo: {msg}")
 
 
 def _persons(data: Path, users: int):
@@ -42,7 +43,7 @@ def _persons(data: Path, users: int):
     return [(f"user{k + 1}", fids[k], vids[k]) for k in range(n)], faces, voices, fids[n:]
 
 
-def run_demo(data=None, out="out/demo", users=3, verbose=True, policy="cascade") -> dict:
+def run_demo(data=None, out=None, users=3, verbose=True, policy="cascade") -> dict:
     import secrets
 
     import numpy as np
@@ -50,8 +51,10 @@ def run_demo(data=None, out="out/demo", users=3, verbose=True, policy="cascade")
     from eyeauth import SHARED_DATA_DIR
     from eyeauth.auth.client import AuthClient
 
+    from eyeauth import cache_dir
+
     data = Path(data) if data else SHARED_DATA_DIR
-    out = Path(out)
+    out = Path(out) if out else cache_dir() / "demo"  # never the checkout by default
     out.mkdir(parents=True, exist_ok=True)
     db = out / "telemetry.db"
     if db.exists():

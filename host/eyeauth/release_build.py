@@ -59,9 +59,13 @@ def plan(models_dir, data_dir=None) -> list[Step]:
     consistent: stale models only (their build hash differs from the spec, code and data), then
     thresholds if any model changed or they do not match the files, then the premodel of each
     modality whose models or thresholds changed. [] when the release is current."""
+    from eyeauth import MODELS_DIR
     from eyeauth.models import build
 
     d = Path(models_dir)
+    # the commands name the folder unless it is the checkout's own: typed as printed, each one
+    # writes into this release, never into another
+    here = "" if d.resolve() == MODELS_DIR.resolve() else f" --models {d}"
     rows = build.plan(data_dir, d)
     stale = [r[0]["name"] for r in rows if not r[5]]
     rel = load(d)
@@ -71,17 +75,17 @@ def plan(models_dir, data_dir=None) -> list[Step]:
     stale_mods = {r[0]["modality"] for r in rows if r[0]["name"] in stale + corrupt}
     steps = []
     if stale:
-        steps.append(Step(f"eyeauth models build {' '.join(stale)}",
+        steps.append(Step(f"eyeauth models build {' '.join(stale)}{here}",
                           "spec, training code or data changed since they were built",
                           "models", tuple(stale)))
     if corrupt:
-        steps.append(Step(f"eyeauth models build {' '.join(corrupt)} --force",
+        steps.append(Step(f"eyeauth models build {' '.join(corrupt)} --force{here}",
                           "the file differs from the one its card was built with",
                           "models", tuple(corrupt), force=True))
     stale = stale + corrupt
     th_probs = [p for p in rel.problems if FIX_THRESHOLDS in p]
     if stale or th_probs:
-        steps.append(Step("eyeauth eval thresholds",
+        steps.append(Step(f"eyeauth eval thresholds{here}",
                           f"{len(stale)} model(s) rebuilt" if stale else th_probs[0], "thresholds"))
     mods = stale_mods & {"face", "voice"}
     if "detector" in stale_mods:
@@ -94,7 +98,7 @@ def plan(models_dir, data_dir=None) -> list[Step]:
     for m in sorted(mods):
         why = next((p for p in rel.problems if p.startswith(f"premodel_{m}")),
                    "its models or their thresholds change")
-        steps.append(Step(f"eyeauth premodel train --modality {m}", why, "premodel", (m,)))
+        steps.append(Step(f"eyeauth premodel train --modality {m}{here}", why, "premodel", (m,)))
     return steps
 
 

@@ -62,15 +62,19 @@ def test_build_plans_nothing_for_the_current_zoo(capsys):
 def test_build_plans_thresholds_and_premodels_for_a_changed_model(rel_copy):
     _flip_byte(rel_copy / "voice_s.tflite")
     steps = [s.command for s in release_build.plan(rel_copy)]
-    assert steps == ["eyeauth models build voice_s --force", "eyeauth eval thresholds",
-                     "eyeauth premodel train --modality voice"]
+    # a release folder that is not the checkout's: each step names it (run as printed, it
+    # writes there); the corrupt file is rebuilt
+    assert steps == [f"eyeauth models build voice_s --force --models {rel_copy}",
+                     f"eyeauth eval thresholds --models {rel_copy}",
+                     f"eyeauth premodel train --modality voice --models {rel_copy}"]
 
 
 def test_premodel_for_a_model_not_in_the_release_is_refused(rel_copy, tmp_path, capsys):
     pm = json.loads((rel_copy / "premodel_voice.json").read_text())
     pm["models"][0] = "voice_xl"
     (rel_copy / "premodel_voice.json").write_text(json.dumps(pm))
-    assert [s.command for s in release_build.plan(rel_copy)] == ["eyeauth premodel train --modality voice"]
+    assert [s.command for s in release_build.plan(rel_copy)] == [
+        f"eyeauth premodel train --modality voice --models {rel_copy}"]
     rc = main(["deploy", "--port", str(tmp_path / "no-such-port"), "--models", str(rel_copy)])
     err = capsys.readouterr().err
     assert rc != 0 and err.count("\n") == 1 and "voice_xl" in err and "premodel train" in err

@@ -64,7 +64,7 @@ def run_board(port, key, rounds, data, every_model=False):
     return out, st
 
 
-def run(port=None, rounds=5, data=None, models="default"):
+def run(port=None, rounds=5, data=None, every_model=False):
     """The benchmark on ``port`` (a board of this host's), else on a fresh virtual ESP-EYE and
     ESP32-S3-EYE each: {"policies": {policy: figures}, "boards": {board: heap}}."""
     from eyeauth.sim import VirtualBoard
@@ -74,10 +74,10 @@ def run(port=None, rounds=5, data=None, models="default"):
     boards = [("given", port)] if port else [(b, None) for b in BOARDS]
     for name, given in boards:
         if given:
-            per, st = run_board(given, key, rounds, data, models == "all")
+            per, st = run_board(given, key, rounds, data, every_model)
         else:
             with tempfile.TemporaryDirectory(prefix="eyeauth-bench-") as tmp, VirtualBoard(tmp, board=name) as vb:
-                per, st = run_board(vb.port, key, rounds, data, models == "all")
+                per, st = run_board(vb.port, key, rounds, data, every_model)
         from eyeauth.board.configs import load_board
         heap = load_board(name)["micropython_heap_bytes"] if name != "given" else None
         result["boards"][name] = {"heap_min_free": st["heap_min"],

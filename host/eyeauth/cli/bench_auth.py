@@ -11,13 +11,13 @@ def bench_auth(args, parser):
     if parser is not None:
         parser.add_argument("--rounds", type=int, default=5, help="authentications per policy")
         parser.add_argument("--data", help="data folder (default ../shared/data)")
-        parser.add_argument("--models", choices=("default", "all"), default="default",
-                            help="deploy the default face and voice models only (quick), or "
-                            "every model so the router (premodel, cascade) can choose")
+        parser.add_argument("--all-models", action="store_true",
+                            help="deploy every model so the router (premodel, cascade) can choose "
+                            "(default: the default face and voice models only, quick)")
         return None
     from eyeauth.benchmarks import auth
 
-    result = auth.run(args.port, args.rounds, args.data, args.models)
+    result = auth.run(args.port, args.rounds, args.data, every_model=args.all_models)
     boards = [("given", args.port)] if args.port else [(b, None) for b in auth.BOARDS]
     lines = [f"{'policy':8} {'measured ms':>12} " + " ".join(f"{'modeled ' + b:>20}" for b, _ in boards)]
     for policy, v in result["policies"].items():

@@ -1,5 +1,5 @@
 """`eyeauth premodel train|eval`: the premodel that picks which zoo model runs on each input."""
-from eyeauth.cli.main import Result, add_json_flag, help_when_bare
+from eyeauth.cli.main import Result, add_board_arg, add_json_flag, add_models_arg, help_when_bare
 
 
 def register(subparsers):
@@ -29,7 +29,9 @@ def register(subparsers):
     t.add_argument("--max-identities", type=int, help="at most this many identities (quick runs)")
     t.add_argument("--ms-per-point", type=float, default=25.0,
                    help="mean latency (ms) one point of accuracy is worth (25)")
-    t.add_argument("--board", default="esp-eye", help="board config for latency (esp-eye)")
+    add_board_arg(t, help="board config for latency (default: $EYEAUTH_BOARD, else board in "
+                  "[tool.eyeauth], else esp-eye)")
+    add_models_arg(t)
     t.add_argument("--out", help="output file (with --modality; default "
                    "models/premodel_<modality>.json)")
     t.add_argument("--seed", type=int, default=0, help="augmentation seed (0)")
@@ -57,6 +59,7 @@ def register(subparsers):
                    "set of the modality: lfw, orl / speech_commands_phrase, fsdd_phrase); "
                    "without --data only")
     e.add_argument("--seed", type=int, default=1, help="augmentation seed (1)")
+    add_models_arg(e)
     e.add_argument("--no-cache", action="store_true", help="recompute every embedding")
     add_json_flag(e)
     e.set_defaults(func=_eval)

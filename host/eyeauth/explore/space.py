@@ -197,7 +197,7 @@ def evaluate(cfg, ctx):
             attempt = face_s
         elif cfg["policy"] == "voice":
             attempt = voice_s
-        elif cfg["policy"] == "handoff":
+        elif cfg["policy"] == "cascade":  # the voice is asked for only in the band
             attempt = face_s + pt["p_second"] * (a.voice_prompt_s + voice_s)
         else:  # the camera frame is grabbed while the user speaks; compute runs after
             attempt = max(a.camera_frame_ms / 1e3, win_s + a.voice_margin_s) + \

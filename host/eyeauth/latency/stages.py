@@ -18,7 +18,7 @@ estimate of the stage's own cost). The VM
 runs with the board's MicroPython heap (``micropython_heap_bytes``). Modeled board time =
 VM time x ``python_speed_factor`` of the board config (an estimate to recalibrate from field
 telemetry, see board_configs/*.json). VM times are cached in memory and on disk
-(``$EYEAUTH_COSTS_CACHE``, else ~/.cache/eyeauth/py_costs.json) keyed by the firmware sources,
+(``$EYEAUTH_COSTS_CACHE``, else py_costs.json in ``$EYEAUTH_CACHE`` or ~/.cache/eyeauth) keyed by the firmware sources,
 the VM binary and the stage list, so repeated evaluations report the same figures; the factor is
 applied on every read, so a recalibrated board config takes effect at once.
 """
@@ -122,7 +122,9 @@ def micropython_binary():
 
 def _cache_path():
     env = os.environ.get("EYEAUTH_COSTS_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "eyeauth" / "py_costs.json"
+    from eyeauth import cache_dir
+
+    return Path(env) if env else cache_dir() / "py_costs.json"
 
 
 def _fingerprint(firmware_dir, exe, heap, repeats):

@@ -70,8 +70,9 @@ class SerialTransport(Transport):
                                             write_timeout=10, exclusive=exclusive or None)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise LinkError(
-                f"cannot open serial port {port}: {_reason(exc)}; check the cable, the port name "
-                f"(`ls /dev/ttyUSB* /dev/ttyACM*`), or start a virtual board with `eyeauth sim start`"
+                f"cannot open serial port {port}: {_reason(exc)}; check the cable and the port name "
+                f"(`eyeauth devs` lists the boards it sees; --port auto picks the one), or start a "
+                f"virtual board with `eyeauth sim start`"
             ) from None
 
     def write(self, data: bytes) -> None:

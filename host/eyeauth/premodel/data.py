@@ -16,7 +16,7 @@ Protocol (training and evaluation alike, on disjoint identities):
 * ``correct[p, m]`` = trials of probe p that model m decides right.
 
 Embeddings are cached on disk per model file (sha1 of the .tflite) and input (sha1 of its
-bytes): ``$EYEAUTH_PREMODEL_CACHE`` or ~/.cache/eyeauth/premodel.
+bytes): ``$EYEAUTH_PREMODEL_CACHE``, else premodel/ in ``$EYEAUTH_CACHE`` or ~/.cache/eyeauth.
 """
 from __future__ import annotations
 
@@ -75,7 +75,9 @@ class Zoo:
 
 def cache_dir():
     env = os.environ.get("EYEAUTH_PREMODEL_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "eyeauth" / "premodel"
+    from eyeauth import cache_dir as root
+
+    return Path(env) if env else root() / "premodel"
 
 
 class Cache:

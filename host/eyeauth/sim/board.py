@@ -331,6 +331,14 @@ class VirtualBoard:
         if op == "sensor":
             self.services.push(req)
             return {"ok": True}
+        if op == "sensor_source":  # a folder of photos / recordings in front of the board
+            from eyeauth.errors import EyeauthError
+
+            try:
+                got = self.services.set_source(req.get("sensor"), req.get("path"))
+            except (EyeauthError, ValueError) as exc:
+                return {"ok": False, "error": str(exc)}
+            return {"ok": True, "source": got}
         if op == "button":  # a finger on the board's button (held until released)
             self.services.button_held = bool(req.get("held"))
             return {"ok": True, "held": self.services.button_held}
@@ -343,6 +351,7 @@ class VirtualBoard:
             "fs_dir": str(self.fs_dir), "vm_pid": self.vm.pid if self.vm else None,
             "vm_starts": self.vm_starts, "plugged": self.plugged.is_set(),
             "service_port": self.services.port, "dropped_bytes": self.dropped_bytes,
+            "sensors": {k: (v.describe() if v else None) for k, v in self.services.sources.items()},
         }
 
     def _write_status(self):

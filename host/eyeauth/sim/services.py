@@ -19,6 +19,7 @@ class ServiceServer:
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self.queues: dict[str, deque] = {"camera": deque(maxlen=64), "mic": deque(maxlen=64)}
+        self.sources: dict = {"camera": None, "mic": None}  # sim.sensors.Source: a folder
         self.button_held = False  # the board's button (BOOT): a person holding it down
         self.handlers = {"ping": lambda req: {"ok": True}, "sensor": self._sensor,
                          "button": lambda req: {"ok": True, "held": self.button_held}}
@@ -33,13 +34,27 @@ class ServiceServer:
         """From the control socket: a person in front of the board (a frame or a clip)."""
         self.queues[req["sensor"]].append(req)
 
+    def set_source(self, sensor: str, path) -> dict | None:
+        """What the camera or microphone sees from now on: a folder of files (None: nothing)."""
+        from eyeauth.sim.sensors import Source
+
+        if sensor not in self.sources:
+            raise ValueError(f"sensor must be camera or mic, not {sensor!r}")
+        cam = (self.board.get("hal") or {}).get("camera") or {}
+        self.sources[sensor] = None if path is None else Source(
+            sensor, path, int(cam.get("width", 320)), int(cam.get("height", 240)))
+        return self.sources[sensor].describe() if self.sources[sensor] else None
+
     def _sensor(self, req: dict) -> dict:
         q = self.queues.get(req.get("sensor"))
         if q is None:
             return {"ok": False, "err": "no_sensor"}
-        if not q:
+        if q:
+            return {"ok": True, **{k: v for k, v in q.popleft().items() if k not in ("op",)}}
+        src = self.sources.get(req.get("sensor"))
+        if src is None:
             return {"ok": False, "err": "no_input"}
-        return {"ok": True, **{k: v for k, v in q.popleft().items() if k not in ("op",)}}
+        return {"ok": True, **src.take()}
 
     def start(self) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
