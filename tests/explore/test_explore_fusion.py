@@ -14,9 +14,9 @@ def _scores(seed, ties=False):
 
 
 def test_policy_names_are_the_boards():
-    from eyeauth.release import firmware_fusion_module
+    from eyeauth.fw import fusion
 
-    assert F.POLICIES == tuple(firmware_fusion_module().POLICIES)
+    assert F.POLICIES == tuple(fusion.POLICIES)
 
 
 @pytest.mark.parametrize("seed,ties", [(1, False), (2, False), (3, True), (4, True)])
@@ -77,9 +77,9 @@ def test_cascade_equals_listing_every_pair(seed):
 def test_the_counted_rules_are_the_firmwares_decisions():
     """sum and cascade as the explorer counts them (raw scores against tf, tv, m) decide as the
     firmware's fusion.decide does on the margins."""
-    from eyeauth.release import firmware_fusion_module
+    from eyeauth.fw import fusion
 
-    decide = firmware_fusion_module().decide
+    decide = fusion.decide
     rng = np.random.default_rng(9)
     tf, tv, m = 0.4, 0.5, 0.08
     for f, v in rng.uniform(0, 1, (500, 2)):
