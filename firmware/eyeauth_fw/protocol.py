@@ -1,6 +1,7 @@
 # Frame codec of the app protocol (firmware/PROTOCOL.md). Device side: small, no classes.
 # Hostile input is bounded here, before json.loads: line length (MAX_LINE, in hal), nesting
-# depth (MAX_DEPTH), and every frame written is ASCII (non-ASCII characters escaped).
+# depth (MAX_DEPTH); after it, no object may repeat a key; every frame written is ASCII
+# (non-ASCII characters escaped).
 from binascii import crc32
 import json
 
@@ -87,7 +88,51 @@ def decode(line):
     payload = body[sp + 1 :]
     if not depth_ok(payload):
         raise ValueError("nested over %d deep" % MAX_DEPTH)
-    return kind, seq, json.loads(payload)
+    obj = json.loads(payload)
+    if not keys_unique(payload, obj):
+        raise ValueError("duplicate key")
+    return kind, seq, obj
+
+
+def _nkeys(v):
+    # object keys in a parsed JSON value (nested at most MAX_DEPTH deep: checked before parsing)
+    n = 0
+    if type(v) is dict:
+        n = len(v)
+        v = v.values()
+    elif type(v) is not list:
+        return 0
+    for x in v:
+        if type(x) is dict or type(x) is list:
+            n += _nkeys(x)
+    return n
+
+
+def keys_unique(body, obj):
+    # True when no object in the JSON text repeats a key. json.loads keeps the last of two equal
+    # keys, so a frame could say one thing to a reader of the first ({"cmd":"ping","cmd":"reset"}):
+    # such frames are refused. Every key/value pair has one ':' outside strings, so the text's
+    # pairs equal the parsed keys exactly when nothing was dropped. C-speed count first; ':'
+    # inside strings (rare: base64 has none) make it scan byte by byte, skipping strings.
+    n = _nkeys(obj)
+    c = body.count(b":")
+    if c == n:
+        return True
+    c = 0
+    in_str = esc = False
+    for ch in body:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == 92:  # backslash
+                esc = True
+            elif ch == 34:
+                in_str = False
+        elif ch == 34:
+            in_str = True
+        elif ch == 58:
+            c += 1
+    return c == n
 
 
 def peek_seq(line):

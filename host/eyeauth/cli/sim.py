@@ -29,9 +29,11 @@ def register(sub):
         q.add_argument("--state-dir")
         add_json_flag(q)
         q.set_defaults(func=_other)
-    b = ss.add_parser("button", help="hold or release the board's button (BOOT)",
-                      description="Hold the board's button, then `eyeauth sim reset`: a paired "
-                      "board's app that starts with the button held leaves Ctrl-C and the REPL "
+    b = ss.add_parser("button", help="hold or release the board's function button",
+                      description="Hold the board's function button (the maintenance button of its "
+                      "board config: the ESP-EYE's side key, the ESP32-S3-EYE's MENU key; never "
+                      "BOOT, which the USB bridge's DTR/RTS drive), then `eyeauth sim reset`: a "
+                      "paired board's app that starts with it held leaves Ctrl-C and the REPL "
                       "open until the next reboot (the physical way into a locked board).")
     b.add_argument("--release", action="store_true", help="let go of the button (default: hold it)")
     b.add_argument("--board", default="esp-eye")
@@ -54,7 +56,8 @@ def _start(args):
     info = sim.start(args.board, _state(args), fresh=args.fresh)
     if args.port_file:
         Path(args.port_file).write_text(info["port"] + "\n")
-    return Result(info, info["port"] + f"\n(bootloader port for esptool: {info['boot_port']}; "
+    return Result(info, info["port"] + f"\n(bootloader port for esptool: {info['boot_port']}; the "
+                  f"serial port with its DTR/RTS lines: {info.get('rfc2217')}; "
                   f"stop with `eyeauth sim stop`)" if not args.json else None)
 
 
