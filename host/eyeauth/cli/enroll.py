@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from eyeauth.cli.main import Result, add_json_flag
-from eyeauth.errors import DataError
+from eyeauth.errors import DataError, DeviceError
 
 IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
 AUDIO_EXT = {".wav"}
@@ -34,9 +34,11 @@ def register(sub):
     a.add_argument("--challenge", action="store_true",
                    help="spoken challenge (liveness): the board draws words, the voice clip must say "
                    "them in order, in the enrolled voice, within the board's time limit; the clip "
-                   "is --voice (a recording), made from --words-from, or the board's microphone")
+                   "is --voice (a recording), made from --words-from, or the board's microphone. "
+                   "Without it, when the board sees no usable face (cascade policy) it asks for "
+                   "the challenge and the command guides you through it")
     a.add_argument("--words-from", type=Path, metavar="DIR",
-                   help="with --challenge: a folder of one speaker's single-word clips "
+                   help="for a spoken challenge: a folder of one speaker's single-word clips "
                    "(<word>_<n>.wav, Speech Commands layout); the host joins one clip of each drawn "
                    "word with random gaps and background noise (the virtual board's microphone)")
     a.add_argument("--words", type=int, choices=(3, 4), help="with --challenge: words to draw (board default 3)")
@@ -96,20 +98,36 @@ def _enroll(args):
 def _auth(args):
     if args.challenge:
         return _auth_challenge(args)
-    if args.words_from or args.words:
-        raise DataError("--words-from and --words go with --challenge")
+    if args.words:
+        raise DataError("--words goes with --challenge")
     if args.face is None and args.voice is None:
         raise DataError("give --face and/or --voice")
     c, t = _client(args.port, debug=not args.decision_only)
     with t:
         try:
             r = c.auth(args.face, args.voice, policy=args.policy, user=args.user)
+        except DeviceError as e:
+            if e.code != "need_challenge":
+                raise
+            return _no_face(args, c)
         finally:
             c.end_debug()  # debug mode is board-wide: leave it off
     return _auth_result(args, r)
 
 
-def _auth_challenge(args):
+def _no_face(args, c):
+    """The board saw no usable face (camera covered, too dark, no face): under cascade a plain
+    voice clip may not decide, so guide the user through the spoken challenge instead (with the
+    same face input, which the board checks again)."""
+    from eyeauth.models.progress import note
+
+    note("no usable face in front of the camera: answer the board's spoken challenge instead"
+         + ("" if args.words_from else " (speak into the board's microphone)"))
+    args.voice = None  # a recording cannot answer words the board has not drawn yet
+    return _auth_challenge(args, c)
+
+
+def _auth_challenge(args, c=None):
     from eyeauth.auth import liveness
     from eyeauth.models.progress import note
 
@@ -117,17 +135,19 @@ def _auth_challenge(args):
         raise DataError("give --voice (a recording) or --words-from (a folder of word clips), not both")
     if args.words_from:
         liveness.word_clips(args.words_from)  # a bad folder fails before the board draws
-    c, t = _client(args.port, debug=not args.decision_only)
-    with t:
-        try:
-            ch = c.say(args.words)
-            note(f"say: {' '.join(ch['words']).upper()}  (within {ch['ttl_s']} s)")
-            clip = args.voice
-            if args.words_from:
-                clip = liveness.phrase_from_folder(args.words_from, ch["words"], args.seed)
-            r = c.auth(args.face, clip, policy=args.policy, user=args.user, spoken=ch["challenge"])
-        finally:
-            c.end_debug()
+    if c is None:
+        c, t = _client(args.port, debug=not args.decision_only)
+        with t:
+            try:
+                return _auth_challenge(args, c)
+            finally:
+                c.end_debug()
+    ch = c.say(args.words)
+    note(f"say: {' '.join(ch['words']).upper()}  (within {ch['ttl_s']} s)")
+    clip = args.voice
+    if args.words_from:
+        clip = liveness.phrase_from_folder(args.words_from, ch["words"], args.seed)
+    r = c.auth(args.face, clip, policy=args.policy, user=args.user, spoken=ch["challenge"])
     r["challenge_words"] = ch["words"]
     return _auth_result(args, r, f" (challenge: {' '.join(ch['words'])})")
 
