@@ -211,17 +211,17 @@ def bad_crc_burst(rng: random.Random, seq0: int, target: int) -> bytes:
     out = bytearray()
     seq = seq0
     while len(out) < target:
-        body = f'C1 {seq} {{"cmd": "ping", "data": "{"x" * rng.randrange(0, 200)}"}}'.encode()
+        body = f'C1 {seq} {{"cmd": "ping", "data": "{"x" * rng.randrange(0, 40)}"}}'.encode()
         crc = (zlib.crc32(body) ^ (1 + rng.getrandbits(31))) & 0xFFFFFFFF  # never the right one
         out += body + b" %08x\n" % crc
         seq += 1
     return bytes(out)
 
 
-def flood(app, nbytes: int = 10**6, burst: int = 44_000, seed: int = 0, limit_s: float = 2.0,
+def flood(app, nbytes: int = 10**6, burst: int = 200_000, seed: int = 0, limit_s: float = 2.0,
           hang_s: float = 10.0, progress=None) -> dict:
-    """Bursts of bad-CRC frames (`burst` bytes each, written at full speed while the replies are
-    read) until `nbytes`; after each burst one ping. A ping answered later than `limit_s` is
+    """Bursts of bad-CRC frames (`burst` bytes each, written 64 KB at a time as fast as the line
+    takes them, the replies read in between) until `nbytes`; after each burst one ping. A ping answered later than `limit_s` is
     late; one not answered within `hang_s` is a hang (the run goes on after it)."""
     rng = random.Random(seed)
     sent = bursts = late = hangs = 0
@@ -238,8 +238,8 @@ def flood(app, nbytes: int = 10**6, burst: int = 44_000, seed: int = 0, limit_s:
     try:
         while sent < nbytes:
             data = bad_crc_burst(rng, 7_000_000 + sent, min(burst, nbytes - sent))
-            for i in range(0, len(data), 4096):
-                app.t.write(data[i:i + 4096])
+            for i in range(0, len(data), 65536):  # as fast as the line takes it, replies read
+                app.t.write(data[i:i + 65536])
                 app.pump(0.0)
             sent += len(data)
             bursts += 1

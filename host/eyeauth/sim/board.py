@@ -51,7 +51,7 @@ SUPERVISOR = Path(__file__).with_name("vm") / "supervisor.py"
 EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, EXIT_HARD = 10, 11, 12
 RESET_PWRON, RESET_SOFT = 1, 5   # machine.PWRON_RESET, machine.SOFT_RESET (esp32 port)
 RELAY_BUFFER = 256 * 1024
-RELAY_IN_BUFFER = 64 * 1024  # host -> chip bytes waiting; beyond, the host's writes wait
+RELAY_IN_BUFFER = 8 * 1024  # host -> chip bytes waiting; beyond, the host's writes wait (a UART FIFO)
 STRAP_DELAY_S = 0.1  # EN's rise (its RC delay; here also RFC 2217's round trip per line change)
 ROM_BANNER = (b"ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x3 "
               b"(DOWNLOAD_BOOT(UART0/UART1/SDIO_REI_REO_V2))\r\nwaiting for download\r\n")
