@@ -3,7 +3,7 @@ bytes sent, replies by code, worst ping, heap, whether every user and the templa
 survived. Exit status 1 when the app stopped answering, lost a user or changed the store.
 
     python3 bench/fuzz_serial.py [--bytes 1000000] [--seed 0] [--all-bytes] [--json]
-    python3 bench/fuzz_serial.py --bad-crc [--bytes 1000000] [--burst 44000]
+    python3 bench/fuzz_serial.py --bad-crc [--bytes 1000000] [--burst 200000]
 
 --bad-crc: bursts of bad-CRC frames at full speed (each answered `bad_frame`), a ping after each
 burst; exit status 1 when a ping took over 2 s or went unanswered (a hang).
@@ -35,7 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--all-bytes", action="store_true", help="random bytes include 0x03, 0x1a, 0x1c")
     ap.add_argument("--bad-crc", action="store_true", help="bursts of bad-CRC frames instead, a ping "
                     "after each (the answer must come within 2 s)")
-    ap.add_argument("--burst", type=int, default=44_000, help="bytes per bad-CRC burst (default 44000)")
+    ap.add_argument("--burst", type=int, default=200_000, help="bytes per bad-CRC burst, written 64 KB "
+                    "at a time (default 200000)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     faces = SHARED_DATA_DIR / "faces" / "orl"
