@@ -176,7 +176,7 @@ class VirtualBoard:
             rlist = [self.vm_master] + ([bl] if bl else [])
             if usb >= 0 and len(self._in) < RELAY_IN_BUFFER:
                 rlist.append(usb)
-            wlist = ([usb] if usb >= 0 and self._out else []) + ([chip] if chip and self._in else [])
+            wlist = ([usb] if usb >= 0 and self._out else []) + ([chip] if chip is not None and self._in else [])
             try:
                 r, w, _ = select.select(rlist, wlist, [], 0.05)
             except (OSError, ValueError):
@@ -188,9 +188,13 @@ class VirtualBoard:
                     pass
             if bl is not None and bl in r:
                 try:
-                    self._emit(bl.recv(65536))
+                    data = bl.recv(65536)
                 except OSError:
-                    pass
+                    data = b""
+                if data:
+                    self._emit(data)
+                elif self._bl and self._bl[0] is bl:
+                    self._end_download()  # the ROM session ended: a silent loader until a reset
             if usb >= 0 and usb in w and self._out:
                 try:
                     n = os.write(usb, self._out[:65536])
