@@ -41,31 +41,38 @@ def encode(kind, seq, obj):
     return b + (" %08x\n" % (crc32(b) & 0xFFFFFFFF)).encode()
 
 
+def _scan(body):
+    # One pass over JSON text, skipping strings: -> (deepest nesting, ':' outside strings)
+    d = top = c = 0
+    in_str = esc = False
+    for ch in body:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == 92:  # backslash
+                esc = True
+            elif ch == 34:
+                in_str = False
+        elif ch == 34:
+            in_str = True
+        elif ch == 91 or ch == 123:
+            d += 1
+            if d > top:
+                top = d
+        elif ch == 93 or ch == 125:
+            d -= 1
+        elif ch == 58:
+            c += 1
+    return top, c
+
+
 def depth_ok(body):
     # True when the JSON text nests at most MAX_DEPTH deep. Counting brackets is C-speed and
     # bounds the depth from above (brackets inside strings count too); only a frame with many
     # brackets is scanned byte by byte, skipping strings.
     if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
         return True
-    d = 0
-    in_str = esc = False
-    for c in body:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == 92:  # backslash
-                esc = True
-            elif c == 34:
-                in_str = False
-        elif c == 34:
-            in_str = True
-        elif c == 91 or c == 123:
-            d += 1
-            if d > MAX_DEPTH:
-                return False
-        elif c == 93 or c == 125:
-            d -= 1
-    return True
+    return _scan(body)[0] <= MAX_DEPTH
 
 
 def decode(line):
@@ -115,31 +122,4 @@ def keys_unique(body, obj):
     # pairs equal the parsed keys exactly when nothing was dropped. C-speed count first; ':'
     # inside strings (rare: base64 has none) make it scan byte by byte, skipping strings.
     n = _nkeys(obj)
-    c = body.count(b":")
-    if c == n:
-        return True
-    c = 0
-    in_str = esc = False
-    for ch in body:
-        if in_str:
-            if esc:
-                esc = False
-            elif ch == 92:  # backslash
-                esc = True
-            elif ch == 34:
-                in_str = False
-        elif ch == 34:
-            in_str = True
-        elif ch == 58:
-            c += 1
-    return c == n
-
-
-def peek_seq(line):
-    # Best effort seq of a damaged command line, or -1.
-    try:
-        sp = line.find(b" ", 3)
-        seq = int(line[3:sp])
-        return seq if 0 <= seq <= 0x7FFFFFFF else -1
-    except Exception:
-        return -1
+    return body.count(b":") == n or _scan(body)[1] == n
