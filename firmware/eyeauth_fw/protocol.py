@@ -123,3 +123,13 @@ def keys_unique(body, obj):
     # inside strings (rare: base64 has none) make it scan byte by byte, skipping strings.
     n = _nkeys(obj)
     return body.count(b":") == n or _scan(body)[1] == n
+
+
+def peek_seq(line):
+    # Best effort seq of a damaged command line, or -1.
+    try:
+        sp = line.find(b" ", 3)
+        seq = int(line[3:sp])
+        return seq if 0 <= seq <= 0x7FFFFFFF else -1
+    except Exception:
+        return -1
