@@ -96,6 +96,12 @@ def _enroll(args):
 
 
 def _auth(args):
+    if args.challenge and args.voice and args.words_from:
+        raise DataError("give --voice (a recording) or --words-from (a folder of word clips), not both")
+    if args.words_from:
+        from eyeauth.auth import liveness
+
+        liveness.word_clips(args.words_from)  # a bad folder fails before the board draws
     if args.challenge:
         return _auth_challenge(args)
     if args.words:
@@ -131,10 +137,6 @@ def _auth_challenge(args, c=None):
     from eyeauth.auth import liveness
     from eyeauth.models.progress import note
 
-    if args.voice and args.words_from:
-        raise DataError("give --voice (a recording) or --words-from (a folder of word clips), not both")
-    if args.words_from:
-        liveness.word_clips(args.words_from)  # a bad folder fails before the board draws
     if c is None:
         c, t = _client(args.port, debug=not args.decision_only)
         with t:
