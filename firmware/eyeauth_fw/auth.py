@@ -13,7 +13,7 @@ from binascii import a2b_base64
 from micropython import const
 
 from eyeauth_fw import fusion, pipeline, release
-from eyeauth_fw.registry import ATTEMPTS, HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw.registry import ATTEMPTS, END_HOOKS, HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
@@ -155,6 +155,28 @@ def _named(args, key, many):
     raise AppError("bad_args", "%s must be %s" % (key, "a list of at most %d input ids (or a count of live captures)" % MAX_SAMPLES if many else "an input id"))
 
 
+def _mentioned(args):
+    # Every input id a command names under face/voice, well-formed or not (an id, or a list of
+    # them): all of them go when the command ends, even when its argument check failed.
+    out = []
+    for k in ("face", "voice"):
+        v = args.get(k)
+        for x in (v if type(v) is list else (v,)):
+            if type(x) is str:
+                out.append(x)
+    return out
+
+
+def _drop_named(app, args):
+    # END_HOOKS: after every enroll and auth, whatever happened (a refused argument included),
+    # the inputs it named are gone, so none outlives the command that named it
+    if args.get("cmd") in ("enroll", "auth"):
+        _drop(app, _mentioned(args))
+
+
+END_HOOKS.append(_drop_named)
+
+
 def _take(app, iid, sensor):
     # The item of a named input (the input is dropped when the command ends), or live capture.
     if iid is None:
@@ -232,8 +254,9 @@ def _routed(app, p, mod, route, embed, fixed, users, claimed, who, res):
 
 def _face_factor(app, p, item, fixed, policy, users, claimed, who, res):
     # -> the face margin, or None when the frame has no usable face (the detector's presence
-    # gate, or the router's quality rule) and the policy (cascade) asks for the voice factor
-    # instead: the router's modality choice
+    # gate, or the router's quality rule) and the policy is cascade: the router's modality
+    # choice hands the attempt to the voice factor, which must then be a spoken challenge
+    # (_decide refuses a plain clip: need_challenge; challenge.py runs the words)
     from eyeauth_fw import premodel
     cfg = _st(app)["cfg"]
     frame, w, h = item
@@ -280,48 +303,44 @@ def _check_name(user):
 def _enroll(app, args):
     s = _st(app)
     faces, voices = _named(args, "face", True), _named(args, "voice", True)
+    digests = []
+    for sensor, ids in (("camera", faces), ("mic", voices)):
+        for iid in ids:
+            if iid is not None:
+                try:
+                    digests.append(s["in"].get(iid, sensor)[7])
+                except InputError:
+                    digests.append("-")  # the MAC check still runs (and spends the challenge)
+    _authentic(app, args, digests)
+    user = _check_name(args.get("user"))
+    if not faces and not voices:
+        raise AppError("bad_args", "name 1..%d face and/or voice inputs" % MAX_SAMPLES)
+    entries = {}
+    p = pipeline.Pipeline(app.board, app.tel)
     try:
-        digests = []
-        for sensor, ids in (("camera", faces), ("mic", voices)):
+        for mod, ids, fn in (("face", faces, _embed_face), ("voice", voices, _embed_voice)):
+            models = release.models(mod)
             for iid in ids:
-                if iid is not None:
-                    try:
-                        digests.append(s["in"].get(iid, sensor)[7])
-                    except InputError:
-                        digests.append("-")  # the MAC check still runs (and spends the challenge)
-        _authentic(app, args, digests)
-        user = _check_name(args.get("user"))
-        if not faces and not voices:
-            raise AppError("bad_args", "name 1..%d face and/or voice inputs" % MAX_SAMPLES)
-        cfg = s["cfg"]
-        entries = {}
-        p = pipeline.Pipeline(app.board, app.tel)
-        try:
-            for mod, ids, fn in (("face", faces, _embed_face), ("voice", voices, _embed_voice)):
-                models = release.models(mod)
-                for iid in ids:
-                    item = _capture(app, p, "camera" if mod == "face" else "mic", iid)
-                    embs = fn(app, p, item, models)
-                    if mod == "face":
-                        embs = embs[0]
-                    for m, v in embs.items():
-                        entries.setdefault(mod + ":" + m, []).append(pipeline.quantize_unit(v))
-                    item = None
-                    _drop(app, (iid,))
-                    gc.collect()
-        except pipeline.PipelineError as e:
-            raise AppError(e.code, e.msg)
-        try:
-            s["store"].enroll(user, entries)
-        except StoreError as e:
-            if str(e) == "full":
-                raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS)
-            if str(e) == "flash":
-                raise AppError("store_full", "the board's flash is full: nothing was written; delete a user first")
-            raise AppError("store", str(e))
-        return {"user": user, "samples": s["store"].summary()[user]}
-    finally:
-        _drop(app, faces + voices)
+                item = _capture(app, p, "camera" if mod == "face" else "mic", iid)
+                embs = fn(app, p, item, models)
+                if mod == "face":
+                    embs = embs[0]
+                for m, v in embs.items():
+                    entries.setdefault(mod + ":" + m, []).append(pipeline.quantize_unit(v))
+                item = None
+                _drop(app, (iid,))
+                gc.collect()
+    except pipeline.PipelineError as e:
+        raise AppError(e.code, e.msg)
+    try:
+        s["store"].enroll(user, entries)
+    except StoreError as e:
+        if str(e) == "full":
+            raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS)
+        if str(e) == "flash":
+            raise AppError("store_full", "the board's flash is full: nothing was written; delete a user first")
+        raise AppError("store", str(e))
+    return {"user": user, "samples": s["store"].summary()[user]}
 
 
 def _z_upper(p):
@@ -359,10 +378,7 @@ def _margin(p, cfg, mod, model, v, templates, user):
 def _auth(app, args):
     s = _st(app)
     fids, vids = _named(args, "face", False), _named(args, "voice", False)
-    try:
-        return _attempt(app, s, args, (fids or [None])[0], (vids or [None])[0])
-    finally:
-        _drop(app, fids + vids)
+    return _attempt(app, s, args, (fids or [None])[0], (vids or [None])[0])  # _drop_named ends them
 
 
 def _attempt(app, s, args, fid, vid):
@@ -379,6 +395,7 @@ def _attempt(app, s, args, fid, vid):
     if policy not in fusion.ALL:
         raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.ALL))
     spoken = args.get("spoken")  # a spoken challenge (challenge.py): the voice factor is fresh
+    base = policy
     if spoken is not None:
         policy = fusion.with_challenge(policy)
     elif policy in fusion.CHALLENGE:
@@ -401,7 +418,7 @@ def _attempt(app, s, args, fid, vid):
             fn = ATTEMPTS.get("spoken")
             if fn is None:
                 raise AppError("no_challenge", "this firmware has no spoken challenge (challenge.py)")
-            res = fn(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken)
+            res = fn(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken, base)
         else:
             res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
         ok = res["accepted"]
@@ -424,6 +441,11 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
             item = _capture(app, p, "camera", fid)
             face = _face_factor(app, p, item, fm_fixed, policy, users, claimed, who, res)
             item = None
+        if face is None and policy == "cascade":
+            # no usable face (covered camera, dark, no face): a recording must not open the
+            # board, so the voice factor has to be fresh: the words the board draws
+            raise AppError("need_challenge", "no usable face: answer a spoken challenge instead "
+                           "(`say`, then auth with spoken=<id>; eyeauth auth --challenge)")
         clip = [None]
         if "voice" in fusion.needs(policy) and policy != "cascade":
             clip[0] = _capture(app, p, "mic", vid)

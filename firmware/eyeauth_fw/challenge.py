@@ -47,8 +47,10 @@ def _say(app, args):
 
 
 @_attempt_kind("spoken")
-def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, cid):
-    # One challenge attempt (auth.py counts it, before and after): the challenge is spent first
+def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, cid, base=None):
+    # One challenge attempt (auth.py counts it, before and after): the challenge is spent first.
+    # base: the policy asked for before the challenge; under cascade a frame without a usable
+    # face leaves the words and the voice to decide (policy challenge), as _decide demands
     from eyeauth_fw import auth as A
     expected = _open(s).take(cid, cfg.get("challenge_s", _TTL_S) * 1000) if type(cid) is str else None
     if expected is None:
@@ -62,8 +64,11 @@ def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, c
         face = None
         if policy == "face+challenge":  # the face factor as in any attempt (router, cascade)
             item = A._capture(app, p, "camera", fid)
-            face = A._face_factor(app, p, item, fm_fixed, policy, users, claimed, who, res)
+            face = A._face_factor(app, p, item, fm_fixed, "cascade" if base == "cascade" else policy,
+                                  users, claimed, who, res)
             item = None
+            if face is None:  # cascade, no usable face: the challenge alone decides
+                policy = res["policy"] = "challenge"
         clip = A._capture(app, p, "mic", vid)[0]
         vm = vm_fixed or A.setting(cfg, "voice_model")
         order = []

@@ -51,12 +51,14 @@ class Board(common.SerialBoard):
         machine.soft_reset()
 
     def button_held(self):
-        # BOOT (GPIO0, active low) held while the app starts: the physical action that opens
-        # the REPL of a paired board until the next reboot (app.lock_serial). Held during the
-        # reset itself it starts the ROM bootloader instead: tap RST, then hold BOOT.
-        from machine import Pin
-        pin = (self.hal.get("button") or {}).get("pin", 0)
-        return Pin(pin, Pin.IN, Pin.PULL_UP).value() == 0
+        # The maintenance button (hal.button of the board data: the ESP-EYE's side key, the
+        # ESP32-S3-EYE's MENU key) held while the app starts: the physical action that opens
+        # the REPL of a paired board until the next reboot (app.run). Never BOOT (GPIO0): the
+        # USB bridge's DTR/RTS drive it (common.button_held).
+        from machine import ADC, Pin
+        return common.button_held(
+            self.hal.get("button"), lambda pin: Pin(pin, Pin.IN, Pin.PULL_UP).value(),
+            lambda pin: ADC(Pin(pin), atten=ADC.ATTN_11DB).read())
 
     # -- nn -----------------------------------------------------------------------------------
     def _interpreter(self, model, net):

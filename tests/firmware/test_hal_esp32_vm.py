@@ -68,6 +68,7 @@ sys.modules["machine"] = _Machine
 
 
 def _run(tmp_path, board, body):
+    tmp_path.mkdir(exist_ok=True)
     (tmp_path / "hal").mkdir()
     (tmp_path / "models").mkdir()
     (tmp_path / "hal" / "board.json").write_bytes(board_data(board))
@@ -118,3 +119,41 @@ def test_camera_and_mic_pins_come_from_the_board_data(tmp_path):
     m = hal["mic"]
     assert calls[1] == ("I2S", m["i2s_id"], m["sck"], m["ws"], m["sd"], m["bits"], m["rate"], m["ibuf"])
     assert rate == m["rate"] // m["decimate"] and nclip == m["capture_bytes"] // 2 // m["decimate"]
+
+
+_PINS = r'''
+LOW = set()
+ADC_VALUE = [4095]
+class _Pin:
+    IN = 1
+    PULL_UP = 2
+    def __init__(self, n, mode=None, pull=None):
+        self.n = n
+    def value(self):
+        return 0 if self.n in LOW else 1
+class _ADC:
+    ATTN_11DB = 3
+    def __init__(self, pin, atten=None):
+        self.pin = pin.n
+    def read(self):
+        return ADC_VALUE[0]
+_Machine.Pin = _Pin
+_Machine.ADC = _ADC
+'''
+
+
+def test_the_maintenance_button_is_never_gpio0(tmp_path):
+    # issue 22, finding 3: the USB bridge's DTR/RTS hold GPIO0 (BOOT) low at will, so the button
+    # that opens a paired board's REPL is another pin of the board data: the ESP-EYE's side key
+    # (GPIO15), the ESP32-S3-EYE's MENU key on the GPIO1 resistor ladder
+    body = _PINS + ("LOW.add(0)\nprint(repr(b.button_held()))\n"  # the cable holds GPIO0 low
+                    "LOW.add(15)\nprint(repr(b.button_held()))\n")  # a finger on the side key
+    assert _run(tmp_path / "eye", "esp-eye", body) == [False, True]
+    body = _PINS + ("LOW.add(0)\nprint(repr(b.button_held()))\n"
+                    "ADC_VALUE[0] = 2410\nprint(repr(b.button_held()))\n"
+                    "ADC_VALUE[0] = 1980\nprint(repr(b.button_held()))\n")  # DN-, not MENU
+    assert _run(tmp_path / "s3", "esp32-s3-eye", body) == [False, True, False]
+    # board data naming GPIO0 (or none): no button at all, whatever the pin reads
+    body = _PINS + ("LOW.add(0)\nb.hal['button'] = {'pin': 0, 'active': 0}\nprint(repr(b.button_held()))\n"
+                    "b.hal.pop('button')\nprint(repr(b.button_held()))\n")
+    assert _run(tmp_path / "zero", "esp-eye", body) == [False, False]

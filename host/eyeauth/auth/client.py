@@ -117,9 +117,23 @@ class AuthClient:
 
     def end_debug(self) -> None:
         """Turn the board's debug mode off again if this client turned it on (it is board-wide:
-        while on, anyone on the line gets scores)."""
+        while on, anyone on the line gets scores and picks the policy)."""
         if self._debug_until:
             self.set_debug(0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        """A tool that turned debug mode on turns it off when it is done, failed or interrupted
+        (a board that vanished meanwhile has it off already: RAM only)."""
+        from eyeauth.errors import EyeauthError
+
+        try:
+            self.end_debug()
+        except EyeauthError:
+            if exc_type is None:
+                raise
 
     def _debug_on(self) -> bool:
         return time.monotonic() < self._debug_until and len(self.app.hellos) == self._debug_boots

@@ -166,6 +166,7 @@ def run(port: str, users: int, key: bytes | None = None, data_dir=None, rounds: 
         out["self_identification"] = {"best": rep.get("best", {}).get("face"),
                                       "score": round(rep.get("face_score", -2.0), 4),
                                       "accepted": rep["accepted"]}
+        c.end_debug()  # debug mode is board-wide: leave it off
         st = app.command("status")
         out.update({"heap_free": st["heap_free"], "heap_min": st["heap_min"]})
     # flash: the ESP-EYE's vfs partition against what goes on it (file bytes; littlefs adds

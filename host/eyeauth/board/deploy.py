@@ -296,7 +296,7 @@ def open_repl(ser, secret, timeout: float = 1.5) -> str | None:
             raise UsageError(f"board {bid} is paired and keeps its REPL locked; deploy needs the pairing "
                              f"secret it was paired with and this host has none ({pairing.key_path()}): "
                              f"copy it from that host (or set EYEAUTH_PAIRING_KEY), or hold the board's "
-                             f"BOOT button while it starts to open it once") from None
+                             f"maintenance button (ESP-EYE: the side key) while it starts to open it once") from None
     chal = (_app_command(ser, "challenge", timeout) or {}).get("chal")
     if not chal:
         raise LinkError(f"board {bid} did not answer `challenge`; run the deploy again")
@@ -307,8 +307,8 @@ def open_repl(ser, secret, timeout: float = 1.5) -> str | None:
     if r.get("err") == "bad_mac":
         raise UsageError(f"board {bid} was paired with another pairing secret than this host's "
                          f"({pairing.key_path()}); deploy refused (the board keeps its REPL locked). "
-                         f"Use that host's secret (EYEAUTH_PAIRING_KEY), or hold the board's BOOT "
-                         f"button while it starts to open it once")
+                         f"Use that host's secret (EYEAUTH_PAIRING_KEY), or hold the board's maintenance "
+                         f"button (ESP-EYE: the side key) while it starts to open it once")
     if not r.get("ok"):
         raise LinkError(f"board {bid} refused `maintenance` ({r.get('msg') or r.get('err') or 'no reply'}); "
                         f"run the deploy again")

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from eyeauth.cli.main import Result, add_json_flag, add_port_arg
-from eyeauth.errors import UsageError
+from eyeauth.errors import DeviceError, UsageError
 
 RECORD = ("What to record: face photos, the face filling a good part of the frame, lit from the "
           "front, any format Pillow reads (pgm, png, jpg); voice: WAV files of about 2 s (a "
@@ -58,9 +58,11 @@ def register(sub):
     a.add_argument("--challenge", action="store_true",
                    help="spoken challenge (liveness): the board draws words, the voice clip must say "
                    "them in order, in the enrolled voice, within the board's time limit; the clip "
-                   "is --voice (a recording), made from --words-from, or the board's microphone")
+                   "is --voice (a recording), made from --words-from, or the board's microphone. "
+                   "Without it, when the board sees no usable face (cascade policy) it asks for "
+                   "the challenge and the command guides you through it")
     a.add_argument("--words-from", type=Path, metavar="DIR",
-                   help="with --challenge: a folder of one speaker's single-word clips "
+                   help="for a spoken challenge: a folder of one speaker's single-word clips "
                    "(<word>_<n>.wav, Speech Commands layout); the host joins one clip of each drawn "
                    "word with random gaps and background noise (the virtual board's microphone)")
     a.add_argument("--words", type=int, choices=(3, 4), help="with --challenge: words to draw (board default 3)")
@@ -190,6 +192,10 @@ def _auth(args):
     with t:
         try:
             r = c.auth(face, voice, policy=args.policy, user=args.user)
+        except DeviceError as e:
+            if e.code != "need_challenge":
+                raise
+            return _no_face(args, c)
         finally:
             c.end_debug()  # debug mode is board-wide: leave it off
     return _auth_result(args, r)
@@ -207,15 +213,31 @@ def _auth_live(args):
         try:
             lv = _live(c, args)
             held = {m: lv.one(m, lv.phrase() if m == "voice" else None)[0] for m in need}
-            r = c.auth(held.get("face", face), held.get("voice", voice), policy=args.policy,
-                       user=args.user)
+            try:
+                r = c.auth(held.get("face", face), held.get("voice", voice), policy=args.policy,
+                           user=args.user)
+            except DeviceError as e:
+                if e.code != "need_challenge":
+                    raise
+                return _no_face(args, c, lv)
         finally:
             c.end_debug()
     r["captures"] = lv.log
     return _auth_result(args, r)
 
 
-def _auth_challenge(args):
+def _no_face(args, c, lv=None):
+    """The board saw no usable face (camera covered, too dark, no face): under cascade a plain
+    voice clip may not decide, so guide the user through the spoken challenge instead (with the
+    same face input, which the board checks again)."""
+    _tell({"event": "prompt", "modality": "voice", "try": 1,
+           "text": "no usable face in front of the camera: answer the board's spoken challenge "
+                   "instead" + ("" if args.words_from or lv else " (speak into the board's microphone)")})
+    args.voice = None  # a recording cannot answer words the board has not drawn yet
+    return _auth_challenge(args, c, lv)
+
+
+def _auth_challenge(args, c=None, lv=None):
     from eyeauth.evaluation import liveness
 
     if args.voice and args.words_from:
@@ -225,28 +247,29 @@ def _auth_challenge(args):
                          "--voice / --words-from")
     if args.words_from:
         liveness.word_clips(args.words_from)  # a bad folder fails before the board draws
+    if c is None:
+        c, t = _client(args.port, debug=not args.decision_only)
+        with t:
+            try:
+                return _auth_challenge(args, c)
+            finally:
+                c.end_debug()
     clip = _checked([args.voice], "voice")[0] if args.voice else None
     face = _checked([args.face], "face")[0] if args.face else None
-    c, t = _client(args.port, debug=not args.decision_only)
-    lv = None
-    with t:
-        try:
-            if args.live:
-                lv = _live(c, args)
-                # the face before the words are drawn: the challenge's time runs from `say`
-                if face is None and (args.policy or "face+challenge") != "challenge":
-                    face = lv.one("face")[0]
-            ch = c.say(args.words)
-            if args.words_from:
-                clip = liveness.phrase_from_folder(args.words_from, ch["words"], args.seed)
-            if lv is not None:
-                clip = lv.one("voice", ch["words"], seconds=ch["ttl_s"])[0]
-            elif clip is None:  # the board's microphone hears the person when auth runs
-                _tell({"event": "prompt", "modality": "voice", "try": 1,
-                       "text": f"say: {' '.join(ch['words']).upper()}  (within {ch['ttl_s']} s)"})
-            r = c.auth(face, clip, policy=args.policy, user=args.user, spoken=ch["challenge"])
-        finally:
-            c.end_debug()
+    if args.live and lv is None:
+        lv = _live(c, args)
+        # the face before the words are drawn: the challenge's time runs from `say`
+        if face is None and (args.policy or "face+challenge") != "challenge":
+            face = lv.one("face")[0]
+    ch = c.say(args.words)
+    if args.words_from:
+        clip = liveness.phrase_from_folder(args.words_from, ch["words"], args.seed)
+    if lv is not None:
+        clip = lv.one("voice", ch["words"], seconds=ch["ttl_s"])[0]
+    elif clip is None:  # the board's microphone hears the person when auth runs
+        _tell({"event": "prompt", "modality": "voice", "try": 1,
+               "text": f"say: {' '.join(ch['words']).upper()}  (within {ch['ttl_s']} s)"})
+    r = c.auth(face, clip, policy=args.policy, user=args.user, spoken=ch["challenge"])
     r["challenge_words"] = ch["words"]
     if lv is not None:
         r["captures"] = lv.log

@@ -39,9 +39,11 @@ def register(sub):
     _sensor_args(se)
     se.add_argument("--clear", action="store_true", help="take both away (captures then fail)")
     _which(se, _sensors)
-    b = ss.add_parser("button", help="hold or release the board's button (BOOT)",
-                      description="Hold the board's button, then `eyeauth sim reset`: a paired "
-                      "board's app that starts with the button held leaves Ctrl-C and the REPL "
+    b = ss.add_parser("button", help="hold or release the board's function button",
+                      description="Hold the board's function button (the maintenance button of its "
+                      "board config: the ESP-EYE's side key, the ESP32-S3-EYE's MENU key; never "
+                      "BOOT, which the USB bridge's DTR/RTS drive), then `eyeauth sim reset`: a "
+                      "paired board's app that starts with it held leaves Ctrl-C and the REPL "
                       "open until the next reboot (the physical way into a locked board).")
     b.add_argument("--release", action="store_true", help="let go of the button (default: hold it)")
     _which(b, _button)
@@ -99,7 +101,8 @@ def _start(args):
         info["sensors"] = _set_sensors(Path(info["state_dir"]), args)
     if args.port_file:
         Path(args.port_file).write_text(info["port"] + "\n")
-    return Result(info, info["port"] + f"\n(bootloader port for esptool: {info['boot_port']}; "
+    return Result(info, info["port"] + f"\n(bootloader port for esptool: {info['boot_port']}; the "
+                  f"serial port with its DTR/RTS lines: {info.get('rfc2217')}; "
                   f"stop with `eyeauth sim stop`)" if not args.json else None)
 
 

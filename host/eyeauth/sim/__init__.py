@@ -3,7 +3,8 @@
 A board lives in a state folder (default ``~/.cache/eyeauth/sim/<board>``, or ``EYEAUTH_SIM_DIR``)
 holding its filesystem, flash image, ports and log. Its serial port is ``<state>/ttyEYE`` and its
 ROM bootloader port ``<state>/ttyBOOT``: both open like /dev/ttyUSB0 in mpremote, esptool,
-pyserial and eyeauth.
+pyserial and eyeauth. The same serial port with the USB bridge's DTR/RTS lines (EN and GPIO0,
+esptool's auto-reset) is ``status()["rfc2217"]``, an ``rfc2217://127.0.0.1:PORT`` URL.
 """
 from __future__ import annotations
 
@@ -178,7 +179,8 @@ def power_cut(state_dir) -> None:
 
 
 def button(state_dir, held: bool) -> None:
-    """Hold (or release) the board's button; a paired board's app reads it as it starts."""
+    """Hold (or release) the board's function button (the maintenance button of its board
+    config, never BOOT/GPIO0); a paired board's app reads it as it starts."""
     control(Path(state_dir), "button", held=held)
 
 
@@ -227,6 +229,11 @@ class VirtualBoard:
     @property
     def boot_port(self) -> str:
         return self.info["boot_port"]
+
+    @property
+    def lines_port(self) -> str:
+        """The serial port as an RFC 2217 URL whose DTR/RTS reach EN and GPIO0 (the bridge)."""
+        return self.info["rfc2217"]
 
     def control(self, op, **args):
         return control(self.state, op, **args)
