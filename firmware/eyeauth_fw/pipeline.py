@@ -3,34 +3,14 @@
 # telemetry record (measured on the target; modeled for the board: the nn stages by the timing
 # model, Python stages by the host-VM-to-board factor of the HAL).
 import gc
-import json
 import math
 import time
 from array import array
 
-from eyeauth_fw import audio, imgproc
+from eyeauth_fw import audio, imgproc, release
 from hal.common import StageError as PipelineError  # noqa: F401  (the HAL raises it too)
 
-_cards = {}
-_GC_EVERY = 64 * 1024
-
-
-def card(name):
-    c = _cards.get(name)
-    if c is None:
-        try:
-            with open("/models/%s.json" % name) as f:
-                full = json.load(f)
-        except OSError:
-            raise PipelineError("no_model", "/models/%s.json missing: run `eyeauth deploy`" % name)
-        u = full["input"].get("utterance") or full["input"].get("preprocess", {}).get("utterance") or {}
-        c = {"shape": full["input"]["shape"], "scale": full["output"]["scale"],
-             "zp": full["output"]["zero_point"], "pt": full["output"].get("presence_threshold"),
-             "hop": u.get("hop_frames", 16), "maxw": u.get("max_windows", 1)}
-        full = None
-        _cards[name] = c
-        gc.collect()
-    return c
+GC_EVERY = 64 * 1024
 
 
 class Pipeline:
@@ -47,7 +27,7 @@ class Pipeline:
 
     def _nn(self, stage, model, tensor):
         t0 = time.ticks_us()
-        out, info = self.board.nn_run(model, tensor)
+        out, info = self.board.nn_run(model, tensor, release.net(model))
         dt = time.ticks_diff(time.ticks_us(), t0)
         self.tel.record(stage, model, dt, info["modeled_us"], info["arena"])
         self.stages.append((stage, model, dt, info["modeled_us"]))
@@ -62,12 +42,15 @@ class Pipeline:
         if w != imgproc.CAM_W or h != imgproc.CAM_H:
             raise PipelineError("bad_frame", "camera frames are %dx%d grey (QVGA), got %dx%d: feed camera frames (the host converts photos)" % (imgproc.CAM_W, imgproc.CAM_H, w, h))
         out = self._nn("detect", detector, frame)
-        c = card(detector)
+        c = release.net(detector)
         # face-presence gate: no face, no embedding, no attempt (noise, flat or blocky frames,
-        # a hand over the lens); sigmoid outputs are int8 with scale 1/256, zero point -128
-        pres = (((out[3] + 128) & 0xFF) / 256) if len(out) > 3 else 1.0
-        if c["pt"] is not None and pres < c["pt"]:
-            raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (pres, c["pt"]))
+        # a hand over the lens); the threshold is the release manifest's
+        if len(out) > 3:
+            pres = (((out[3] + 128) & 0xFF) - 128 - c["zp"]) * c["scale"]
+            pt = release.need("presence_threshold")
+            if pres < pt:
+                raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (pres, pt))
+        # sigmoid outputs: int8 with scale 1/256, zero point -128 (integer box, as the host)
         return imgproc.detector_box_q(out, w, h)
 
     def face_points(self, frame, w, h, box, landmark):
@@ -76,13 +59,13 @@ class Pipeline:
         if landmark is None:
             return imgproc.box_points(box)
         t0 = time.ticks_us()
-        q = imgproc.landmark_input(frame, w, h, box, card(landmark)["shape"][1])
+        q = imgproc.landmark_input(frame, w, h, box, release.net(landmark)["shape"][1])
         self._py("lmk_pre", landmark, t0)
         out = self._nn("landmark", landmark, q)
         return imgproc.points_q4(out, imgproc.landmark_region(box))
 
     def face_embedding(self, frame, w, h, pts, model):
-        size = card(model)["shape"][1]
+        size = release.net(model)["shape"][1]
         t0 = time.ticks_us()
         q = imgproc.aligned_input(frame, w, h, pts, size)
         self._py("face_pre", model, t0)
@@ -106,16 +89,16 @@ class Pipeline:
         # log-mel streamed row by row through a ring of one window (rows shared by overlapping
         # windows are computed once), unit(mean of the windows' unit embeddings). ``speech``:
         # voice_check's result (a bare energy centre means one centred window).
-        c = card(model)
+        c = release.net(model)
         n_frames, n_mels = c["shape"][1], c["shape"][2]
         if isinstance(speech, int):
             speech = (speech, 0, 0)
         start, offs = audio.utterance_plan(speech[0], speech[1], speech[2], n_frames, c["hop"], c["maxw"])
-        # bounded garbage: the band logs allocate floats; collect every _GC_EVERY bytes so the
+        # bounded garbage: the band logs allocate floats; collect every GC_EVERY bytes so the
         # free heap never sinks by more than that during the voice path
         gc.collect()
         old = gc.threshold()
-        gc.threshold(_GC_EVERY)
+        gc.threshold(GC_EVERY)
         try:
             lm = audio.LogMel(n_frames, n_mels)
             acc = None
@@ -136,7 +119,7 @@ class Pipeline:
 
     # -- matching ----------------------------------------------------------------------------
     def _unit(self, model, out):
-        c = card(model)
+        c = release.net(model)
         zp, sc = c["zp"], c["scale"]
         return unit([((((b + 128) & 0xFF) - 128) - zp) * sc for b in out])
 

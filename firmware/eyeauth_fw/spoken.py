@@ -8,7 +8,7 @@ import time
 
 import micropython
 
-from eyeauth_fw import audio, pipeline, words
+from eyeauth_fw import audio, pipeline, release, words
 
 
 @micropython.viper
@@ -81,7 +81,7 @@ def listen(p, clip, expected, kw, vm, order=None):
         raise pipeline.PipelineError("no_speech", "no speech in the clip: say the words")
     if type(segs) is int:
         return ["?"] * segs, [], None
-    kc, vc = pipeline.card(kw), pipeline.card(vm)
+    kc, vc = release.net(kw), release.net(vm)
     kt, km = kc["shape"][1], kc["shape"][2]
     vt, vmels = vc["shape"][1], vc["shape"][2]
     vstart, offs = audio.utterance_plan(c, s, e, vt, vc["hop"], vc["maxw"])
@@ -92,7 +92,7 @@ def listen(p, clip, expected, kw, vm, order=None):
         n = max(n, offs[-1] + vt)
     gc.collect()
     old = gc.threshold()
-    gc.threshold(pipeline._GC_EVERY)
+    gc.threshold(pipeline.GC_EVERY)
     try:
         rows = _Rows(clip, s, n, km)
         floor = b"\x80" * (kt * km)

@@ -19,8 +19,6 @@ from eyeauth.models import preprocess as P
 from eyeauth.models import vad as V
 
 VM_SCRIPT = r'''
-import sys
-sys.path.insert(0, "{fw}")
 from array import array
 from eyeauth_fw import imgproc, audio
 f = bytearray(open("{d}/frame.bin", "rb").read())
@@ -54,7 +52,7 @@ def test_device_preprocessing_matches_host(tmp_path, shared_data, w, h, size, fr
     wav = load_audio(shared_data / clip, 8000)
     wav.tofile(tmp_path / "clip.bin")
     box = (w // 3 - 5, h // 4, 100, 100)
-    script = VM_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, w=w, h=h, box=box, size=size, frames=frames, mels=mels)
+    script = mpvm.firmware_prelude() + VM_SCRIPT.format(d=tmp_path, w=w, h=h, box=box, size=size, frames=frames, mels=mels)
     r = mpvm.run(script, heap_bytes=None, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     centre, speech = map(int, r.stdout.split())
@@ -101,8 +99,7 @@ PHRASE_HEAP = 512 * 1024
 PHRASE_MIN_FREE = 256 * 1024
 
 PHRASE_SCRIPT = r'''
-import sys, gc, json
-sys.path.insert(0, "{fw}")
+import gc, json
 from array import array
 from eyeauth_fw import audio, pipeline
 outs = [bytes(json.loads(l)) for l in open("{d}/outs.txt")] if {pass2} else []
@@ -112,14 +109,15 @@ tensors = []
 frees = []
 class Board:
     py_factor = 1.0
-    def nn_run(self, model, tensor):
+    def nn_run(self, model, tensor, net=None):
         tensors.append(bytes(tensor))
         o = outs[len(tensors) - 1] if outs else bytes([1] * {dim})
         return o, {{"modeled_us": 0, "arena": 0}}
 class Tel:
     def record(self, stage, model, dt, modeled=-1, arena=0, extra=None):
         frees.append([stage, gc.mem_free()])
-pipeline._cards["{model}"] = {card}
+from eyeauth_fw import release
+release.use({{"nets": {{"{model}": {card}}}}})
 p = pipeline.Pipeline(Board(), Tel())
 sp = p.voice_check(x)
 v = p.voice_embedding(x, sp, "{model}")
@@ -154,9 +152,12 @@ def _utterance_card(card):
 def _vm_phrase(tmp_path, card, pass2):
     from eyeauth.models import voice_phrase as VP
     u = VP.utterance_settings(card)
-    dev_card = {"shape": card["input"]["shape"], "scale": card["output"]["scale"],
-                "zp": card["output"]["zero_point"], "hop": u["hop_frames"], "maxw": u["max_windows"]}
-    script = PHRASE_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
+    from eyeauth.board.configs import load_board
+    from eyeauth.release import net_entry
+
+    dev_card = net_entry(card, load_board("esp-eye"))  # the manifest's entry, as deploy writes it
+    assert (dev_card["hop"], dev_card["maxw"]) == (u["hop_frames"], u["max_windows"])
+    script = mpvm.firmware_prelude() + PHRASE_SCRIPT.format(d=tmp_path, pass2=pass2, dim=card["output"]["shape"][-1],
                                   model=card["name"], card=repr(dev_card))
     r = mpvm.run(script, heap_bytes=PHRASE_HEAP, timeout=300, check=False)
     assert r.returncode == 0, r.stdout + r.stderr

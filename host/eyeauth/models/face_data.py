@@ -31,6 +31,14 @@ EVAL_CAP = 10
 QVGA = (240, 320)
 
 
+def listing(data_dir=None, sources=("lfw", "lfw_more", "utkface")):
+    """A stable description of the training photos of ``sources`` (for build keys): path
+    relative to the faces folder, size, identity."""
+    root = _root(data_dir) / "faces"
+    return [(str(Path(p).relative_to(root)), Path(p).stat().st_size, i)
+            for p, i, _ in training_files(data_dir, sources)]
+
+
 def _root(data_dir):
     return Path(data_dir or SHARED_DATA_DIR)
 
@@ -146,49 +154,21 @@ def points_box(points):
     return float(c[0] - side / 2), float(c[1] - side / 2), side
 
 
-def camera_view(photo, points, rng, min_frac=0.25, max_frac=0.8):
-    """The photo framed as a camera would (a 4:3 window around the face, the face box 25-80 %
-    of its height, resized to QVGA), camera photometrics: (frame uint8 (240, 320), points in
-    the frame)."""
-    from PIL import Image
+def landmarked_part(part, data_dir=None, cap=EVAL_CAP):
+    """(paths, YuNet's five landmarks) of the LFW people of ``part`` (their LFW photos and the
+    rest of LFW, at most ``cap`` each) in which YuNet finds a face."""
+    from eyeauth.models import face_teacher
 
-    from eyeauth.models import synth
-
-    bx, by, bs = points_box(points)
-    wh = bs / rng.uniform(min_frac, max_frac)
-    ww = wh * 4 / 3
-    x0 = bx + bs / 2 - ww * rng.uniform(0.3, 0.7)
-    y0 = by + bs / 2 - wh * rng.uniform(0.3, 0.7)
-    f = QVGA[0] / wh
-    # frame pixel (u, v) <- photo (x0 + (u + 0.5) / f - 0.5, ...): an affine resample with edge
-    # pixels repeated beyond the photo (what a wider lens would show is unknown)
-    data = (1 / f, 0, x0 + 0.5 - 0.5 / f, 0, 1 / f, y0 + 0.5 - 0.5 / f)
-    img = Image.fromarray(np.asarray(photo, np.uint8)).transform(
-        (QVGA[1], QVGA[0]), Image.AFFINE, data, resample=Image.BILINEAR)
-    cover = Image.fromarray(np.full(np.shape(photo), 255, np.uint8)).transform(
-        (QVGA[1], QVGA[0]), Image.AFFINE, data, resample=Image.BILINEAR)
-    m = np.asarray(cover, np.float32) / 255.0  # where the photo ends, the room goes on
-    x = np.asarray(img, np.float32) * m + synth.background(rng, QVGA) * (1 - m)
-    frame = synth.camera_photometric(x, rng, 0.8).astype(np.uint8)
-    pts = (np.asarray(points, np.float64).reshape(-1, 2) - (x0, y0)) * f
-    return frame, pts
+    files = part_files(part, data_dir, cap=cap)
+    paths = [p for ps in files.values() for p in ps]
+    sf = face_teacher.sface_table(paths, label=f"SFace teacher (LFW {part})")
+    keep = np.flatnonzero(sf["found"])
+    return [paths[k] for k in keep], sf["pts"][keep]
 
 
-def scene_view(photo, points, rng):
-    """The whole photo pasted into a cluttered QVGA scene (synth.photo_frame, face 20-80 % of
-    the height): (frame, points in the frame)."""
-    from eyeauth.models import synth
-
-    ph, pw = np.asarray(photo).shape
-    frame, _, (f, px, py) = synth.photo_frame(photo, points_box(points), rng)
-    # PIL's resize to (round(pw f), round(ph f)) maps pixel centres: u = (x + 0.5) sx - 0.5
-    sx, sy = max(2, int(round(pw * f))) / pw, max(2, int(round(ph * f))) / ph
-    p = np.asarray(points, np.float64).reshape(-1, 2)
-    return frame, np.stack([(p[:, 0] + 0.5) * sx - 0.5 + px, (p[:, 1] + 0.5) * sy - 0.5 + py], 1)
-
-
-def framing(photo, points, rng, scene_frac=0.4):
-    """One camera frame of a training photo: a camera view, or (``scene_frac``) a scene."""
-    if rng.random() < scene_frac:
-        return scene_view(photo, points, rng)
-    return camera_view(photo, points, rng)
+#: the credit lines of the face data (../shared/data/README.md), kept on every face card
+CREDIT = ("Labeled Faces in the Wild (G. B. Huang, M. Ramesh, T. Berg, E. Learned-Miller, UMass "
+          "Amherst TR 07-49, 2007; deep funneling: Huang, Mattar, Lee, Learned-Miller, NIPS 2012), "
+          "research use with credit; UTKFace (Z. Zhang, Y. Song, H. Qi, CVPR 2017), non-commercial "
+          "research use with credit; evaluated also on the ORL Database of Faces (Olivetti "
+          "Research Laboratory / AT&T Laboratories Cambridge)")
