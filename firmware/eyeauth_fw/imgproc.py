@@ -1,11 +1,10 @@
 # Image preprocessing on the device, step for step the same as host/eyeauth/models/preprocess.py
-# (the reference; tests/firmware/test_parity.py checks them against each other under the VM).
+# and align.py (the references; tests/firmware/test_parity.py and test_align_parity.py check
+# them against each other under the VM). The camera frame itself is the detector's input.
 # Frames are bytearrays of grey pixels, row-major. The per-pixel loops are viper code: one pass
 # over the box, integer sums only, no allocation inside the loops.
 import micropython
 
-DET_W = micropython.const(80)
-DET_H = micropython.const(60)
 CAM_W = micropython.const(320)  # the camera's QVGA frame: the detector graph's input
 CAM_H = micropython.const(240)
 
@@ -99,47 +98,6 @@ def face_input(frame, fw, fh, box, size):
     small = area_resize(frame, fw, fh, box, size, size)
     _stretch_q(small, size * size, small)
     return small
-
-
-@micropython.viper
-def _center_q(buf: ptr8, n: int):
-    i = 0
-    while i < n:
-        buf[i] = (buf[i] - 128) & 0xFF
-        i += 1
-
-
-def letterbox(fw, fh):
-    # (pad_x, pad_y, padded_w, padded_h) that make the frame 4:3.
-    if fw * 3 >= fh * 4:
-        ph = -(-fw * 3 // 4)
-        return 0, (ph - fh) // 2, fw, ph
-    pw = -(-fh * 4 // 3)
-    return (pw - fw) // 2, 0, pw, fh
-
-
-def detector_input(frame, fw, fh):
-    # int8 60x80 detector tensor; padding of a non-4:3 frame is grey 128 (as on the host).
-    px, py, pw, ph = letterbox(fw, fh)
-    if (pw, ph) != (fw, fh):
-        canvas = bytearray(b"\x80" * (pw * ph))
-        for r in range(fh):
-            canvas[(py + r) * pw + px:(py + r) * pw + px + fw] = frame[r * fw:(r + 1) * fw]
-        frame, fw, fh = canvas, pw, ph
-    small = area_resize(frame, fw, fh, (0, 0, fw, fh), DET_W, DET_H)
-    _center_q(small, DET_W * DET_H)
-    return small
-
-
-def detector_box(probs, fw, fh):
-    # (cx, cy, side) in [0, 1] -> square (x, y, w, h) in frame pixels.
-    px, py, pw, ph = letterbox(fw, fh)
-    cx, cy, side = probs
-    s = max(side * ph, 4.0)
-    x = cx * pw - s / 2 - px
-    y = cy * ph - s / 2 - py
-    s = int(round(s))
-    return int(round(x)), int(round(y)), s, s
 
 
 def detector_box_q(out, fw, fh):

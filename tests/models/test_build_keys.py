@@ -12,7 +12,7 @@ import pytest
 from eyeauth import REPO_ROOT, training
 from eyeauth.errors import ModelError
 
-RECIPES = ("detector", "face", "voice", "keyword")
+RECIPES = ("detector", "landmark", "face", "voice", "keyword")
 
 
 def _keys_of(host_copy, shared_data):
@@ -78,8 +78,8 @@ def test_editing_training_code_changes_the_keys_of_the_recipes_that_use_it(tmp_p
     assert changed() == {"face"}
     edit("voice.py", 'RECIPE = "voice/1"', 'RECIPE = "voice/2"')
     assert changed() == {"face", "voice"}
-    edit("photos.py", None, "\n# shared by the detector and face recipes\n")
-    assert changed() == {"face", "voice", "detector"}
+    edit("face_frames.py", None, "\n# the face path's camera framings\n")
+    assert changed() == {"face", "voice", "detector", "landmark"}
     edit("nets.py", None, "\n# every recipe builds on the backbone\n")
     assert changed() == set(RECIPES)
 
@@ -104,7 +104,7 @@ def test_a_new_recipe_declares_its_version_and_teacher(tmp_path):
         'RECIPE = "face_aligned/1"\nTEACHER = "another teacher/v1"\n\n\n'
         'def train(entry, data, out_dir):\n    raise NotImplementedError\n')
     assert training.code_files("face_aligned", root) == [
-        "face.py", "face_aligned.py", "loops.py", "nets.py", "photos.py", "synth.py"]
+        "face.py", "face_aligned.py", "face_frames.py", "nets.py", "synth.py"]
     key = training.code_key("face_aligned", root)
     (root / "face_aligned.py").write_text((root / "face_aligned.py").read_text().replace(
         "another teacher/v1", "another teacher/v2"))
@@ -115,3 +115,23 @@ def test_a_new_recipe_declares_its_version_and_teacher(tmp_path):
     with pytest.raises(ModelError, match="no training recipe 'nope'"):
         training.code_key("nope", root)
     assert training.recipe_name({"modality": "face", "recipe": "face_aligned"}) == "face_aligned"
+
+
+def test_the_face_path_keys_are_a_chain(tmp_path, shared_data):
+    """The landmark net trains on the detector's boxes and the embedders on the crops both cut:
+    a new detector entry changes the landmark net's key and every face model's, never a voice
+    model's."""
+    from eyeauth.models import build
+
+    models = tmp_path / "models"
+    shutil.copytree(REPO_ROOT / "models", models)
+    before = {e["name"]: key for e, *_, key, _ in build.plan(str(shared_data), models)}
+    spec = json.loads((models / "zoo.json").read_text())
+    for e in spec["models"]:
+        if e["modality"] == "detector":
+            e["head"] = e.get("head", 32) + 8
+    (models / "zoo.json").write_text(json.dumps(spec))
+    after = {e["name"]: key for e, *_, key, _ in build.plan(str(shared_data), models)}
+    moved = {n for n in before if before[n] != after[n]}
+    kinds = {e["name"]: e["modality"] for e in spec["models"]}
+    assert moved == {n for n, m in kinds.items() if m in ("detector", "landmark", "face")}

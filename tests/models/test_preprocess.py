@@ -46,20 +46,25 @@ def test_face_input_range_and_dtype(rng):
 
 
 def test_rgb_is_converted():
+    from eyeauth.models import face_data
+
     rgb = np.zeros((60, 80, 3), np.uint8)
     rgb[..., 1] = 200
-    assert P.detector_input(rgb).shape == (60, 80)
+    assert face_data.camera_frame(rgb).shape == (240, 320)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(20, 400), st.integers(20, 400), st.floats(0.05, 0.95), st.floats(0.05, 0.95),
-       st.floats(0.1, 0.9))
-def test_detector_box_inverts_target(h, w, cx, cy, side):
-    box = P.detector_box((cx, cy, side), (h, w))
-    back = P.box_to_target(box, (h, w))
-    _, _, pw, ph = P.letterbox_geometry((h, w))
-    assert abs(back[0] - cx) * pw <= 1.01 and abs(back[1] - cy) * ph <= 1.01
-    assert abs(back[2] - side) * ph <= 1.01 or side * ph < 4
+@given(st.floats(0.05, 0.95), st.floats(0.05, 0.95), st.floats(0.1, 0.9))
+def test_detector_box_inverts_target(cx, cy, side):
+    from eyeauth.models import face_path
+
+    q = [int(round(v * 256)) - 128 for v in (cx, cy, side)]
+    q = [max(-128, min(127, v)) for v in q]
+    box = face_path.box_from_q(q, (240, 320))
+    back = P.box_to_target(box, (240, 320))
+    want = [(v + 128) / 256 for v in q]
+    assert abs(back[0] - want[0]) * 320 <= 1.01 and abs(back[1] - want[1]) * 240 <= 1.01
+    assert abs(back[2] - want[2]) * 240 <= 1.01 or want[2] * 240 < 4
 
 
 def test_letterbox_is_4_3():

@@ -8,8 +8,8 @@ import pytest
 from eyeauth import timing
 from eyeauth.models import build, preprocess as P, tflm, zoo
 
-MAX_WEIGHTS = 300 * 1024
-MAX_ARENA = 200 * 1024
+MAX_WEIGHTS = 400 * 1024  # issue 20's budgets for every model on the ESP-EYE
+MAX_ARENA = 250 * 1024
 
 
 def test_zoo_has_the_variants(cards):
@@ -17,6 +17,7 @@ def test_zoo_has_the_variants(cards):
     for c in cards:
         by.setdefault(c["modality"], []).append(c)
     assert len(by["face"]) >= 3 and len(by["voice"]) >= 3 and len(by["detector"]) == 1
+    assert len(by["landmark"]) == 1 and zoo.LANDMARK in {c["name"] for c in by["landmark"]}
     assert zoo.DETECTOR in {c["name"] for c in by["detector"]}
     face_macs = sorted(c["macs"] for c in by["face"])
     assert face_macs[0] <= 3e6 and face_macs[-1] >= 20e6
@@ -55,14 +56,15 @@ def test_budgets(cards):
 
 
 def test_face_latency_targets(cards):
-    faces = sorted((c for c in cards if c["modality"] == "face"), key=lambda c: c["macs"])
-    assert faces[-1]["latency_esp32_ms"] <= 1500
-    assert faces[0]["latency_esp32_ms"] <= 150
+    """Every network of the face path within 1.5 s on the ESP32 (modeled); the mean path per
+    attempt (<= 500 ms) is the router's and `eyeauth bench auth`'s figure."""
+    faces = [c for c in cards if c["modality"] in ("face", "detector", "landmark")]
+    assert max(c["latency_esp32_ms"] for c in faces) <= 1500
 
 
 def test_int8_within_one_eer_point(cards):
     for c in cards:
-        if c["modality"] == "detector":
+        if c["modality"] in ("detector", "landmark"):
             continue
         if c["modality"] != "keyword":  # a word classifier: no EER (int8 check only)
             assert abs(c["eer"] - c["eer_float"]) <= 0.01, c["name"]
@@ -77,19 +79,28 @@ def test_int8_close_to_float_on_real_inputs(cards, orl_dir, fsdd_dir):
     for c in cards:
         h, w = c["input"]["shape"][1:3]
         if c["modality"] == "face":
-            q = P.face_input(img, P.default_face_box(img.shape), h)
+            from eyeauth.models import embed
+
+            q = embed.face_tensor(c["name"], img)
+        elif c["modality"] == "landmark":
+            from eyeauth.models import align, embed, face_data
+
+            q = align.landmark_input(face_data.camera_frame(img), embed.detect_face(img), h)
         elif c["modality"] == "voice":
             q = P.voice_input(wav, h, w)
         elif c["modality"] == "keyword":
             from eyeauth.models import keyword
 
             q = keyword.single_word_input(wav, h, w)
-        else:
-            q = P.detector_input(img)
+        else:  # the detector: the camera frame as it is (uint8), float graph on (p - 128) / 128
+            from eyeauth.models import face_data
+
+            q = face_data.camera_frame(img)
         x = q[None, ..., None]
         yq = tflm.dequantize(tflm.run(c["path"], x), tflm.io_details(c["path"])[1]).ravel()
-        yf = tflm.run_float(zoo.model_bytes(c["name"], variant="float"), P.to_float(x)).ravel()
-        if c["modality"] == "detector":
+        xf = (x.astype(np.float32) - 128) / 128 if x.dtype == np.uint8 else P.to_float(x)
+        yf = tflm.run_float(zoo.model_bytes(c["name"], variant="float"), xf).ravel()
+        if c["modality"] in ("detector", "landmark"):
             assert np.abs(yq - yf).max() < 0.05
         else:
             cos = yq @ yf / (np.linalg.norm(yq) * np.linalg.norm(yf))

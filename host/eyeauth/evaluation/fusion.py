@@ -111,12 +111,13 @@ def latency_model(face_card, voice_card, enrol_face, enrol_voice, board="esp-eye
     from eyeauth import latency
 
     det = zoo.load_card(zoo.DETECTOR)
+    lmk = zoo.load_card(zoo.LANDMARK) if zoo.tflite_path(zoo.LANDMARK).exists() else None
     size = face_card["input"]["shape"][1]
     t, m = voice_card["input"]["shape"][1:3]
     df, dv = face_card["output"]["shape"][-1], voice_card["output"]["shape"][-1]
     c = costs.stage_costs([size], [(t, m)], [(df, enrol_face), (dv, enrol_voice)], board=board)
     _, chip, _ = latency.board_facts(board)
-    face = latency.face_path(face_card, det, c["modeled_ms"], chip, enrol_face)
+    face = latency.face_path(face_card, det, c["modeled_ms"], chip, enrol_face, lmk)
     voice = latency.voice_path(voice_card, c["modeled_ms"], chip, c["python_speed_factor"], enrol_voice)
     return {"board": board, "python_speed_factor": c["python_speed_factor"],
             "face_ms": round(face["total_ms"], 2), "voice_ms": round(voice["total_ms"], 2),

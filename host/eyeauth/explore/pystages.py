@@ -48,9 +48,10 @@ def measure(board_names, cards, mode="firmware"):
 
 
 def face_ms(py, card, chip, assumptions):
-    """Python ms of a face attempt: detector input + face crop + matching."""
+    """Python ms of a face attempt: landmark-net input + aligned crop + matching (the camera
+    frame is the detector's input as it is)."""
     if py:
-        return py["det_pre"] + py[f"face_pre:{card['input_shape'][1]}"] + \
+        return py["lmk_pre"] + py[f"face_pre:{card['input_shape'][1]}"] + \
             py[f"match:{card['emb_dim']}x{FACE_ENROL}"]
     return assumptions.chip("face_prep_ms", chip)
 

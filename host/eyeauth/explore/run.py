@@ -29,8 +29,8 @@ def _models(scores_path, warnings):
     for card in zoo.list_models():
         if card["modality"] == "keyword":  # the spoken challenge's word model: no speaker scores
             continue
-        if card["modality"] == "detector":
-            if card["name"] == zoo.DETECTOR:
+        if card["modality"] in ("detector", "landmark"):  # the face path's own networks
+            if card["name"] in (zoo.DETECTOR, zoo.LANDMARK):
                 cards[card["name"]] = space.slim_card(card)
             continue
         why = S.stale_reason(cache, card, det)
@@ -119,7 +119,8 @@ def build(board_names=None, policies=None, assumptions=None, calibration=None,
                                                a.python_stages)
     warnings += py_warn
     ctx = {"py_ms": py_ms, "boards": {v["variant"]: v for v in variants}, "cards": cards,
-           "detector": zoo.DETECTOR, "cheapest": cheapest, "assumptions": a, "routers": routers,
+           "detector": zoo.DETECTOR,
+           "landmark": zoo.LANDMARK if zoo.LANDMARK in cards else None, "cheapest": cheapest, "assumptions": a, "routers": routers,
            "calibration": calibration,
            "points": _points(cache, face, voice, policies, a.far_target)}
     configs = space.enumerate_configs(variants, face, voice, policies, routers=routers)

@@ -82,6 +82,8 @@ def _parts(cfg, ctx):
     parts = []
     if use_f:
         parts.append(("detector", cards[ctx["detector"]], "int8"))
+        if ctx.get("landmark"):
+            parts.append(("landmark", cards[ctx["landmark"]], "int8"))
         parts.append(("face", cards[cfg["face_model"]], cfg["bits"]))
     if use_v:
         parts.append(("voice", cards[cfg["voice_model"]], cfg["bits"]))
@@ -165,7 +167,8 @@ def evaluate(cfg, ctx):
         return assembly.assemble(nets=nets, python=python, nn_ms=ms.__getitem__)["total_ms"]
 
     if use_f:
-        face_ms = path([("detector", "detector", 1)] + _modality_nets("face", cfg, ctx),
+        lmk = [("landmark", "landmark", 1)] if ctx.get("landmark") else []
+        face_ms = path([("detector", "detector", 1)] + lmk + _modality_nets("face", cfg, ctx),
                        [("python", pystages.face_ms(py, ctx["cards"][cfg["face_model"]], chip, a)),
                         ("router_python", _router_py_ms("face", py, cfg, ctx, chip, a,
                                                         pystages.face_crop_ms)),

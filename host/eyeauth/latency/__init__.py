@@ -12,7 +12,8 @@ stages:
   the board's ``python_speed_factor`` (:func:`python_ms`).
 
 :func:`face_path` and :func:`voice_path` are the attempt paths the board runs for one model:
-face = det_pre + detector + face_pre:S + model + match:Dx3; voice = vad + logmel:TxM + model +
+face = detector + lmk_pre + landmark net + face_pre:S (the aligned crop) + model + match:Dx3
+(the camera frame is the detector's input as it is: its pooling runs in the graph); voice = vad + logmel:TxM + model +
 match:Dx5 (one window) or, with ``phrase`` (a card's ``latency_phrase_3s_ms``), the 3 s phrase:
 VAD + streamed log-mel + windows x model + match.
 """
@@ -53,14 +54,16 @@ def board_facts(board):
     return cfg, cfg.get("chip") or "esp32", float(cfg.get("python_speed_factor") or 1.0)
 
 
-def face_path(card, det, py_ms, chip, enrol=FACE_ENROL):
+def face_path(card, det, py_ms, chip, enrol=FACE_ENROL, lmk=None):
     """Stages of a face attempt with ``card`` (``py_ms``: the board ms of the Python stages,
-    ``stages.stage_costs(...)["modeled_ms"]``)."""
+    ``stages.stage_costs(...)["modeled_ms"]``; ``lmk``: the landmark net's card, None: the
+    template's points in the detector box)."""
     d = card["output"]["shape"][-1]
-    return assemble(nets=[("nn:" + det["name"], det, 1), ("nn:" + card["name"], card, 1)],
-                    python=[("det_pre", py_ms["det_pre"]),
-                            ("face_pre", py_ms[f"face_pre:{card['input']['shape'][1]}"]),
-                            ("match", py_ms[f"match:{d}x{enrol}"])], chip=chip)
+    nets = [("nn:" + det["name"], det, 1)] + ([("nn:" + lmk["name"], lmk, 1)] if lmk else [])
+    python = [("lmk_pre", py_ms["lmk_pre"])] if lmk else []
+    return assemble(nets=nets + [("nn:" + card["name"], card, 1)],
+                    python=python + [("face_pre", py_ms[f"face_pre:{card['input']['shape'][1]}"]),
+                                     ("match", py_ms[f"match:{d}x{enrol}"])], chip=chip)
 
 
 def voice_path(card, py_ms, chip, factor, enrol=VOICE_ENROL, phrase=False):

@@ -3,9 +3,11 @@ MicroPython VM (the unix port) and scaled to the board by its ``python_speed_fac
 
 The stages are those ``firmware/eyeauth_fw/pipeline.py`` times, with the same calls:
 
-* ``det_pre``: ``imgproc.detector_input`` of a QVGA (320 x 240) grey frame;
-* ``face_pre:S``: ``imgproc.face_input`` of a face box of that frame to S x S (the box: a centred
-  square of half the frame height, 120 px: a face at arm's length);
+* ``lmk_pre``: ``imgproc.landmark_input`` of a face box of a QVGA (320 x 240) grey frame (the
+  box: a square of half the frame height, 120 px: a face at arm's length) to 48 x 48;
+* ``face_pre:S``: ``imgproc.aligned_input`` of that face to S x S (the template's points placed
+  in the box: ``imgproc.box_points``; the sampling rate k follows from the scale as on a real
+  face of that size);
 * ``vad``: ``audio.vad`` + ``audio.clipped_fraction`` of a 1-s 8 kHz clip (pipeline.voice_check);
 * ``logmel:TxM``: ``audio.voice_input`` (T frames x M mel bands) of that clip;
 * ``match:DxE``: ``pipeline.score`` of a D-dim probe against one user's E int8 samples (the board
@@ -81,10 +83,11 @@ out = {}
 if spec["face"] is not None:
     from eyeauth_fw import imgproc
     frame = synth_frame(W, H)
-    out["det_pre"] = timed(lambda: imgproc.detector_input(frame, W, H))
     box = tuple(spec["box"])
+    out["lmk_pre"] = timed(lambda: imgproc.landmark_input(frame, W, H, box, 48))
+    pts = imgproc.box_points(box)
     for s in spec["face"]:
-        out["face_pre:%%d" %% s] = timed(lambda: imgproc.face_input(frame, W, H, box, s))
+        out["face_pre:%%d" %% s] = timed(lambda: imgproc.aligned_input(frame, W, H, pts, s))
 if spec["voice"] is not None:
     from eyeauth_fw import audio
     clip = synth_clip(%(n)d)
@@ -175,7 +178,7 @@ def measure_vm(face_sizes=(), voice_shapes=(), match=(), repeats=5, heap_bytes=2
 
 
 def stage_names(face_sizes=(), voice_shapes=(), match=()):
-    names = ["det_pre"] + [f"face_pre:{int(x)}" for x in face_sizes]
+    names = ["lmk_pre"] + [f"face_pre:{int(x)}" for x in face_sizes]
     names += ["vad"] + [f"logmel:{int(t)}x{int(m)}" for t, m in voice_shapes]
     names += [f"match:{int(d)}x{int(e)}" for d, e in match] + ["fusion"]
     return names
@@ -194,7 +197,7 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
     """Modeled board milliseconds of the Python stages.
 
     Returns {"board", "python_speed_factor", "vm_us": {stage: us}, "modeled_ms": {stage: ms},
-    "cached": bool}. Stage names: det_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion.
+    "cached": bool}. Stage names: lmk_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion.
     Each stage is measured once per firmware version (then cached per stage), so every command
     that needs it reports the same figure."""
     from eyeauth.latency import board_facts, python_ms

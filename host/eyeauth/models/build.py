@@ -285,7 +285,7 @@ def _preprocess_doc(entry):
                           "steps": UTTERANCE_STEPS}}
 
 
-def check_budgets(card, max_weights=300 * 1024, max_arena=200 * 1024):
+def check_budgets(card, max_weights=400 * 1024, max_arena=250 * 1024):
     """Problems (strings) of a card against the board budgets; [] when it fits."""
     probs = []
     if card["weights_bytes"] > max_weights:

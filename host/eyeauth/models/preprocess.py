@@ -15,13 +15,14 @@ Face embedder input (``face_input``), S x S grey:
      p' = ((p - lo) * 255 + (hi - lo) // 2) // (hi - lo)   (if hi == lo: p' = p)
   4. q = p' - 128 (int8).
 
-Detector input (``detector_input``), 60 rows x 80 columns grey (4:3):
-  1. letterbox the frame to 4:3 by padding the short side symmetrically with the value 128
-     (a QVGA 320x240 frame needs no padding).
-  2. area resize (as above) of the padded frame to 80 x 60.
-  3. q = p - 128.  (no stretch)
-  Output: 3 int8 values -> sigmoid probabilities (cx, cy, side) relative to the padded frame's
-  width, height and height; ``detector_box`` maps them back to a square box in frame pixels.
+Detector input: the QVGA camera frame as it is (uint8 240 x 320; a photo becomes one with
+``face_data.camera_frame``: letterbox to 4:3 with grey 128, bilinear to 320 x 240). The graph
+quantizes it (q = p - 128) and pools it 4 x 4 to 60 x 80 itself. Output: sigmoid (cx, cy, side)
+relative to the frame (``face_path.box_from_q``: the square box in frame pixels, integers).
+
+Face embedder input: the aligned crop of ``align.face_input`` (the landmark net's five points,
+an integer similarity fit to the ArcFace template); ``face_input`` below is the box crop the
+landmark net's input uses.
 
 Voice embedder input (``voice_input``), T frames x M mel bands:
   0. audio: mono int16 at 8000 Hz (resample first, see eyeauth.datasets.load_audio).
@@ -115,30 +116,9 @@ def letterbox_geometry(shape):
     return (pw - w) // 2, 0, pw, h
 
 
-def detector_input(frame):
-    """int8 (60, 80) detector tensor from a grey frame of any size."""
-    img = _as_grey(frame)
-    px, py, pw, ph = letterbox_geometry(img.shape)
-    if (pw, ph) != (img.shape[1], img.shape[0]):
-        canvas = np.full((ph, pw), 128, np.uint8)
-        canvas[py:py + img.shape[0], px:px + img.shape[1]] = img
-        img = canvas
-    small = area_resize(img, (0, 0, pw, ph), DET_H, DET_W)
-    return (small.astype(np.int16) - 128).astype(np.int8)
-
-
-def detector_box(probs, shape):
-    """Map detector outputs (cx, cy, side) in [0, 1] to a square (x, y, w, h) in frame pixels."""
-    px, py, pw, ph = letterbox_geometry(shape)
-    cx, cy, side = (float(v) for v in probs)
-    s = max(side * ph, 4.0)
-    x = cx * pw - s / 2 - px
-    y = cy * ph - s / 2 - py
-    return (int(round(x)), int(round(y)), int(round(s)), int(round(s)))
-
-
 def box_to_target(box, shape):
-    """Inverse of detector_box: (cx, cy, side) in [0, 1] for a square box in frame pixels."""
+    """The detector's training target (cx, cy, side) in [0, 1] of a square box (x, y, w, h) in
+    frame pixels (letterboxed frames: relative to the 4:3 canvas)."""
     px, py, pw, ph = letterbox_geometry(shape)
     x, y, w, h = box
     return ((x + px + w / 2) / pw, (y + py + h / 2) / ph, h / ph)

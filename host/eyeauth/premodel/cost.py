@@ -1,7 +1,7 @@
 """Modeled ESP-EYE latency: each zoo model's whole path, and the premodel's own overhead.
 
 * A model's path (what the board runs for one input when that model is chosen): the one latency
-  assembly's (:mod:`eyeauth.latency`): face = det_pre + detector + face_pre:S + face model +
+  assembly's (:mod:`eyeauth.latency`): face = detector + landmarks + face_pre:S + face model +
   match:Dx3; voice = the 3-s phrase path (VAD, streamed log-mel, windows x model) + match:Dx5.
 * The premodel's overhead: ``features.face_features`` of the same QVGA frame and face box that
   costs.py times (or ``features.voice_features`` of its 1-s clip) plus ``premodel.choose`` with
@@ -132,7 +132,7 @@ def routing_costs(zoo_, board="esp-eye"):
     refuses before any model (``refused``), with ``order`` (cheapest path first) and the stages.
 
     Every path is the one latency assembly's (:mod:`eyeauth.latency`): faces
-    :func:`~eyeauth.latency.face_path` (det_pre + detector + face_pre:S + net + match), voices
+    :func:`~eyeauth.latency.face_path` (detector + landmark net + face_pre:S + net + match), voices
     the 3-s phrase path of each card (:func:`~eyeauth.latency.voice_path` with ``phrase``: VAD,
     streamed log-mel rows, windows x net, at this board's python_speed_factor) + match."""
     from eyeauth import latency
@@ -143,9 +143,10 @@ def routing_costs(zoo_, board="esp-eye"):
     if zoo_.modality == "face":
         ms = costs.stage_costs(face_sizes=[c["input"]["shape"][1] for c in cards], match=match,
                                board=board)["modeled_ms"]
-        paths = {c["name"]: latency.face_path(c, zoo_.det_card, ms, chip) for c in cards}
-        shared = float(np.mean([p["stages_ms"]["det_pre"] + p["stages_ms"]["nn:" + zoo_.det_card["name"]]
-                                for p in paths.values()]))
+        lmk = zoo_.lmk_card
+        paths = {c["name"]: latency.face_path(c, zoo_.det_card, ms, chip, lmk=lmk) for c in cards}
+        shared_stages = ["nn:" + zoo_.det_card["name"]] + (["lmk_pre", "nn:" + lmk["name"]] if lmk else [])
+        shared = float(np.mean([sum(p["stages_ms"][s] for s in shared_stages) for p in paths.values()]))
     else:
         ms = costs.stage_costs(match=match, board=board)["modeled_ms"]
         paths = {c["name"]: latency.voice_path(c, ms, chip, factor, phrase=True) for c in cards}

@@ -29,7 +29,7 @@ import numpy as np
 from eyeauth import datasets
 from eyeauth.evaluation import scoring, thresholds as T
 from eyeauth.errors import DataError, ModelError
-from eyeauth.models import preprocess as P, tflm, zoo
+from eyeauth.models import face_data as FD, preprocess as P, tflm, zoo
 from eyeauth.models.progress import Steps
 from eyeauth.premodel import features as F
 from eyeauth.premodel.augment import face_probe, voice_ok, voice_probe
@@ -64,6 +64,10 @@ class Zoo:
         self.det_card = zoo.load_card(zoo.DETECTOR) if modality == "face" else None
         self.det_bytes = zoo.model_bytes(zoo.DETECTOR) if modality == "face" else None
         self.det_sha = hashlib.sha1(self.det_bytes).hexdigest()[:16] if self.det_bytes else None
+        lmk = modality == "face" and zoo.tflite_path(zoo.LANDMARK).exists()
+        self.lmk_card = zoo.load_card(zoo.LANDMARK) if lmk else None
+        self.lmk_bytes = zoo.model_bytes(zoo.LANDMARK) if lmk else None
+        self.lmk_sha = hashlib.sha1(self.lmk_bytes).hexdigest()[:16] if lmk else "none"
 
     def split(self):
         """The data set (data/splits.json) the zoo's models of this modality were trained on,
@@ -138,16 +142,32 @@ class Embedder:
         return self.detect(frame)[0]
 
     def detect(self, frame):
-        """(box, face presence) of a frame from the int8 detector, as the board's gate reads it."""
+        """(box, face presence) of a camera frame from the int8 detector graph, as the board's
+        gate reads it (``frame``: what the QVGA camera gives, face_data.camera_frame)."""
+        from eyeauth.models import face_path
+
         z = self.zoo
         key, item = f"det-{z.det_sha}", _digest(frame)
         got = self.cache.get(key, item)
         if got is None:
-            probs = tflm.infer(z.det_bytes, P.detector_input(frame))
-            pres = float(probs[3]) if probs.size > 3 else 1.0
-            got = np.array(list(P.detector_box(probs[:3], frame.shape)) + [pres], np.float32)
+            (x, y, s), pres = face_path.detect(FD.camera_frame(frame), z.det_bytes)
+            got = np.array([x, y, s, s, pres], np.float32)
             self.cache.put(key, item, got)
         return tuple(int(v) for v in got[:4]), float(got[4])
+
+    def points(self, frame, box):
+        """The board's five landmarks (1/16 pixel) of the face at ``box`` of a camera frame."""
+        from eyeauth.models import align, face_path
+
+        z = self.zoo
+        if z.lmk_bytes is None:
+            return align.box_points(box)
+        key, item = f"lmk-{z.lmk_sha}", _digest(frame, str(box))
+        got = self.cache.get(key, item)
+        if got is None:
+            got = face_path.landmark_points(FD.camera_frame(frame), box, z.lmk_bytes).astype(np.float32)
+            self.cache.put(key, item, got)
+        return np.asarray(got, np.int64).reshape(5, 2)
 
     def embed(self, name, x, box=None, utterance=False):
         """Unit embedding of a face (crop at ``box``) or a voice clip: one window, or with
@@ -167,7 +187,11 @@ class Embedder:
         if got is None:
             shape = card["input"]["shape"]
             if z.modality == "face":
-                got = tflm.unit(tflm.infer(z.bytes[name], P.face_input(x, box, shape[1])))
+                from eyeauth.models import align
+
+                cam = FD.camera_frame(x)
+                q = align.face_input(cam, self.points(cam, box), shape[1])
+                got = tflm.unit(tflm.infer(z.bytes[name], q))
             elif utterance:
                 outs = [tflm.unit(tflm.infer(z.bytes[name], q)) for q in voice_phrase.tensors(card, x)]
                 got = tflm.unit(np.mean(outs, axis=0))
@@ -225,6 +249,8 @@ def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
         for k, ident in enumerate(idents):
             paths = files[ident]
             ins = [_load(modality, p) for p in paths[:enrol]]
+            if modality == "face":  # what the board's camera gives for each photo
+                ins = [FD.camera_frame(x) for x in ins]
             boxes = [emb.detect(x)[0] if modality == "face" else None for x in ins]
             for m in names:
                 vecs = np.stack([emb.embed(m, x, b, utt) for x, b in zip(ins, boxes)])
@@ -238,7 +264,7 @@ def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
                 for v in range(variants):
                     rng = np.random.default_rng([seed, k, fi, v])
                     if modality == "face":
-                        x = face_probe(src, v, rng)
+                        x = FD.camera_frame(face_probe(src, v, rng))
                         box, pres = emb.detect(x)
                         feats = F.face_features(x, box)
                         gone = pres < pres_thr
