@@ -208,9 +208,11 @@ def _cross(args):
                          f"{_pct(m['frr_at_far_1pct']):>7s} {_pct(m['far_at_threshold']):>7s} "
                          f"{_pct(m['frr_at_threshold']):>7s} {m['latency_esp32_ms'] or 0:8.0f}")
         if s["teacher"]:
-            t = s["teacher"]
-            lines.append(f"  {'teacher':10s} {_pct(t['eer']):>6s} {'':>6s} {_pct(t['frr_at_far_1pct']):>7s}"
-                         f"   ({t['name']}; target EER <= {_pct(s['target_eer'])})")
+            for t in s.get("teachers") or [s["teacher"]]:
+                best = "; the best: target EER <= " + _pct(s["target_eer"]) if t is s["teacher"] or \
+                    t["name"] == s["teacher"]["name"] else ""
+                lines.append(f"  {'teacher':10s} {_pct(t['eer']):>6s} {'':>6s} {_pct(t['frr_at_far_1pct']):>7s}"
+                             f"   ({t['name']}{best})")
     return Result(sets, "\n".join(lines))
 
 

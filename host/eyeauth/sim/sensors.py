@@ -24,7 +24,9 @@ def camera_frame(path, width: int, height: int) -> np.ndarray:
 
     from eyeauth.auth.inputs import read_frame
 
-    img, _ = read_frame(path)
+    img, _ = read_frame(path)  # the QVGA camera frame of the photo (face_data.camera_frame)
+    if img.shape == (height, width):
+        return img
     h, w = img.shape
     s = min(width / w, height / h)
     size = (max(1, round(w * s)), max(1, round(h * s)))
