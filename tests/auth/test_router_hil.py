@@ -13,13 +13,13 @@ from eyeauth.errors import DeviceError
 from eyeauth.premodel import classify as C, export
 from eyeauth.premodel.features import NAMES
 
-KEEP = {"face_s48", "face_l96", "face_det", "voice_m"}
+KEEP = {"face_s48", "face_m64", "face_det", "voice_m"}
 
 
 def _router(quality):
     fitted = C.fit({"kind": "constant", "model": 0}, None, None, 3)
-    doc = export.document("face", ["face_s48", "face_m64", "face_l96"], [], fitted, {})
-    doc["escalate"] = [[0, 2, -1, 0, -2.0, 2.0, -2.0, 2.0]]  # every margin is "unsure"
+    doc = export.document("face", ["face_s48", "face_m64"], [], fitted, {})
+    doc["escalate"] = [[0, 1, -1, 0, -2.0, 2.0, -2.0, 2.0]]  # every margin is "unsure"
     if quality:
         doc["quality"] = [[NAMES["face"].index("mean"), 1 << 30]]  # every frame is "poor"
     doc.pop("meta")
@@ -31,7 +31,7 @@ def _bundle(quality):
     from eyeauth.release import load
 
     if not all((MODELS_DIR / f"{m}.tflite").exists() for m in KEEP):
-        pytest.skip("needs face_s48, face_l96, face_det and voice_m built")
+        pytest.skip("needs face_s48, face_m64, face_det and voice_m built")
     rel = load(MODELS_DIR)
 
     def build(arch):
@@ -71,11 +71,11 @@ def test_router_on_the_board(router_board, faces, voices, tmp_path):
                   voices=voices("george", [(d, 0) for d in range(5)]))
     probe = faces("s31", [9])[0]
     res = b.auth.auth(face=probe, policy="face", user="ann")
-    # the constant router picks face_s48, its margin is in the band: face_l96 decides
-    assert [s[1] for s in _stages(res, "face_embed")] == ["face_s48", "face_l96"]
-    assert [s[1] for s in _stages(res, "escalate")] == ["face_l96"]
-    assert res["models"]["face"] == "face_l96"
-    assert res["accepted"] == (res["face_score"] - b.th["thresholds"]["face_l96"] >= 0)
+    # the constant router picks face_s48, its margin is in the band: face_m64 decides
+    assert [s[1] for s in _stages(res, "face_embed")] == ["face_s48", "face_m64"]
+    assert [s[1] for s in _stages(res, "escalate")] == ["face_m64"]
+    assert res["models"]["face"] == "face_m64"
+    assert res["accepted"] == (res["face_score"] - b.th["thresholds"]["face_m64"] >= 0)
     # a model fixed by a debug command is not routed
     res = b.auth.auth(face=probe, policy="face", user="ann", face_model="face_s48")
     assert [s[1] for s in _stages(res, "face_embed")] == ["face_s48"] and not _stages(res, "escalate")
@@ -99,4 +99,4 @@ def test_router_on_the_board(router_board, faces, voices, tmp_path):
         assert "face_embed" not in stages and "voice_embed" not in stages, stages
     if not b.quality:  # a real face: the face factor runs (routed) and may decide alone
         res = b.auth.auth(face=probe, voice=clip, policy="cascade", user="ann")
-        assert _stages(res, "face_embed") and res["models"]["face"] == "face_l96"
+        assert _stages(res, "face_embed") and res["models"]["face"] == "face_m64"

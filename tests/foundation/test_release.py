@@ -81,11 +81,11 @@ def test_premodel_for_a_model_not_in_the_release_is_refused(rel_copy, tmp_path, 
 
 
 def test_arena_larger_than_the_board_is_refused(rel_copy, tmp_path, capsys):
-    card = json.loads((rel_copy / "face_l96.json").read_text())
+    card = json.loads((rel_copy / "face_m64.json").read_text())
     card["arena_bytes_target"] = 3 * 1024 * 1024
-    (rel_copy / "face_l96.json").write_text(json.dumps(card))
+    (rel_copy / "face_m64.json").write_text(json.dumps(card))
     probs = release.check(rel_copy, "esp-eye")
-    assert any("face_l96: needs a 3145728 B arena" in p for p in probs)
+    assert any("face_m64: needs a 3145728 B arena" in p for p in probs)
     rc = main(["deploy", "--port", str(tmp_path / "no-such-port"), "--models", str(rel_copy)])
     err = capsys.readouterr().err
     assert rc != 0 and err.count("\n") == 1 and "arena" in err
