@@ -12,7 +12,9 @@
 //   TfLiteTensor* input(size_t); TfLiteTensor* output(size_t);
 //   size_t inputs_size() const; size_t outputs_size() const; size_t arena_used_bytes() const;
 // tflite::GetModel (schema_generated.h), MicroMutableOpResolver<N>::Add*() (micro_mutable_op_
-// resolver.h), heap_caps_aligned_alloc/heap_caps_free (esp_heap_caps.h), esp_timer_get_time.
+// resolver.h; the signal ops' Add*() are declared there too, with the kernels in esp-tflite-
+// micro's signal/ tree), heap_caps_aligned_alloc/heap_caps_free (esp_heap_caps.h),
+// esp_timer_get_time.
 #include <new>
 #include <stdio.h>
 #include <string.h>
@@ -28,8 +30,12 @@
 namespace {
 
 // The operators of the eyeauth zoo (model cards' "ops": CONV_2D, DEPTHWISE_CONV_2D,
-// FULLY_CONNECTED, LOGISTIC, MEAN, RESHAPE) and the few a retrained model commonly adds.
-constexpr int kOps = 16;
+// FULLY_CONNECTED, LOGISTIC, MEAN, RESHAPE), the few a retrained model commonly adds, and the audio
+// front end's (models/audio_fe.tflite): TFLM's signal library custom ops (signal/micro/kernels,
+// registered by MicroMutableOpResolver::AddWindow() ... AddFilterBankLog(), the same kernels the
+// tflite-micro Python interpreter runs on the host) and the builtins its graph uses around them
+// (STRIDED_SLICE, CONCATENATION, PAD, PACK, CAST, RESHAPE).
+constexpr int kOps = 26;
 using Resolver = tflite::MicroMutableOpResolver<kOps>;
 
 Resolver &resolver() {
@@ -52,6 +58,17 @@ Resolver &resolver() {
         r.AddPad();
         r.AddConcatenation();
         r.AddHardSwish();
+        // audio front end
+        r.AddStridedSlice();
+        r.AddPack();
+        r.AddCast();
+        r.AddWindow();
+        r.AddFftAutoScale();
+        r.AddRfft();
+        r.AddEnergy();
+        r.AddFilterBank();
+        r.AddFilterBankSquareRoot();
+        r.AddFilterBankLog();
         ready = true;
     }
     return r;

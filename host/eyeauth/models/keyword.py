@@ -40,11 +40,9 @@ CREDIT = ("Speech Commands v0.02 (P. Warden, \"Speech Commands: A Dataset for Li
 @lru_cache(maxsize=None)
 def fw_words():
     """The firmware's ``eyeauth_fw/words.py`` (segmentation, windows, decision) as plain Python."""
-    path = FIRMWARE_DIR / "eyeauth_fw" / "words.py"
-    spec = importlib.util.spec_from_file_location("eyeauth_fw_words", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from eyeauth import fwmod
+
+    return fwmod.load("words")
 
 
 VOCAB = fw_words().VOCAB

@@ -1,6 +1,7 @@
 """The virtual board's nn accelerator: model inference in the real TFLM interpreter.
 
-The firmware's sim HAL sends ``{"op": "nn", "model": NAME, "input": base64 int8}``; the model is
+The firmware's sim HAL sends ``{"op": "nn", "model": NAME, "input": base64 of the input tensor's
+bytes}`` (int8 for the networks, int16 samples for the audio front end); the model is
 read from the **board's own filesystem** (``/models/NAME.tflite``, what `eyeauth deploy` put
 there), run by tflite-micro, and answered with the output tensor, the arena the target would
 need, and the latency the timing model gives for the board's chip.
@@ -9,19 +10,21 @@ from __future__ import annotations
 
 import base64
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 
 class NNService:
-    def __init__(self, fs_dir: Path, chip: str):
+    def __init__(self, fs_dir: Path, chip: str, models_dir: Path | None = None):
         self.fs_dir = Path(fs_dir)
+        self.models_dir = Path(models_dir) if models_dir else self.fs_dir / "models"
         self.chip = chip
         self._cache: dict[str, tuple] = {}
 
     def _load(self, name: str):
-        path = self.fs_dir / "models" / f"{name}.tflite"
+        path = self.models_dir / f"{name}.tflite"
         st = path.stat()
         key = (st.st_mtime_ns, st.st_size)
         hit = self._cache.get(name)
@@ -55,17 +58,50 @@ class NNService:
         except EyeauthError as exc:
             return {"ok": False, "err": "bad_model", "msg": str(exc)}
         inp, out = info["io"]
-        raw = np.frombuffer(base64.b64decode(req["input"]), np.int8)
+        data = base64.b64decode(req["input"])
+        dtype = np.dtype(inp["dtype"])
         shape = tuple(inp["shape"])
-        if raw.size != int(np.prod(shape)):
+        if len(data) != int(np.prod(shape)) * dtype.itemsize:
             return {"ok": False, "err": "bad_shape",
-                    "msg": f"{name} takes {int(np.prod(shape))} int8 values {list(shape)}, got {raw.size}"}
+                    "msg": f"{name} takes {int(np.prod(shape))} {dtype.name} values {list(shape)}, "
+                           f"got {len(data)} bytes"}
+        raw = np.frombuffer(data, dtype)
         t0 = time.perf_counter()
         y = tflm.run(info["bytes"], raw.reshape(shape))
         host_us = int((time.perf_counter() - t0) * 1e6)
-        return {"ok": True, "output": base64.b64encode(np.asarray(y, np.int8).tobytes()).decode(),
+        return {"ok": True, "output": base64.b64encode(np.asarray(y, out["dtype"]).tobytes()).decode(),
                 "scale": float(out["scale"]), "zero_point": int(out["zero_point"]),
                 "arena": int(info["arena"]), "modeled_us": info["modeled_us"], "host_us": host_us}
+
+
+@contextmanager
+def serve(models_dir, chip: str = "esp32"):
+    """The nn service of a virtual board over the models of ``models_dir``, on a loopback
+    socket: -> its "host:port". A MicroPython VM script reaches it through the firmware's own
+    sim HAL (``vm_prelude``), so firmware code runs its models in the real TFLM interpreter
+    outside a virtual board too (the voice-path timing, the firmware parity tests)."""
+    from eyeauth.sim.services import ServiceServer
+
+    server = ServiceServer({})
+    server.nn = NNService(Path(models_dir), chip, models_dir=Path(models_dir))
+    server.start()
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+def vm_prelude(addr: str, board: str = "esp-eye", py_factor: float = 1.0) -> str:
+    """VM script lines: the firmware on sys.path and ``SimBoard``, the sim HAL's Board class,
+    wired to the nn service at ``addr`` (the virtual board's ``_vboard`` module, stood in)."""
+    from eyeauth import mpvm
+
+    return mpvm.firmware_prelude() + (
+        "class _VBoard:\n    pass\n"
+        "_vb = _VBoard()\n"
+        f"_vb.board = {board!r}\n_vb.py_factor = {float(py_factor)!r}\n_vb.service = {addr!r}\n"
+        "sys.modules['_vboard'] = _vb\n"
+        "from hal.sim import Board as SimBoard\n")
 
 
 def register(server) -> None:
