@@ -87,6 +87,18 @@ def clipped_count(x: ptr16, n: int) -> int:
     return c
 
 
+_bufs = {}
+
+
+def _buffer(tc, n):
+    # one scratch array per type and size for the app's lifetime (a clip's features allocate
+    # no chunk input of their own)
+    b = _bufs.get((tc, n))
+    if b is None:
+        b = _bufs[(tc, n)] = array(tc, bytes((4 if tc == "i" else 2) * n))
+    return b
+
+
 class Features:
     # The front end's rows of one clip, chunk by chunk on demand (chunk c = rows c k .. c k +
     # k - 1, the clip's samples 128 c k .. + 128 (k + 1), zero outside the clip). ``run(tensor)``
@@ -100,7 +112,7 @@ class Features:
         self.scol = lay["shift"]
         self.cols = dict((m, o) for m, o in lay["mels"])
         self.chunks = {}
-        self.inp = array("h", bytes(2 * (self.k + 1) * HOP))
+        self.inp = _buffer("h", (self.k + 1) * HOP)
         self.buf = None
 
     def chunk(self, c):
@@ -136,7 +148,7 @@ class Features:
 
     def _scratch(self, n):
         if self.buf is None or len(self.buf) < n:
-            self.buf = array("i", bytes(4 * n))
+            self.buf = _buffer("i", n)
         return self.buf
 
     def window(self, r0, n_rows, n_mels, out, a=0, b=-1):

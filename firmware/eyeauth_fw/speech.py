@@ -40,27 +40,32 @@ def flags(lv):
     if n >= STEADY and peak10 - noise10 < _MARGIN10:
         return out
     thr = max(min(noise10 + _MARGIN10, peak10 - _DB6_10), peak10 - _DB30_10, _FLOOR10)
-    for t in range(n):
-        if 10 * lv[t] >= thr:
+    thr = -(-thr // 10)  # integer levels: 10 v >= thr10  <=>  v >= ceil(thr10 / 10)
+    t = 0
+    for v in lv:
+        if v >= thr:
             out[t] = 1
+        t += 1
     return out
 
 
-def centre(lv, first, end, fl=None):
+def centre(lv, first, end, fl=None, top=-1):
     # energy-weighted centre sample of frames [first, end) (with ``fl``: its speech frames
-    # only); weights 2^(level / 256.1 - peak) in Q12, 1/32 octave steps, 0 beyond 12 octaves
-    top = -1
-    for t in range(first, end):
-        if (fl is None or fl[t]) and lv[t] > top:
-            top = lv[t]
+    # only; ``top``: their highest level, if known); weights 2^((level - top) / 256.1) in Q12,
+    # 1/32 octave steps, 0 beyond 12 octaves
+    if top < 0:
+        for t in range(first, end):
+            if (fl is None or fl[t]) and lv[t] > top:
+                top = lv[t]
     num = den = 0
+    w = _W
     for t in range(first, end):
         if fl is None or fl[t]:
             d = top - lv[t]
             if d < 3072:
-                w = _W[(d >> 3) & 31] >> (d >> 8)
-                num += w * t
-                den += w
+                v = w[(d >> 3) & 31] >> (d >> 8)
+                num += v * t
+                den += v
     if not den:
         return first * FRAME + FRAME // 2
     return (2 * FRAME * num + den * (FRAME + 1)) // (2 * den)
@@ -69,17 +74,19 @@ def centre(lv, first, end, fl=None):
 def span(lv, fl, n_samples):
     # -> (has speech, energy centre sample, speech frames, first sample, end sample) of a clip
     nsp = 0
-    first = last = -1
+    first = last = top = -1
     for t in range(len(fl)):
         if fl[t]:
             nsp += 1
             if first < 0:
                 first = t
             last = t
+            if lv[t] > top:
+                top = lv[t]
     if first < 0:
         c = centre(lv, 0, len(lv))
         return False, min(c, max(n_samples - 1, 0)), 0, 0, 0
-    c = centre(lv, 0, len(lv), fl)
+    c = centre(lv, first, last + 1, fl, top)
     return nsp >= MIN_SPEECH, min(c, n_samples - 1), nsp, first * FRAME, min((last + 1) * FRAME, n_samples)
 
 

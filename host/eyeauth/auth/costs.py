@@ -6,8 +6,13 @@ The stages are those ``firmware/eyeauth_fw/pipeline.py`` times, with the same ca
 * ``det_pre``: ``imgproc.detector_input`` of a QVGA (320 x 240) grey frame;
 * ``face_pre:S``: ``imgproc.face_input`` of a face box of that frame to S x S (the box: a centred
   square of half the frame height, 120 px: a face at arm's length);
-* ``vad``: ``audio.vad`` + ``audio.clipped_fraction`` of a 1-s 8 kHz clip (pipeline.voice_check);
-* ``logmel:TxM``: ``audio.voice_input`` (T frames x M mel bands) of that clip;
+* ``vad``: the Python of ``pipeline.voice_check`` on a 1-s 8 kHz clip (frame levels, VAD
+  comparisons, clipping count), its front-end chunks run by the real TFLM interpreter through
+  the sim HAL (``vmnn.serve``) and left out of the Python time;
+* ``frontend``: those front-end chunks (2 for 1 s) at the timing model's latency of
+  models/audio_fe.tflite on the board's chip (no VM time: a network stage);
+* ``logmel:TxM``: the Python of one T x M window of ``pipeline.voice_embedding`` (reading and
+  quantising the front end's rows) of that clip;
 * ``match:DxE``: ``pipeline.score`` of a D-dim probe against one user's E int8 samples (the board
   runs it inside auth, outside the timed stages; it is counted here because it is board time);
 * ``fusion``: ``fusion.decide`` (the board's "fusion" stage).
@@ -36,7 +41,7 @@ FRAME_W, FRAME_H = 320, 240
 FACE_BOX = (100, 60, 120, 120)
 CLIP_SAMPLES = 8000
 SOURCES = ("eyeauth_fw/imgproc.py", "eyeauth_fw/audio.py", "eyeauth_fw/pipeline.py",
-           "eyeauth_fw/fusion.py")
+           "eyeauth_fw/fusion.py", "eyeauth_fw/speech.py")
 
 _memo: dict = {}
 
@@ -87,16 +92,31 @@ if spec["face"] is not None:
     for s in spec["face"]:
         out["face_pre:%%d" %% s] = timed(lambda: imgproc.face_input(frame, W, H, box, s))
 if spec["voice"] is not None:
-    from eyeauth_fw import audio
+    from eyeauth_fw import pipeline
+    pipeline._cards.update(spec["cards"])
     clip = synth_clip(%(n)d)
-    def voice_check():
-        r = audio.vad(clip)
-        audio.clipped_fraction(clip)
-        return r
-    out["vad"] = timed(voice_check)
-    centre = audio.vad(clip)[1]
+    class Board(SimBoard):  # the front end in TFLM (the service); a network's output: zeros
+        def nn_run(self, model, tensor):
+            if model == "audio_fe":
+                return SimBoard.nn_run(self, model, tensor)
+            return bytes(64), {"modeled_us": 0, "arena": 0}
+    class Tel:
+        def record(self, *a):
+            pass
+    def stage(name, fn):
+        best = None
+        for _ in range(REP + 1):
+            gc.collect()
+            p = pipeline.Pipeline(Board(), Tel())
+            fn(p)
+            t = sum(s[2] for s in p.stages if s[0] == name)
+            best = t if best is None else min(best, t)
+        return best
+    out["vad"] = stage("vad", lambda p: p.voice_check(clip))
     for t, m in spec["voice"]:
-        out["logmel:%%dx%%d" %% (t, m)] = timed(lambda: audio.voice_input(clip, t, m, centre))
+        name = "v%%dx%%d" %% (t, m)
+        pipeline._cards[name] = {"shape": [1, t, m, 1], "scale": 1.0, "zp": 0, "hop": t, "maxw": 1}
+        out["logmel:%%dx%%d" %% (t, m)] = stage("logmel", lambda p: p.voice_embedding(clip, p.voice_check(clip), name))
 if spec["match"] is not None:
     from eyeauth_fw import pipeline, fusion
     for d, e in spec["match"]:
@@ -132,6 +152,10 @@ def _fingerprint(firmware_dir, exe, heap, repeats):
     for rel in SOURCES:
         h.update((Path(firmware_dir) / rel).read_bytes())
     h.update(json.dumps([heap, repeats, FRAME_W, FRAME_H, FACE_BOX, CLIP_SAMPLES]).encode())
+    from eyeauth.models import zoo
+
+    fe = zoo.tflite_path(zoo.FRONTEND)
+    h.update(fe.read_bytes() if fe.exists() else b"")
     h.update(str(Path(exe).resolve()).encode())
     try:
         h.update(str(Path(exe).resolve().stat().st_size).encode())
@@ -145,8 +169,41 @@ def _run_vm(exe, spec, repeats, heap_bytes, firmware_dir, timeout):
 
     src = _SCRIPT % {"fw": str(Path(firmware_dir).resolve()), "w": FRAME_W, "h": FRAME_H,
                      "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
-    return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
-                         what="timing the firmware stages", error=CostError)
+    if spec["voice"] is None:
+        return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
+                             what="timing the firmware stages", error=CostError)
+    from eyeauth.models import voice_phrase, zoo
+    from eyeauth.sim import vmnn
+
+    fe = _frontend_card()
+    spec["cards"] = {fe["name"]: voice_phrase.fw_card(fe)}
+    src = _SCRIPT % {"fw": str(Path(firmware_dir).resolve()), "w": FRAME_W, "h": FRAME_H,
+                     "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
+    with vmnn.serve(zoo.models_dir()) as addr:
+        return mpvm.run_json(vmnn.vm_prelude(addr) + src, "COSTS", heap_bytes=heap_bytes,
+                             timeout=timeout, what="timing the firmware stages", error=CostError)
+
+
+def _frontend_card():
+    from eyeauth.models import zoo
+
+    try:
+        return zoo.load_card(zoo.FRONTEND)
+    except EyeauthError:
+        raise CostError("the voice stages need the audio front end (models/audio_fe.tflite); "
+                        "run `eyeauth models build audio_fe`") from None
+
+
+def frontend_ms(n_samples, chip):
+    """Modeled ms of the front end over a clip of ``n_samples``: the chunks the VAD reads (rows
+    0 .. 2 frames - 2, ``speech.vad_rows``) at the card's latency on ``chip``."""
+    from eyeauth import fwmod
+    from eyeauth.timing import card_latency_ms
+
+    fe = _frontend_card()
+    rows = fwmod.load("speech").vad_rows(int(n_samples))
+    k = int(fe["output"]["layout"]["rows"])
+    return -(-rows // k) * card_latency_ms(fe, chip)
 
 
 def measure_vm(face_sizes=(), voice_shapes=(), match=(), repeats=5, heap_bytes=2097152,
@@ -193,7 +250,8 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
     """Modeled board milliseconds of the Python stages.
 
     Returns {"board", "python_speed_factor", "vm_us": {stage: us}, "modeled_ms": {stage: ms},
-    "cached": bool}. Stage names: det_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion.
+    "cached": bool}. Stage names: det_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion; with
+    voice shapes also ``frontend`` (modeled_ms only: the front end's network time for 1 s).
     Each stage is measured once per firmware version (then cached per stage), so every command
     that needs it reports the same figure."""
     from eyeauth.board.configs import load_board
@@ -232,6 +290,8 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
                 pass  # a read-only home only costs a re-measure next time
     _memo.setdefault(key, {}).update(known)
     vm = {n: known[n] for n in wanted}
-    return {"board": board, "python_speed_factor": factor, "vm_us": vm,
-            "modeled_ms": {k: round(v * factor / 1000.0, 3) for k, v in vm.items()},
+    ms = {k: round(v * factor / 1000.0, 3) for k, v in vm.items()}
+    if voice_shapes:  # the front end: a network stage, the timing model's
+        ms["frontend"] = round(frontend_ms(CLIP_SAMPLES, cfg["chip"]), 3)
+    return {"board": board, "python_speed_factor": factor, "vm_us": vm, "modeled_ms": ms,
             "cached": cached}

@@ -127,7 +127,7 @@ def latency_model(face_card, voice_card, enrol_face, enrol_voice, board="esp-eye
     face = {"det_pre": py["det_pre"], f"nn:{det['name']}": nn(det),
             "face_pre": py[f"face_pre:{size}"], f"nn:{face_card['name']}":
             nn(face_card), "match_face": py[f"match:{df}x{enrol_face}"]}
-    voice = {"vad": py["vad"], "logmel": py[f"logmel:{t}x{m}"],
+    voice = {"frontend": py["frontend"], "vad": py["vad"], "logmel": py[f"logmel:{t}x{m}"],
              f"nn:{voice_card['name']}": nn(voice_card),
              "match_voice": py[f"match:{dv}x{enrol_voice}"]}
     return {"board": board, "python_speed_factor": c["python_speed_factor"],

@@ -22,7 +22,6 @@ words) of every word of the genuine phrases (a word the segmentation missed coun
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -250,79 +249,69 @@ def fit_threshold(kcard, n_words=3, seed=17, data_dir=None, progress=True):
 # ---------------------------------------------------------------- modeled latency
 
 _VM = r"""
-import sys, time, gc
-sys.path.insert(0, %(fw)r)
+import time, gc, json
 from array import array
 from eyeauth_fw import pipeline, spoken
-pipeline._cards.update(%(cards)r)
-class B:
-    py_factor = 1
-    def nn_run(self, model, tensor):
-        return bytes(%(outs)r[model]), {"modeled_us": 0, "arena": 0}
+pipeline._cards.update(json.loads(%(cards)r))
 class T:
     def record(self, *a):
         pass
-best = None
 for path in %(clips)r:
     x = array("h", open(path, "rb").read())
+    best = None
     for _ in range(%(rep)d):
         gc.collect()
-        p = pipeline.Pipeline(B(), T())
+        p = pipeline.Pipeline(SimBoard(), T())
         spoken.listen(p, x, %(expected)r, %(kw)r, %(vm)r)
-        py = sum(s[2] for s in p.stages if s[0] not in ("keyword", "voice_embed"))
-        nk = sum(1 for s in p.stages if s[0] == "keyword")
-        nv = sum(1 for s in p.stages if s[0] == "voice_embed")
-        seg = sum(s[2] for s in p.stages if s[0] == "segment")
-        r = (py, nk, nv, seg)
+        st = p.stages
+        py = sum(s[2] for s in st if s[0] not in ("keyword", "voice_embed", "frontend"))
+        nk = sum(1 for s in st if s[0] == "keyword")
+        nv = sum(1 for s in st if s[0] == "voice_embed")
+        seg = sum(s[2] for s in st if s[0] == "segment")
+        fe = sum(s[3] for s in st if s[0] == "frontend")
+        r = (py, nk, nv, seg, fe)
         best = r if best is None or r[0] < best[0] else best
     print(*best)
-    best = None
 """
 
 
-def _fw_card(card):
-    u = (card["input"].get("preprocess") or {}).get("utterance") or {}
-    return {"shape": card["input"]["shape"], "scale": card["output"]["scale"],
-            "zp": card["output"]["zero_point"], "pt": None,
-            "hop": u.get("hop_frames", 16), "maxw": u.get("max_windows", 1)}
-
-
 def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
-    """Modeled ESP32 ms of the whole challenge check (segment + log-mel + words + speaker) per
-    phrase: the firmware's ``spoken.listen`` timed in the MicroPython VM (fastest of
-    ``repeats``) x the board's python_speed_factor, plus each inference's modeled latency (the
-    timing model on the card), as the voice latency figures are made."""
-    from eyeauth import FIRMWARE_DIR
-    from eyeauth.auth import costs
+    """Modeled ESP32 ms of the whole challenge check (front end + segment + words + speaker)
+    per phrase: the firmware's ``spoken.listen`` run in the MicroPython VM with the sim HAL and
+    its models in the real TFLM interpreter (``vmnn.serve``), the Python stages at VM time
+    (fastest of ``repeats``) x the board's python_speed_factor, the front end and each
+    inference at its modeled latency (the timing model), as the voice latency figures are made."""
+    from eyeauth import mpvm
     from eyeauth.board.configs import load_board
+    from eyeauth.models import voice_phrase, zoo
+    from eyeauth.sim import vmnn
 
     cfg = load_board(board)
     factor = float(cfg.get("python_speed_factor") or 1.0)
     vocab = K.VOCAB
-    with tempfile.TemporaryDirectory() as d:
+    mdir = Path(kcard["path"]).parent
+    fe = zoo.load_card(zoo.FRONTEND, mdir)
+    cards = {c["name"]: voice_phrase.fw_card(c) for c in (kcard, vcard, fe)}
+    with tempfile.TemporaryDirectory() as d, vmnn.serve(mdir, cfg["chip"]) as addr:
         paths = []
         for i, x in enumerate(phrases):
             p = Path(d) / f"p{i}.bin"
             np.asarray(x, np.int16).tofile(p)
             paths.append(str(p))
-        n_out = {kcard["name"]: int(np.prod(kcard["output"]["shape"])),
-                 vcard["name"]: int(np.prod(vcard["output"]["shape"]))}
-        script = _VM % {"fw": str(FIRMWARE_DIR), "cards": {kcard["name"]: _fw_card(kcard), vcard["name"]: _fw_card(vcard)},
-                        "outs": n_out, "clips": paths, "rep": repeats,
-                        "expected": tuple(vocab[k] for k in expected), "kw": kcard["name"], "vm": vcard["name"]}
+        script = vmnn.vm_prelude(addr, board) + _VM % {
+            "cards": json.dumps(cards), "clips": paths, "rep": repeats,
+            "expected": tuple(vocab[k] for k in expected), "kw": kcard["name"], "vm": vcard["name"]}
         heap = int(cfg.get("micropython_heap_bytes") or 2097152)
-        r = subprocess.run([costs.micropython_binary(), "-X", f"heapsize={heap}", "-c", script],
-                           capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        raise DataError(f"timing the challenge path in the VM failed: {r.stderr.strip()[-300:]}")
+        r = mpvm.run(script, heap_bytes=heap, timeout=600, what="timing the challenge path",
+                     error=DataError)
     rows = []
     for line in r.stdout.split("\n"):
         if line.strip():
-            py, nk, nv, seg = (int(v) for v in line.split())
+            py, nk, nv, seg, fe_us = (int(v) for v in line.split())
             nn = nk * float(kcard["latency_esp32_ms"]) + nv * float(vcard["latency_esp32_ms"])
             rows.append({"python_ms": py * factor / 1000, "segment_ms": seg * factor / 1000,
-                         "nn_ms": nn, "keyword_runs": nk, "voice_runs": nv,
-                         "total_ms": py * factor / 1000 + nn})
+                         "frontend_ms": fe_us / 1000, "nn_ms": nn, "keyword_runs": nk,
+                         "voice_runs": nv, "total_ms": py * factor / 1000 + nn + fe_us / 1000})
     tot = [x["total_ms"] for x in rows]
     med = rows[int(np.argsort(tot)[len(tot) // 2])]
     return {"board": board, "python_speed_factor": factor, "phrases": len(rows),

@@ -24,8 +24,10 @@ from eyeauth.models.progress import Steps, note
 # module's builder for that modality and the conversion/card helpers it calls.
 _CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py", "../splits.py")
 _CODE_MODALITY = {"detector": ("synth.py",), "face": ("synth.py", "face_teacher.py"),
-                  "voice": ("vad.py", "voice_teacher.py"),
-                  "keyword": ("vad.py", "keyword.py", "../../../firmware/eyeauth_fw/words.py")}
+                  "voice": ("vad.py", "voice_teacher.py", "../../../firmware/eyeauth_fw/speech.py"),
+                  "keyword": ("vad.py", "keyword.py", "../../../firmware/eyeauth_fw/words.py",
+                              "../../../firmware/eyeauth_fw/speech.py"),
+                  "frontend": ("frontend.py",)}
 # (voice_phrase.py, the utterance evaluation, is not hashed: re-scoring the cards with
 # `python3 -m eyeauth.models.voice_phrase --update-cards` never retrains.)
 
@@ -38,7 +40,7 @@ def code_hash(modality):
     for name in _CODE_COMMON + _CODE_MODALITY[modality]:
         h.update(name.encode() + b"\0" + (here / name).read_bytes())
     builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice,
-               "keyword": _build_keyword}
+               "keyword": _build_keyword, "frontend": _build_frontend}
     for fn in (builder[modality], _finish_embedder, _heldout_eval, _detector_eval, _convert, _write, _card,
                weights_info, _layout, _preprocess_doc, _save_card, _teacher_photos,
                _frames_for_eval, _face_training_data):
@@ -52,6 +54,8 @@ def _data(entry, data_dir):
     entries, a folder and a hold-out count."""
     from eyeauth import SHARED_DATA_DIR, splits
 
+    if entry["modality"] == "frontend":  # computed, not trained: no data
+        return datasets.Dataset(Path("."), "voice"), [], []
     modality = "voice" if entry["modality"] in ("voice", "keyword") else "face"
     if entry.get("split"):  # train on `train`, card figures on `eval`; the listing (build
         # hash) covers exactly those identities
@@ -86,17 +90,21 @@ def is_current(entry, key, out_dir=None):
     except ModelError:
         return False
     return (card.get("build_hash") == key and Path(card["path"]).exists()
-            and zoo.tflite_path(entry["name"], out_dir, "float").exists())
+            and (entry["modality"] == "frontend"
+                 or zoo.tflite_path(entry["name"], out_dir, "float").exists()))
 
 
 def plan(data_dir=None, out_dir=None, names=None):
     """[(entry, dataset, train_ids, test_ids, key, current)] in build order."""
-    rows, det_key = [], ""
-    for entry in zoo.load_spec(out_dir):
+    rows, det_key, fe_key = [], "", ""
+    for entry in zoo.load_spec(out_dir):  # the detector and the front end come first
         ds, tr, te = _data(entry, data_dir)
-        key = build_hash(entry, ds, det_key if entry["modality"] == "face" else "")
+        key = build_hash(entry, ds, det_key if entry["modality"] == "face" else
+                         fe_key if entry["modality"] in ("voice", "keyword") else "")
         if entry["modality"] == "detector":
             det_key = key
+        if entry["modality"] == "frontend":  # voice features: what the voice models read
+            fe_key = key
         if names and entry["name"] not in names:
             continue
         rows.append((entry, ds, tr, te, key, is_current(entry, key, out_dir)))
@@ -119,7 +127,7 @@ def build(names=None, force=False, data_dir=None, out_dir=None):
         t0 = time.monotonic()
         note(f"{entry['name']}: building ({entry['modality']}, {len(tr)} training identities)")
         builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice,
-                   "keyword": _build_keyword}
+                   "keyword": _build_keyword, "frontend": _build_frontend}
         card = builder[entry["modality"]](entry, ds, tr, te, key, out_dir)
         out.append({"name": entry["name"], "status": "built", "build_hash": key,
                     "seconds": round(time.monotonic() - t0, 1), "eer": card.get("eer")})
@@ -414,6 +422,40 @@ def _build_keyword(entry, ds, tr, te, key, out_dir):
     return keyword.build(entry, key, out_dir, _convert, _write, weights_info, _save_card)
 
 
+def _build_frontend(entry, ds, tr, te, key, out_dir):
+    """The audio front end (models/frontend.py): a TFLM model of the signal library's ops,
+    computed from its spec, no training; the voice and keyword builders read its rows."""
+    from eyeauth import timing
+    from eyeauth.models import convert, frontend, tflm
+
+    data = frontend.build(entry)
+    path = zoo.tflite_path(entry["name"], out_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    inp, out = tflm.io_details(data)
+    arena = tflm.arena_bytes(data)
+    lat = timing.latency_summary(data)
+    lay = frontend.card_layout(entry)
+    card = {"name": entry["name"], "modality": "frontend", "file": path.name,
+            "flash_bytes": len(data), "weights_bytes": weights_info(data)[1],
+            "arena_bytes": arena, "arena_bytes_target": tflm.arena_bytes_target(arena),
+            "latency_ms": lat, "latency_esp32_ms": lat["esp32_espnn"],
+            "latency_esp32s3_ms": lat["esp32s3_espnn"],
+            "latency_source": timing.SIGNAL_SOURCES,
+            "input": {**inp, "layout": f"{inp['shape'][0]} int16 samples at 8 kHz: "
+                                       f"{lay['rows']} frames of 256 at hop 128"},
+            "output": {**out, "layout": lay,
+                       "meaning": "per frame: log band power of each mel band set (L = 256.1 "
+                                  "log2 of the filter-bank power, relative to the frame's FFT "
+                                  "gain: absolute = L - 512 x shift), a zero column after each "
+                                  "set, the frame's energy (256.1 log2 of its sum of squares: "
+                                  "the VAD's) and the FFT gain shift"},
+            **convert.op_report(data), "build_hash": key,
+            "built_with": {"tflite_micro": _tflm_version()},
+            "spec": {k: v for k, v in entry.items() if not k.startswith("_")}}
+    return _save_card(card, out_dir)
+
+
 def _split_data(entry):
     from eyeauth import splits
 
@@ -566,9 +608,10 @@ def _preprocess_doc(entry):
     frames, mels = entry["input"]
     return {"function": "eyeauth.models.preprocess.voice_input", "rate": P.RATE,
             "frames": frames, "mels": mels, "frame_len": P.FRAME, "hop": P.HOP,
-            "window_samples": P.voice_window_samples(frames),
-            "steps": "VAD energy-centred window -> pre-emphasis 0.97 -> Hann 256 -> |rfft|^2 -> "
-                     "HTK mel 20-4000 Hz -> dB rel. max, clip -80 -> q = round(dB*255/80)+127"}
+            "window_samples": P.voice_window_samples(frames), "frontend": "audio_fe",
+            "steps": "audio_fe rows (Hann 256 -> FFT -> power -> HTK mel 20-4000 Hz with "
+                     "pre-emphasis 0.97 in the weights -> log) -> window at the row nearest the "
+                     "VAD energy centre -> rel. max, clip 80 dB -> q = 127 - rel*255/80"}
 
 
 def _save_card(card, out_dir):

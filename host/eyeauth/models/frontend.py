@@ -4,12 +4,13 @@ audio and by the host to compute training and evaluation features (one implement
 Input: int16 [(ROWS + 1) * 128] samples at 8 kHz (a chunk; zero outside the clip). Output: int16
 [ROWS, width], one row per 256-sample frame at hop 128 (frame t = chunk samples 128 t .. + 256).
 Row layout (``layout``): for each mel band set M of the spec, M log band energies and a zero;
-then the frame's log energy (the VAD's) and the FFT gain shift. Graph (custom ops of TFLM's
+then the frame's log energy (the VAD's; even rows only, 0 on odd rows) and the FFT gain shift. Graph (custom ops of TFLM's
 signal library, ``signal/micro/kernels``, registered by the tflite-micro interpreter and
 esp-tflite-micro alike):
 
   VAD:    SignalEnergy over sample pairs (x0^2 + x1^2) -> SignalFilterBank (one channel per
-          frame: sum of its 256 squares, S) -> SignalFilterBankSquareRoot -> SignalFilterBankLog
+          even row: sum of its frame's 256 squares, S) -> SignalFilterBankSquareRoot ->
+          SignalFilterBankLog -> PAD (odd rows 0: the VAD's frames are the even rows)
   mel:    per frame STRIDED_SLICE (256 samples) -> SignalWindow (periodic Hann, Q14) ->
           SignalFftAutoScale (gain 2^g so the frame's peak reaches 2^14; one shift per frame);
           CONCATENATION -> SignalRfft (int16, 256 points, all frames in one op)
@@ -315,20 +316,27 @@ def build(spec=None):
     lay = layout(mels)
     x = g.tensor([(k + 1) * HOP], i16, name="audio")
     zero = g.tensor([], i32, np.zeros((), np.int32), name="zero_shift")
-    # VAD: sum of squares per frame: squares of sample pairs, then channel t sums the 128
-    # pairs of frame t (ranges overlap by half a frame; the unweights carry each sum)
-    half = FRAME // 2
+    # VAD: sum of squares of the even rows' frames (the VAD reads rows 0, 2, 4 ...: 256-sample
+    # frames at hop 256): squares of sample pairs, then channel t sums the 128 pairs of row 2t
+    # (the unweights carry each sum); odd rows get 0 (PAD between the even rows' values)
+    half, kv = FRAME // 2, -(-k // 2)
     pairs = g.tensor([(k + 1) * HOP // 2], u32)
     g.custom("SignalEnergy", [x], [pairs], end_index=(k + 1) * HOP // 2, start_index=0)
-    vstarts = [t * HOP // 2 for t in range(k)] + [0]
-    vfb = g.tensor([k], S.TensorType.UINT64)
+    vstarts = [t * FRAME // 2 for t in range(kv)] + [0]
+    vfb = g.tensor([kv], S.TensorType.UINT64)
     ins = [pairs, g.tensor([half], i16, np.zeros(half, np.int16)),
            g.tensor([half], i16, np.ones(half, np.int16)),
-           g.tensor([k + 1], i16, np.array(vstarts, np.int16)),
-           g.tensor([k + 1], i16, np.zeros(k + 1, np.int16)),
-           g.tensor([k + 1], i16, np.array([half] * k + [1], np.int16))]
-    g.custom("SignalFilterBank", ins, [vfb], num_channels=k)
-    vad = g.reshape(_log(g, vfb, k, zero), [k, 1], i16)
+           g.tensor([kv + 1], i16, np.array(vstarts, np.int16)),
+           g.tensor([kv + 1], i16, np.zeros(kv + 1, np.int16)),
+           g.tensor([kv + 1], i16, np.array([half] * kv + [1], np.int16))]
+    g.custom("SignalFilterBank", ins, [vfb], num_channels=kv)
+    vlog = g.reshape(_log(g, vfb, kv, zero), [kv, 1], i16)
+    vpad = g.tensor([kv, 2], i16)
+    g.op(S.BuiltinOperator.PAD, [vlog, g.const_i32([[0, 0], [0, 1]])], [vpad],
+         options=S.PadOptionsT(), opt_type=S.BuiltinOptions.PadOptions)
+    vad = g.reshape(vpad, [2 * kv, 1], i16)
+    if 2 * kv != k:
+        vad = g.strided_slice(vad, [0, 0], [k, 1], [k, 1], i16)
     # mel: per frame a slice of the chunk, the window and the gain; one FFT for all frames
     hann = g.tensor([FRAME], i16, hann_q())
     scaled, shifts = [], []

@@ -217,40 +217,29 @@ def phrase_sets(dataset_dir, speakers, n_words=3, n_phrases=ENROL_PHRASES + TEST
 # ---------------------------------------------------------------- latency
 
 _VM_LATENCY = r"""
-import sys, time, gc
-sys.path.insert(0, %(fw)r)
+import time, gc, json
 from array import array
-from eyeauth_fw import audio
+from eyeauth_fw import pipeline
+pipeline._cards.update(json.loads(%(cards)r))
 x = array("h", open(%(clip)r, "rb").read())
-T, M, H, K = %(t)d, %(m)d, %(hop)d, %(maxw)d
+class Tel:
+    def record(self, *a):
+        pass
 def run():
-    t0 = time.ticks_us()
-    ok, c, nsp, peak, s, e = audio.vad_span(x)
-    audio.clipped_fraction(x)
-    t1 = time.ticks_us()
-    start, offs = audio.utterance_plan(c, s, e, T, H, K)
-    gc.collect()  # as pipeline.voice_embedding: one collection, then every 64 KB allocated
-    gc.threshold(65536)
-    lm = audio.LogMel(T, M)
-    done = -1
-    rows = 0
-    for o in offs:
-        r = max(o, done + 1)
-        while r < o + T:
-            lm.row(x, start + r * audio.HOP, r)
-            r += 1
-            rows += 1
-        done = o + T - 1
-        lm.window(o)
-    t2 = time.ticks_us()
-    gc.threshold(-1)
-    return time.ticks_diff(t1, t0), time.ticks_diff(t2, t1), len(offs), rows
+    # the board's voice path: voice_check (front end over the clip, VAD), voice_embedding
+    p = pipeline.Pipeline(SimBoard(), Tel())
+    sp = p.voice_check(x)
+    p.voice_embedding(x, sp, %(model)r)
+    st = p.stages
+    py = lambda name: sum(s[2] for s in st if s[0] == name)
+    return (py("vad"), py("logmel"), sum(s[3] for s in st if s[0] == "frontend"),
+            sum(1 for s in st if s[0] == "voice_embed"), len(sp[3].chunks))
 run()
 best = None
-for _ in range(%(rep)d):  # the fastest of each part (a shared host only ever adds time)
+for _ in range(%(rep)d):  # the fastest of each Python part (a shared host only ever adds time)
     gc.collect()
     r = run()
-    best = r if best is None else (min(best[0], r[0]), min(best[1], r[1]), r[2], r[3])
+    best = r if best is None else (min(best[0], r[0]), min(best[1], r[1]), r[2], r[3], r[4])
 print(*best)
 """
 
@@ -264,43 +253,57 @@ def latency_clip(seconds=3.0, seed=0):
     return np.clip(rng.normal(0, 3000, t.size) * env, -32768, 32767).astype(np.int16)
 
 
-def phrase_latency(card, seconds=3.0, board="esp-eye", repeats=5):
-    """Modeled ESP32 ms of the whole voice path for ``seconds`` of speech (``latency_clip``):
-    the firmware's VAD + clipping check, its streamed log-mel rows and window tensors with the
-    pipeline's garbage collections (timed in
-    the MicroPython VM, x the board's python_speed_factor) + windows x the model's modeled
-    inference latency (timing model)."""
+def fw_card(card):
+    """The fields of a card the firmware's ``pipeline.card`` keeps (for VM scripts)."""
+    u = utterance_settings(card) if card.get("modality") == "voice" else {"hop_frames": 16, "max_windows": 1}
+    out = card.get("output", {})
+    return {"shape": card["input"]["shape"], "scale": out.get("scale"), "zp": out.get("zero_point"),
+            "pt": None, "hop": u["hop_frames"], "maxw": u["max_windows"], "lay": out.get("layout")}
+
+
+def phrase_latency(card, seconds=3.0, board="esp-eye", repeats=5, models_dir=None):
+    """Modeled ms of the whole voice path for ``seconds`` of speech (``latency_clip``) on a
+    board: the firmware's own ``voice_check`` + ``voice_embedding`` run in the MicroPython VM
+    with the sim HAL, its models in the real TFLM interpreter (``vmnn.serve``): the front
+    end's chunks and every window's network at their timing-model latency, the Python stages
+    (VAD comparisons, clipping count, window reads) at VM time x the board's
+    python_speed_factor."""
+    import json
     import tempfile
 
     from eyeauth import FIRMWARE_DIR, mpvm
     from eyeauth.board.configs import load_board
+    from eyeauth.models import zoo
+    from eyeauth.sim import vmnn
 
-    t, m = _shape(card)
-    u = utterance_settings(card)
     cfg = load_board(board)
     factor = float(cfg.get("python_speed_factor") or 1.0)
-    with tempfile.TemporaryDirectory() as d:
+    mdir = Path(card["path"]).parent if card.get("path") else zoo.models_dir(models_dir)
+    fe = zoo.load_card(zoo.FRONTEND, mdir)
+    cards = {card["name"]: fw_card(card), fe["name"]: fw_card(fe)}
+    with tempfile.TemporaryDirectory() as d, vmnn.serve(mdir, cfg["chip"]) as addr:
         clip = Path(d) / "clip.bin"
         latency_clip(seconds).tofile(clip)
-        script = _VM_LATENCY % {"fw": str(FIRMWARE_DIR), "clip": str(clip), "t": t, "m": m,
-                                "hop": u["hop_frames"], "maxw": u["max_windows"],
-                                "rep": repeats}
+        script = vmnn.vm_prelude(addr, board) + _VM_LATENCY % {
+            "cards": json.dumps(cards), "clip": str(clip), "model": card["name"], "rep": repeats}
         heap = int(cfg.get("micropython_heap_bytes") or 2097152)
         r = mpvm.run(script, heap_bytes=heap, timeout=300, what="timing the voice path",
                      error=DataError)
-    vad_us, lm_us, n, rows = (int(v) for v in r.stdout.split())
+    vad_us, win_us, fe_us, n, chunks = (int(v) for v in r.stdout.split())
     from eyeauth.timing import card_latency_ms
 
     nn = card_latency_ms(card, cfg["chip"])
-    vad_ms, lm_ms = vad_us * factor / 1000.0, lm_us * factor / 1000.0
+    vad_ms, win_ms, fe_ms = vad_us * factor / 1000.0, win_us * factor / 1000.0, fe_us / 1000.0
     import hashlib
 
     fw = hashlib.sha256(b"".join((Path(FIRMWARE_DIR) / "eyeauth_fw" / f).read_bytes()
-                                 for f in ("audio.py", "pipeline.py"))).hexdigest()[:12]
+                                 for f in ("audio.py", "pipeline.py", "speech.py"))).hexdigest()[:12]
+    total = vad_ms + win_ms + fe_ms + nn * n
     return {"seconds": seconds, "board": board, "python_speed_factor": factor, "windows": n,
-            "firmware": fw,
-            "rows": rows, "vad_ms": round(vad_ms, 1), "logmel_ms": round(lm_ms, 1),
-            "nn_ms": round(nn * n, 1), "total_ms": round(vad_ms + lm_ms + nn * n, 1)}
+            "firmware": fw, "frontend": fe.get("build_hash"), "frontend_chunks": chunks,
+            "frontend_ms": round(fe_ms, 1), "vad_ms": round(vad_ms, 1),
+            "window_ms": round(win_ms, 1), "nn_ms": round(nn * n, 1),
+            "python_ms": round(vad_ms + win_ms, 1), "total_ms": round(total, 1)}
 
 
 # ---------------------------------------------------------------- evaluation
@@ -461,11 +464,12 @@ def update_latency(name, out_dir=None, repeats=15):
     card = zoo.load_card(name, out_dir)
     new = phrase_latency(card, repeats=repeats)
     old = card.get("latency_phrase_3s_ms") or {}
-    same = all(old.get(k) == new[k] for k in ("firmware", "windows", "rows", "nn_ms"))
+    same = all(old.get(k) == new[k] for k in ("firmware", "frontend", "windows", "nn_ms"))
     if same:  # interference only ever adds time: keep the fastest of each part seen
-        for k in ("vad_ms", "logmel_ms"):
+        for k in ("vad_ms", "window_ms"):
             new[k] = min(new[k], old[k])
-        new["total_ms"] = round(new["vad_ms"] + new["logmel_ms"] + new["nn_ms"], 1)
+        new["python_ms"] = round(new["vad_ms"] + new["window_ms"], 1)
+        new["total_ms"] = round(new["python_ms"] + new["frontend_ms"] + new["nn_ms"], 1)
     card["latency_phrase_3s_ms"] = new
     return build._save_card(card, out_dir)
 
@@ -525,8 +529,9 @@ def main(argv=None):
         return 0
     for m, lat in out.get("latency_3s", {}).items():
         print(f"{m}: 3 s phrase {lat['total_ms']} ms modeled on the ESP32 ({lat['windows']} "
-              f"windows, {lat['rows']} log-mel rows: vad {lat['vad_ms']} + log-mel "
-              f"{lat['logmel_ms']} + nn {lat['nn_ms']})")
+              f"windows: front end {lat['frontend_ms']} ({lat['frontend_chunks']} chunks) + "
+              f"Python {lat['python_ms']} (vad {lat['vad_ms']}, windows {lat['window_ms']}) + "
+              f"nn {lat['nn_ms']})")
     for s, row in out.get("eval", {}).items():
         print(f"\n{s}: {row['about']} ({row['speakers']} speakers, {row['files']} files; "
               f"{row['no_speech_dropped']} without speech left out)")

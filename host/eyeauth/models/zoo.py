@@ -11,7 +11,8 @@ from pathlib import Path
 
 from eyeauth.errors import ModelError
 
-MODALITIES = ("face", "voice", "detector", "keyword")
+MODALITIES = ("face", "voice", "detector", "keyword", "frontend")
+FRONTEND = "audio_fe"
 DETECTOR = "face_det"
 
 

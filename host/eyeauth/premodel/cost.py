@@ -85,7 +85,7 @@ def model_paths(cards, modality, board="esp-eye"):
                  "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x3"]}
         else:
             t, m = c["input"]["shape"][1:3]
-            s = {"vad": ms["vad"], "logmel": ms[f"logmel:{t}x{m}"],
+            s = {"frontend": ms["frontend"], "vad": ms["vad"], "logmel": ms[f"logmel:{t}x{m}"],
                  "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x5"]}
         stages[c["name"]] = s
         out[c["name"]] = round(sum(s.values()), 3)
@@ -204,9 +204,14 @@ def routing_costs(zoo_, board="esp-eye"):
                                    "`python3 -m eyeauth.models.voice_phrase --update-cards`")
             scale = factor / float(ph.get("python_speed_factor") or factor)
             d = c["output"]["shape"][-1]
-            vads.append(ph["vad_ms"] * scale)
-            stages[c["name"]] = {"vad": round(ph["vad_ms"] * scale, 3),
-                                 "logmel": round(ph["logmel_ms"] * scale, 3),
+            if "window_ms" not in ph:
+                raise EyeauthError(f"{c['name']}'s latency_phrase_3s_ms predates the audio front "
+                                   "end; run `python3 -m eyeauth.models.voice_phrase "
+                                   "--update-latency`")
+            vads.append(ph["vad_ms"] * scale + ph["frontend_ms"])
+            stages[c["name"]] = {"frontend": round(ph["frontend_ms"], 3),
+                                 "vad": round(ph["vad_ms"] * scale, 3),
+                                 "logmel": round(ph["window_ms"] * scale, 3),
                                  "nn:" + c["name"]: round(_nn_ms(c, cfg) * ph["windows"], 3),
                                  "match": ms[f"match:{d}x5"]}
         shared = float(np.mean(vads))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -72,36 +71,6 @@ class NNService:
         return {"ok": True, "output": base64.b64encode(np.asarray(y, out["dtype"]).tobytes()).decode(),
                 "scale": float(out["scale"]), "zero_point": int(out["zero_point"]),
                 "arena": int(info["arena"]), "modeled_us": info["modeled_us"], "host_us": host_us}
-
-
-@contextmanager
-def serve(models_dir, chip: str = "esp32"):
-    """The nn service of a virtual board over the models of ``models_dir``, on a loopback
-    socket: -> its "host:port". A MicroPython VM script reaches it through the firmware's own
-    sim HAL (``vm_prelude``), so firmware code runs its models in the real TFLM interpreter
-    outside a virtual board too (the voice-path timing, the firmware parity tests)."""
-    from eyeauth.sim.services import ServiceServer
-
-    server = ServiceServer({})
-    server.nn = NNService(Path(models_dir), chip, models_dir=Path(models_dir))
-    server.start()
-    try:
-        yield f"127.0.0.1:{server.port}"
-    finally:
-        server.stop()
-
-
-def vm_prelude(addr: str, board: str = "esp-eye", py_factor: float = 1.0) -> str:
-    """VM script lines: the firmware on sys.path and ``SimBoard``, the sim HAL's Board class,
-    wired to the nn service at ``addr`` (the virtual board's ``_vboard`` module, stood in)."""
-    from eyeauth import mpvm
-
-    return mpvm.firmware_prelude() + (
-        "class _VBoard:\n    pass\n"
-        "_vb = _VBoard()\n"
-        f"_vb.board = {board!r}\n_vb.py_factor = {float(py_factor)!r}\n_vb.service = {addr!r}\n"
-        "sys.modules['_vboard'] = _vb\n"
-        "from hal.sim import Board as SimBoard\n")
 
 
 def register(server) -> None:
