@@ -34,7 +34,10 @@ namespace {
 // front end's (models/audio_fe.tflite): TFLM's signal library custom ops (signal/micro/kernels,
 // registered by MicroMutableOpResolver::AddWindow() ... AddFilterBankLog(), the same kernels the
 // tflite-micro Python interpreter runs on the host) and the builtins its graph uses around them
-// (STRIDED_SLICE, CONCATENATION, PAD, PACK, CAST, RESHAPE).
+// (STRIDED_SLICE, CONCATENATION, PAD, PACK, CAST, RESHAPE). esp-tflite-micro's CMakeLists.txt
+// compiles signal/micro/kernels/*.cc and signal/src (kissfft int16) into the component (checked in
+// its repository's CMakeLists; whether the pinned 1.3.5 already carries them is checked by the
+// image build, docs/REAL_BOARD.md). Keep this list equal to firmware/tflm_bench/main/bench_main.cc.
 constexpr int kOps = 26;
 using Resolver = tflite::MicroMutableOpResolver<kOps>;
 

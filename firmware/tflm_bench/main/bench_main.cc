@@ -45,8 +45,11 @@ void log_frame(const char *level, const char *msg) {
     frame('L', 0, p);
 }
 
-tflite::MicroMutableOpResolver<16> &resolver() {
-    static tflite::MicroMutableOpResolver<16> r;
+// The operators firmware/image/tflm/tflm_engine.cpp registers: the zoo's networks and the audio
+// front end (models/audio_fe.tflite: TFLM's signal library ops and the builtins around them), so
+// this app measures the front end's chunk time on the chip too (the timing model derives it).
+tflite::MicroMutableOpResolver<26> &resolver() {
+    static tflite::MicroMutableOpResolver<26> r;
     static bool ready = false;
     if (!ready) {
         r.AddConv2D();
@@ -65,6 +68,16 @@ tflite::MicroMutableOpResolver<16> &resolver() {
         r.AddPad();
         r.AddConcatenation();
         r.AddHardSwish();
+        r.AddStridedSlice();
+        r.AddPack();
+        r.AddCast();
+        r.AddWindow();
+        r.AddFftAutoScale();
+        r.AddRfft();
+        r.AddEnergy();
+        r.AddFilterBank();
+        r.AddFilterBankSquareRoot();
+        r.AddFilterBankLog();
         ready = true;
     }
     return r;

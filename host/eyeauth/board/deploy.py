@@ -153,7 +153,8 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
 
     rel = load(models_dir)
     keep = {n for n in rel.defaults.values() if n} | ({rel.detector} if rel.detector else set())
-    keep |= {m.name for m in rel.models if m.modality == "keyword"}  # the spoken challenge's
+    # the spoken challenge's keyword model and the voice front end (models/frontend.py)
+    keep |= {m.name for m in rel.models if m.modality in ("keyword", "frontend")}
     return build_bundle(models_dir=models_dir, arch=arch, only=keep)
 
 
@@ -165,7 +166,7 @@ def _compact_card(card: dict) -> bytes:
     u = (card.get("input", {}).get("preprocess") or {}).get("utterance")
     if u:  # voice: windows over the speech (pipeline.voice_embedding)
         keep["input"]["utterance"] = {k: u[k] for k in ("hop_frames", "max_windows") if k in u}
-    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold", "margin_threshold")}
+    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold", "margin_threshold", "layout")}
     return json.dumps(keep, separators=(",", ":")).encode()
 
 

@@ -15,6 +15,8 @@ BOARDS = ("esp-eye", "esp32-s3-eye")
 
 
 ROUTER_STAGES = ("premodel", "escalate")  # the router's own work (features, choice, bands)
+#: stages the board runs in TFLM (pipeline._nn, the audio front end); every other stage is Python
+NN_STAGES = ("detect", "face_embed", "voice_embed", "keyword", "frontend")
 
 
 def _run_board(port, key, rounds, data, every_model=False):
@@ -48,7 +50,9 @@ def _run_board(port, key, rounds, data, every_model=False):
                     stages.setdefault(stage, []).append((us, mod))
             router = [sum(st[2] for st in r["stages"] if st[0] in ROUTER_STAGES) for r in runs]
             router_mod = [sum(st[3] for st in r["stages"] if st[0] in ROUTER_STAGES) for r in runs]
+            py_mod = [sum(st[3] for st in r["stages"] if st[0] not in NN_STAGES) for r in runs]
             out[policy] = {
+                "python_fraction_modeled": round(sum(py_mod) / max(sum(r["modeled_us"] for r in runs), 1), 4),
                 # the median too: one attempt's stage time includes whatever the host (not the
                 # board) did meanwhile, and a mean of a few attempts keeps such outliers
                 "router_median_modeled_ms": round(statistics.median(router_mod) / 1000, 2),
@@ -96,6 +100,7 @@ def bench_auth(args, parser):
                                                        "router_measured_ms": v["router_measured_ms"],
                                                        "router_fraction_measured": v["router_fraction_measured"]})
             p[f"modeled_ms_{name}"] = v["modeled_ms"]
+            p[f"python_fraction_modeled_{name}"] = v["python_fraction_modeled"]
             p[f"router_modeled_ms_{name}"] = v["router_modeled_ms"]
             p[f"router_fraction_modeled_{name}"] = v["router_fraction_modeled"]
             p[f"router_median_modeled_ms_{name}"] = v["router_median_modeled_ms"]
@@ -111,6 +116,10 @@ def bench_auth(args, parser):
                     f"({100 * v['router_fraction_modeled_' + b]:.2f} %; median "
                     f"{v['router_median_modeled_ms_' + b]:.1f} ms)" for b, _ in boards
                     if 'router_modeled_ms_' + b in v)
+        for policy, v in result["policies"].items()))
+    lines.append("Python share of the modeled attempt (stages outside TFLM): " + "; ".join(
+        f"{policy} " + ", ".join(f"{100 * v['python_fraction_modeled_' + b]:.0f} % on {b}"
+                                 for b, _ in boards if 'python_fraction_modeled_' + b in v)
         for policy, v in result["policies"].items()))
     for b, v in result["boards"].items():
         lines.append(f"{b}: app peak heap {v['peak_heap_used']} bytes used (low-water mark {v['heap_min_free']} bytes free)")

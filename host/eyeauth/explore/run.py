@@ -27,8 +27,8 @@ def _models(scores_path, warnings):
     det = S.detector_hash()
     cards, face, voice, table = {}, [], [], []
     for card in zoo.list_models():
-        if card["modality"] == "keyword":  # the spoken challenge's word model: no speaker scores
-            continue
+        if card["modality"] in ("keyword", "frontend"):  # no speaker scores: the challenge's
+            continue  # word model, the voice front end
         if card["modality"] == "detector":
             if card["name"] == zoo.DETECTOR:
                 cards[card["name"]] = space.slim_card(card)

@@ -436,8 +436,10 @@ def _build_frontend(entry, ds, tr, te, key, out_dir):
     arena = tflm.arena_bytes(data)
     lat = timing.latency_summary(data)
     lay = frontend.card_layout(entry)
+    params, wbytes = weights_info(data)
     card = {"name": entry["name"], "modality": "frontend", "file": path.name,
-            "flash_bytes": len(data), "weights_bytes": weights_info(data)[1],
+            "params": params, "macs": timing.count_macs(data),
+            "flash_bytes": len(data), "weights_bytes": wbytes,
             "arena_bytes": arena, "arena_bytes_target": tflm.arena_bytes_target(arena),
             "latency_ms": lat, "latency_esp32_ms": lat["esp32_espnn"],
             "latency_esp32s3_ms": lat["esp32s3_espnn"],
