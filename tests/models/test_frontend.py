@@ -169,3 +169,12 @@ def test_timing_costs_the_signal_ops():
     fft = (33121 * 8 / 7 * 32 + timing.OP_OVERHEAD[True]) / 240e6 * 1e3
     assert per["SignalRfft"] == pytest.approx(fft, rel=1e-6)
     assert timing.model_latency(data, "esp32s3", True)["total_ms"] < lat["total_ms"]
+
+
+def test_state_experiment_stateless_vs_noise_reduction():
+    """Why no noise reduction / PCAN: with spectral subtraction a word's window depends on what
+    came before it; this front end's does not (python3 -m eyeauth.models.frontend --state-experiment)."""
+    r = F.state_experiment()
+    assert all(v["max_abs_lsb"] == 0 for v in r["stateless"].values())
+    assert r["spectral_subtraction"]["loud"]["mean_abs_lsb"] > 5
+    assert r["invokes_per_3s"]["stateless_chunks"] < r["invokes_per_3s"]["one_frame_per_invoke"] / 10

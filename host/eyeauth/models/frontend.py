@@ -470,11 +470,91 @@ def default(models_dir=None):
     return _default[key]
 
 
+# ---------------------------------------------------------------- why no noise reduction / PCAN
+
+def _stateful_frame_model(n_mels=32):
+    """One frame per invoke (as TFLM's micro_speech preprocessor), with SignalFilterBank-
+    SpectralSubtraction (upstream's defaults) after the filter bank: its noise estimate is the
+    op's persistent state (PCAN consumes that estimate, so it carries the same state)."""
+    g = _Graph()
+    S = g.S
+    i16, i32, u32 = S.TensorType.INT16, S.TensorType.INT32, S.TensorType.UINT32
+    x = g.tensor([FRAME], i16)
+    win = g.tensor([FRAME], i16)
+    g.custom("SignalWindow", [x, g.tensor([FRAME], i16, hann_q())], [win], shift=HANN_BITS)
+    sc, sh = g.tensor([FRAME], i16), g.tensor([], i32)
+    g.custom("SignalFftAutoScale", [win], [sc, sh])
+    spec = g.tensor([1, 2 * BINS], i16)
+    g.custom("SignalRfft", [g.reshape(sc, [1, FRAME], i16)], [spec], T=i16, fft_length=FRAME)
+    power = g.tensor([BINS], u32)
+    g.custom("SignalEnergy", [g.reshape(spec, [2 * BINS], i16)], [power], end_index=BINS,
+             start_index=0)
+    starts, widths, w, u = mel_ranges(n_mels)
+    fb, n = _filter_bank(g, power, starts, widths, w, u, BINS, 1)
+    amp = g.tensor([n], u32)
+    g.custom("SignalFilterBankSquareRoot", [fb, sh], [amp])
+    clean, noise = g.tensor([n], u32), g.tensor([n], u32)
+    g.custom("SignalFilterBankSpectralSubtraction", [amp], [clean, noise],
+             alternate_one_minus_smoothing=16384 - 983, alternate_smoothing=983, clamping=False,
+             min_signal_remaining=819, num_channels=n, one_minus_smoothing=16384 - 409,
+             smoothing=409, smoothing_bits=10, spectral_subtraction_bits=14)
+    lg = g.tensor([n], i16)
+    g.custom("SignalFilterBankLog", [clean], [lg], input_correction_bits=0, output_scale=LOG_SCALE)
+    return g.finish([x], [lg], "stateful front end experiment")
+
+
+def state_experiment(seed=0):
+    """The same word after different lead-ins (0.5 s of quiet noise, of loud noise, of another
+    word): how far its int8 window (its rows after the lead-in, relative to their maximum) moves
+    from the first lead-in's, stateless (this front end) and with spectral subtraction (one frame
+    per invoke, state from the clip's start). -> dict of mean / max |dq| in LSB."""
+    from eyeauth import datasets, splits
+    from eyeauth.models import tflm
+    from tflite_micro.python.tflite_micro import runtime
+
+    ds = datasets.scan(splits.folder("speech_commands", None), "voice")
+    spk = splits.identities("speech_commands", "eval")[0]
+    files = ds.files[spk]
+    word, other = datasets.load_audio(files[0]), datasets.load_audio(files[1])
+    rng = np.random.default_rng(seed)
+    leads = {"quiet": rng.normal(0, 30, 4000), "loud": rng.normal(0, 3000, 4000),
+             "word": other[:4000].astype(np.float64)}
+    data = _stateful_frame_model(32)
+    fe = default()
+    out = {"stateless": {}, "spectral_subtraction": {}}
+    ref = {}
+    for name, lead in leads.items():
+        x = np.concatenate([lead, word.astype(np.float64)]).astype(np.int16)
+        r0 = -(-lead.size // HOP)  # the first row wholly inside the word
+        n = (x.size - r0 * HOP - FRAME) // HOP + 1
+        a = quantize(fe.mel(fe.rows(x, r0, n), 32))
+        it = runtime.Interpreter.from_bytes(data, arena_size=tflm.HOST_ARENA)
+        rows = []
+        for r in range(r0 + n):
+            it.set_input(x[r * HOP:r * HOP + FRAME], 0)
+            it.invoke()
+            rows.append(np.array(it.get_output(0))[:32].astype(np.int32))
+        b = quantize(np.array(rows[r0:]))
+        ref.setdefault("a", a)
+        ref.setdefault("b", b)
+        for key, q, base in (("stateless", a, ref["a"]), ("spectral_subtraction", b, ref["b"])):
+            d = np.abs(q.astype(int) - base.astype(int))
+            out[key][name] = {"mean_abs_lsb": round(float(d.mean()), 2), "max_abs_lsb": int(d.max())}
+    out["invokes_per_3s"] = {"stateless_chunks": -(-(2 * (24000 // FRAME) - 1) // fe.k),
+                             "one_frame_per_invoke": 24000 // HOP}
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m eyeauth.models.frontend",
                                  description="the audio front end (TFLM signal ops)")
     ap.add_argument("--write", help="write the default front end's .tflite to this path")
+    ap.add_argument("--state-experiment", action="store_true",
+                    help="a word's features after different lead-ins, stateless vs with "
+                         "spectral subtraction (why this front end has no noise reduction)")
     a = ap.parse_args(argv)
+    if a.state_experiment:
+        print(json.dumps(state_experiment(), indent=1))
     if a.write:
         data = build()
         with open(a.write, "wb") as f:
