@@ -25,53 +25,19 @@
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
+#include "eyeauth_ops.h"
 #include "tflm_engine.h"
 
 namespace {
 
-// The operators of the eyeauth zoo (model cards' "ops": CONV_2D, DEPTHWISE_CONV_2D,
-// FULLY_CONNECTED, LOGISTIC, MEAN, RESHAPE), the few a retrained model commonly adds, and the audio
-// front end's (models/audio_fe.tflite): TFLM's signal library custom ops (signal/micro/kernels,
-// registered by MicroMutableOpResolver::AddWindow() ... AddFilterBankLog(), the same kernels the
-// tflite-micro Python interpreter runs on the host) and the builtins its graph uses around them
-// (STRIDED_SLICE, CONCATENATION, PAD, PACK, CAST, RESHAPE). esp-tflite-micro's CMakeLists.txt
-// compiles signal/micro/kernels/*.cc and signal/src (kissfft int16) into the component (checked in
-// its repository's CMakeLists; whether the pinned 1.3.5 already carries them is checked by the
-// image build, docs/REAL_BOARD.md). Keep this list equal to firmware/tflm_bench/main/bench_main.cc.
-constexpr int kOps = 26;
-using Resolver = tflite::MicroMutableOpResolver<kOps>;
+// The operators: eyeauth_ops.h (shared with the benchmark app).
+using Resolver = tflite::MicroMutableOpResolver<kEyeauthOps>;
 
 Resolver &resolver() {
     static Resolver r;
     static bool ready = false;
     if (!ready) {
-        r.AddConv2D();
-        r.AddDepthwiseConv2D();
-        r.AddFullyConnected();
-        r.AddLogistic();
-        r.AddMean();
-        r.AddReshape();
-        r.AddAdd();
-        r.AddMul();
-        r.AddAveragePool2D();
-        r.AddMaxPool2D();
-        r.AddSoftmax();
-        r.AddQuantize();
-        r.AddDequantize();
-        r.AddPad();
-        r.AddConcatenation();
-        r.AddHardSwish();
-        // audio front end
-        r.AddStridedSlice();
-        r.AddPack();
-        r.AddCast();
-        r.AddWindow();
-        r.AddFftAutoScale();
-        r.AddRfft();
-        r.AddEnergy();
-        r.AddFilterBank();
-        r.AddFilterBankSquareRoot();
-        r.AddFilterBankLog();
+        eyeauth_add_ops(r);
         ready = true;
     }
     return r;
