@@ -106,7 +106,10 @@ class Pipeline:
     def voice_check(self, clip):
         # -> the speech of the clip (energy centre, span start, span end, its front-end rows),
         # for voice_embedding. Stages: frontend (the rows of the whole clip), vad (Python: the
-        # frame levels' comparisons, the clipping count).
+        # frame levels' comparisons, the clipping count). One collection first, outside the
+        # stages (as before the front end): the voice path then runs without a pause of the
+        # collector inside a timed stage.
+        gc.collect()
         t0 = time.ticks_us()
         f = self.features(clip)
         ok, centre, nsp, peak, s, e, lv, fl = audio.vad(f)

@@ -3,6 +3,7 @@
 # frame levels (speech.py, words.py), each word's keyword window and the voice model's windows
 # read from those same rows.
 # No board imports: `eyeauth eval liveness` times this file in the MicroPython VM.
+import gc
 import time
 
 from eyeauth_fw import audio, pipeline, words
@@ -12,7 +13,9 @@ def listen(p, clip, expected, kw, vm, order=None):
     # -> (heard words, margins of the expected words, speaker embedding or None); with a list
     # `order`, one row per word of each segment's logits of the challenge words (wordorder.py).
     # Stages:
-    # segment (VAD + words), logmel (rows), keyword (nn per word), voice_embed (nn per window).
+    # frontend (nn), segment (VAD + words), logmel (window reads), keyword (nn per word),
+    # voice_embed (nn per window). One collection first, outside the stages (pipeline.voice_check).
+    gc.collect()
     t0 = time.ticks_us()
     f = p.features(clip)
     ok, c, nsp, peak, s, e, lv, fl = audio.vad(f)

@@ -1,7 +1,7 @@
 # Virtual ESP-EYE backend (MicroPython unix port). The serial line is the VM's stdin/stdout (a
 # pseudo-terminal on the host); sensors and nn come from the host service on a loopback socket
 # whose address the virtual board's `_vboard` module gives (the physical sensor stand-in).
-from binascii import a2b_base64, b2a_base64
+from binascii import a2b_base64
 
 import _vboard
 from hal import common
@@ -32,12 +32,12 @@ class Board(common.SerialBoard):
         return bool(self.service().call({"op": "button"}).get("held"))
 
     def nn_run(self, model, tensor):
-        # -> (int8 output bytes, {"modeled_us", "arena"}): the host runs the model in TFLM.
-        r = self.service().call({"op": "nn", "model": model,
-                                 "input": b2a_base64(tensor).decode().strip()})
+        # -> (output tensor bytes, {"modeled_us", "arena"}): the host runs the model in TFLM;
+        # the tensors cross the loopback raw (simlink), as a board's HAL copies them in place
+        r = self.service().call({"op": "nn", "model": model}, tensor)
         if not r.get("ok"):
             raise common.StageError(r.get("err", "nn"), r.get("msg", "inference failed"))
-        return a2b_base64(r["output"]), r
+        return r.pop("payload"), r
 
     def capture(self, sensor):
         # What the (virtual) camera sees or the microphone hears: the host's sensor feed.

@@ -1,14 +1,14 @@
 """The virtual board's nn accelerator: model inference in the real TFLM interpreter.
 
-The firmware's sim HAL sends ``{"op": "nn", "model": NAME, "input": base64 of the input tensor's
-bytes}`` (int8 for the networks, int16 samples for the audio front end); the model is
+The firmware's sim HAL sends ``{"op": "nn", "model": NAME}`` with the input tensor's bytes (int8
+for the networks, int16 samples for the audio front end) raw after the line (services.py); the
+model is
 read from the **board's own filesystem** (``/models/NAME.tflite``, what `eyeauth deploy` put
 there), run by tflite-micro, and answered with the output tensor, the arena the target would
 need, and the latency the timing model gives for the board's chip.
 """
 from __future__ import annotations
 
-import base64
 import time
 from pathlib import Path
 
@@ -57,7 +57,9 @@ class NNService:
         except EyeauthError as exc:
             return {"ok": False, "err": "bad_model", "msg": str(exc)}
         inp, out = info["io"]
-        data = base64.b64decode(req["input"])
+        data = req.get("payload")
+        if data is None:
+            return {"ok": False, "err": "bad_input", "msg": "no input tensor bytes after the request"}
         dtype = np.dtype(inp["dtype"])
         shape = tuple(inp["shape"])
         if len(data) != int(np.prod(shape)) * dtype.itemsize:
@@ -68,7 +70,7 @@ class NNService:
         t0 = time.perf_counter()
         y = tflm.run(info["bytes"], raw.reshape(shape))
         host_us = int((time.perf_counter() - t0) * 1e6)
-        return {"ok": True, "output": base64.b64encode(np.asarray(y, out["dtype"]).tobytes()).decode(),
+        return {"ok": True, "payload": np.asarray(y, out["dtype"]).tobytes(),
                 "scale": float(out["scale"]), "zero_point": int(out["zero_point"]),
                 "arena": int(info["arena"]), "modeled_us": info["modeled_us"], "host_us": host_us}
 
