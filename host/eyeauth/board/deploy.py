@@ -113,7 +113,8 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
     """{board path: bytes} of the whole app image, .mpy compiled for `arch`, with the board's
     HAL data (/hal/board.json) for `board` and the release in `models_dir`: its models and
     cards, premodels and the manifest /models/release.json the firmware reads (model list,
-    thresholds, defaults, fusion policy; eyeauth.release). ``only``: just these models."""
+    thresholds, defaults, fusion policy; eyeauth.release). ``only``: just these models (and the
+    audio front end with any voice or keyword model: the voice features come from it)."""
     files: dict[str, bytes] = {}
     if board:
         files["/hal/board.json"] = board_data(board)
@@ -127,6 +128,9 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
         from eyeauth.release import BOARD_MANIFEST, load
 
         rel = load(models_dir)
+        if only is not None and any(m.name in only and m.modality in ("voice", "keyword")
+                                    for m in rel.models):  # what the voice models read
+            only = set(only) | {m.name for m in rel.models if m.modality == "frontend"}
         for m in rel.models:
             if (only is None or m.name in only) and m.sha256:
                 files["/models/" + m.file] = (Path(models_dir) / m.file).read_bytes()
@@ -153,8 +157,7 @@ def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MO
 
     rel = load(models_dir)
     keep = {n for n in rel.defaults.values() if n} | ({rel.detector} if rel.detector else set())
-    # the spoken challenge's keyword model and the voice front end (models/frontend.py)
-    keep |= {m.name for m in rel.models if m.modality in ("keyword", "frontend")}
+    keep |= {m.name for m in rel.models if m.modality == "keyword"}  # the spoken challenge's
     return build_bundle(models_dir=models_dir, arch=arch, only=keep)
 
 
