@@ -11,12 +11,14 @@ its identity's mean). Each variant line prints "PILOT ... calib EER ...". About 
 variant on 2 cores after the detector boxes and crop bank (~3 min, once per run).
 """
 import sys, time, numpy as np
-from eyeauth.models import build, zoo, embed, train, metrics, preprocess as P
+from eyeauth.evaluation import scoring as metrics
+from eyeauth.models import build, zoo, embed, preprocess as P
+from eyeauth.training import Data, face as face_recipe, train
 from eyeauth import splits, datasets
-from eyeauth.auth import thresholds as T
+from eyeauth.evaluation import scoring as T
 name = sys.argv[1]; epochs = int(sys.argv[2]); variants = sys.argv[3:]
-entry = dict(zoo.spec_entry(name)); ds, tr, te = build._data(entry, None)
-d = build._face_training_data(entry, ds, tr, None)
+entry = dict(zoo.spec_entry(name)); ds, tr, te = build.entry_data(entry, None)
+d = face_recipe.training_data(entry, Data(ds, tr, te), None)
 # calib probes via the detector
 full = datasets.scan(splits.folder("lfw"), "face")  # the build's dataset holds train + eval only
 files = {i: full.files[i] for i in splits.identities("lfw", "calib") if len(full.files[i]) > 3}

@@ -2,7 +2,7 @@
 
 Each held-out image (per the face cards) is placed by ``synth.scene_frame`` (seed 77, face 40-95 %
 of the frame height) into a cluttered 320x240 grey frame and saved as ``<identity>/<k>.png``;
-then ``eyeauth.models.evaluate`` runs detector -> crop -> embed on them, as the device does.
+then ``eyeauth.evaluation.folder`` runs detector -> crop -> embed on them and scores them as the board does.
 
     python3 bench/face_scenes.py [--data ../shared/data/faces/orl] [--keep DIR] [--json]
 """
@@ -18,7 +18,9 @@ import numpy as np
 from PIL import Image
 
 from eyeauth import SHARED_DATA_DIR, datasets
-from eyeauth.models import evaluate, synth, zoo
+from eyeauth.evaluation import folder as evaluate
+from eyeauth.models import zoo
+from eyeauth.training import synth
 
 
 def make_scenes(data, out, seed=77):
@@ -46,7 +48,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or tmp
         ids = make_scenes(args.data, out)
-        rows = evaluate.evaluate(out, "face", progress=not args.json)
+        rows = evaluate.evaluate(out, "face")
     if args.json:
         print(json.dumps(rows, indent=1))
         return

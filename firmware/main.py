@@ -1,23 +1,26 @@
 # Board entry point: start the eyeauth app (command protocol + telemetry) on the serial line.
-# Ctrl-C off first thing (MicroPython turns it on for every file it runs): a paired board's app
-# owns the line from its first instruction; app.run turns it back on for an unpaired board. The
-# try is the first instruction, so a Ctrl-C that lands before kbd_intr(-1) is caught too: a
-# paired board then restarts instead of stopping in the REPL.
+# MicroPython turns Ctrl-C on for every file it runs. Ctrl-C goes off first: a board raises a
+# Ctrl-C that landed before that at the VM's next jump (the `if`, still inside the try; a try
+# that ended before any jump would let it escape to the REPL), the virtual board's VM where it
+# lands, so each handler turns Ctrl-C off again first thing. From then on 0x03 is data; app.run
+# turns Ctrl-C back on for an unpaired board (mpremote's way in) and keeps it off on a paired one
+# (docs/SECURITY.md, "Boot").
 try:
     import micropython
 
     micropython.kbd_intr(-1)
+    _on = 1
+    if _on:  # a jump: a pending Ctrl-C is raised here, inside the try
+        pass
 except KeyboardInterrupt:
-    micropython.kbd_intr(-1)
-    import os
-
     try:
-        os.stat("/pairing.key")
-    except OSError:
-        raise KeyboardInterrupt  # unpaired: the REPL, as before
-    import machine
+        import micropython
 
-    machine.reset()
+        micropython.kbd_intr(-1)
+    except KeyboardInterrupt:
+        import micropython
+
+        micropython.kbd_intr(-1)
 from eyeauth_fw import app  # noqa: E402
 
 app.main()

@@ -33,3 +33,20 @@ def fresh_sim(tmp_path):
     with VirtualBoard(tmp_path / "board") as vb:
         deploy(vb.port, build=lambda arch: build_bundle(models_dir=None, arch=arch))
         yield vb
+
+
+@pytest.fixture(scope="session")
+def cards():
+    from eyeauth.models import zoo
+
+    found = zoo.list_models()
+    if not found:
+        pytest.skip("the zoo is not built (run `eyeauth models build`)")
+    return found
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(1234)

@@ -2,9 +2,9 @@
 # All but challenge and users are signed (security.py); config values are range-checked.
 import json
 
-from eyeauth_fw import fsutil, fusion
+from eyeauth_fw import fsutil, fusion, release
 from eyeauth_fw.registry import AppError, arg_int, arg_str, lock_serial, register
-from eyeauth_fw.auth import CONFIG, _authentic, _st
+from eyeauth_fw.auth import CONFIG, _authentic, _st, setting
 
 
 _PAGE = 100  # users per `users` reply
@@ -82,7 +82,7 @@ def _check_config(cfg, new):
         if k == "policy":
             ok = v in fusion.ALL
         elif k in ("face_model", "voice_model"):
-            ok = v in (cfg["models"].get(k[:-6]) or ())
+            ok = v in release.models(k[:-6])
         elif k == "lockout_n":
             ok = type(v) is int and 1 <= v <= 100
         elif k == "lockout_s":
@@ -125,6 +125,6 @@ def _config(app, args):
         s["cfg"].update(new)
     if "write_delay_ms" in new:
         s["store"].write_delay_ms = new["write_delay_ms"]
-    out = {k: s["cfg"][k] for k in ("policy", "face_model", "voice_model") if k in s["cfg"]}
+    out = {k: setting(s["cfg"], k) for k in ("policy", "face_model", "voice_model")}
     out["lockout_n"], out["lockout_s"] = sec.state["lockout_n"], sec.state["lockout_s"]
     return {"config": out}

@@ -30,6 +30,8 @@ class App:
     def hello(self):
         h = {"fw": VERSION, "proto": 1, "board": self.board.NAME, "boot": self.boot,
              "uptime_ms": self.uptime_ms()}
+        if getattr(self.board, "VIRTUAL", False):
+            h["virtual"] = True  # a virtual board: its telemetry is labelled so
         for fn in HELLO_HOOKS:
             try:
                 h.update(fn(self))
@@ -202,6 +204,7 @@ def run():
         import eyeauth_fw.auth  # noqa: F401  the authentication commands, when installed
         import eyeauth_fw.admin  # noqa: F401  challenge, debug, users, delete, unlock, config
         import eyeauth_fw.challenge  # noqa: F401  say (spoken challenges)
+        import eyeauth_fw.capture  # noqa: F401  capture (live camera / microphone inputs)
     except ImportError:
         pass
     if held:

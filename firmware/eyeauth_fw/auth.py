@@ -12,16 +12,14 @@ from binascii import a2b_base64
 
 from micropython import const
 
-from eyeauth_fw import fusion, pipeline
-from eyeauth_fw.registry import ATTEMPTS, HELLO_HOOKS, AppError, arg_int, arg_str, register
+from eyeauth_fw import fusion, pipeline, release
+from eyeauth_fw.registry import ATTEMPTS, END_HOOKS, HELLO_HOOKS, AppError, arg_int, arg_str, register
 from eyeauth_fw.inputs import MAX_CLIP, MAX_H, MAX_W, InputError, Inputs
 from eyeauth_fw.security import Security
 from eyeauth_fw.store import MAX_SAMPLES, MAX_USERS, Store, StoreError
 
 CONFIG = "/config.json"
-RELEASE = "/models/release.json"  # the release manifest deploy writes (host: eyeauth/release.py)
-DEFAULTS = {"policy": fusion.DEFAULT_POLICY, "detector": "face_det", "premodel": True,
-            "cascade_margin": fusion.CASCADE_MARGIN}
+DEFAULTS = {"premodel": True}  # the board's own settings; the release's come from release.py
 _NAME_OK = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@"
 _MAX_PARTS = const(256)
 
@@ -42,18 +40,12 @@ def _st(app):
     return s
 
 
-_release = {}
-
-
 def _release_id():
-    # the id of the release deploy shipped (/models/release.json), read once per boot
-    if "id" not in _release:
-        try:
-            with open(RELEASE) as f:
-                _release["id"] = str(json.load(f).get("id", ""))[:32]
-        except (OSError, ValueError, AttributeError):
-            _release["id"] = ""
-    return _release["id"]
+    # the id of the release deploy shipped (/models/release.json)
+    try:
+        return str((release.get() or {}).get("id", ""))[:32]
+    except AppError:
+        return ""
 
 
 def _hello(app):
@@ -66,24 +58,11 @@ HELLO_HOOKS.append(_hello)
 
 
 def _load_config():
+    # /config.json (the signed `config` command): the board's own settings and overrides of the
+    # release's policy, default models and detector. The release's values (models, thresholds,
+    # gates, defaults, policy, margin) are read from the manifest where they are used
+    # (release.py; setting() below), never defaulted on the board.
     cfg = dict(DEFAULTS)
-    try:  # the release: model list, thresholds, defaults, detector, fusion policy and margin
-        with open(RELEASE) as f:
-            rel = json.load(f)
-        cfg["thresholds"] = rel["thresholds"]
-        cfg["models"] = rel["models"]
-        for mod, name in rel["default"].items():
-            cfg[mod + "_model"] = name
-        for k in ("detector", "policy", "cascade_margin"):
-            if k in rel:
-                cfg[k] = rel[k]
-    except (OSError, ValueError, KeyError, AttributeError):
-        cfg["thresholds"], cfg["models"] = {}, {"face": [], "voice": []}
-    try:  # the calibration impostor tail per model, for identification thresholds
-        with open("/models/identification.json") as f:
-            cfg["ident"] = json.load(f)["tail"]
-    except (OSError, ValueError, KeyError):
-        cfg["ident"] = {}
     try:
         with open(CONFIG) as f:
             saved = json.load(f)
@@ -92,6 +71,16 @@ def _load_config():
     except (OSError, ValueError):
         pass
     return cfg
+
+
+def setting(cfg, key):
+    # policy, cascade_margin, detector, face_model, voice_model: /config.json's, else the
+    # release manifest's
+    if key in cfg:
+        return cfg[key]
+    if key.endswith("_model"):
+        return release.need("default", key[:-6])
+    return release.need(key)
 
 
 def _authentic(app, args, digests=()):
@@ -166,6 +155,28 @@ def _named(args, key, many):
     raise AppError("bad_args", "%s must be %s" % (key, "a list of at most %d input ids (or a count of live captures)" % MAX_SAMPLES if many else "an input id"))
 
 
+def _mentioned(args):
+    # Every input id a command names under face/voice, well-formed or not (an id, or a list of
+    # them): all of them go when the command ends, even when its argument check failed.
+    out = []
+    for k in ("face", "voice"):
+        v = args.get(k)
+        for x in (v if type(v) is list else (v,)):
+            if type(x) is str:
+                out.append(x)
+    return out
+
+
+def _drop_named(app, args):
+    # END_HOOKS: after every enroll and auth, whatever happened (a refused argument included),
+    # the inputs it named are gone, so none outlives the command that named it
+    if args.get("cmd") in ("enroll", "auth"):
+        _drop(app, _mentioned(args))
+
+
+END_HOOKS.append(_drop_named)
+
+
 def _take(app, iid, sensor):
     # The item of a named input (the input is dropped when the command ends), or live capture.
     if iid is None:
@@ -198,7 +209,7 @@ def _drop(app, ids):
 def _embed_face(app, p, item, models):
     # enrolment: every deployed face model on one frame -> ({model: vec}, box)
     frame, w, h = item
-    box = p.face_box(frame, w, h, _st(app)["cfg"].get("detector"))
+    box = p.face_box(frame, w, h, setting(_st(app)["cfg"], "detector"))
     return {m: p.face_embedding(frame, w, h, box, m) for m in models}, box
 
 
@@ -216,13 +227,13 @@ def _routed(app, p, mod, route, embed, fixed, users, claimed, who, res):
     # from t0: features + choice; "escalate": each step). -> margin
     from eyeauth_fw import premodel
     cfg = _st(app)["cfg"]
-    deployed = cfg["models"].get(mod) or ()
+    deployed = release.models(mod)
     name, feats = fixed, ()
     if route is not None:
         t0, first, feats = route
         name = first if first in deployed else None
-        p._py("premodel", name or "", t0, {"choice": name or cfg[mod + "_model"]})
-    name = name or cfg[mod + "_model"]
+        p._py("premodel", name or "", t0, {"choice": name or setting(cfg, mod + "_model")})
+    name = name or setting(cfg, mod + "_model")
     while True:
         v = embed(name)
         who[mod], res[mod + "_score"], m = _margin(p, cfg, mod, name, v, users, claimed)
@@ -243,13 +254,14 @@ def _routed(app, p, mod, route, embed, fixed, users, claimed, who, res):
 
 def _face_factor(app, p, item, fixed, policy, users, claimed, who, res):
     # -> the face margin, or None when the frame has no usable face (the detector's presence
-    # gate, or the router's quality rule) and the policy (cascade) asks for the voice factor
-    # instead: the router's modality choice
+    # gate, or the router's quality rule) and the policy is cascade: the router's modality
+    # choice hands the attempt to the voice factor, which must then be a spoken challenge
+    # (_decide refuses a plain clip: need_challenge; challenge.py runs the words)
     from eyeauth_fw import premodel
     cfg = _st(app)["cfg"]
     frame, w, h = item
     try:
-        box = p.face_box(frame, w, h, cfg.get("detector"))
+        box = p.face_box(frame, w, h, setting(cfg, "detector"))
     except pipeline.PipelineError as e:
         if e.code != "no_face" or policy != "cascade":
             raise
@@ -291,48 +303,44 @@ def _check_name(user):
 def _enroll(app, args):
     s = _st(app)
     faces, voices = _named(args, "face", True), _named(args, "voice", True)
+    digests = []
+    for sensor, ids in (("camera", faces), ("mic", voices)):
+        for iid in ids:
+            if iid is not None:
+                try:
+                    digests.append(s["in"].get(iid, sensor)[7])
+                except InputError:
+                    digests.append("-")  # the MAC check still runs (and spends the challenge)
+    _authentic(app, args, digests)
+    user = _check_name(args.get("user"))
+    if not faces and not voices:
+        raise AppError("bad_args", "name 1..%d face and/or voice inputs" % MAX_SAMPLES)
+    entries = {}
+    p = pipeline.Pipeline(app.board, app.tel)
     try:
-        digests = []
-        for sensor, ids in (("camera", faces), ("mic", voices)):
+        for mod, ids, fn in (("face", faces, _embed_face), ("voice", voices, _embed_voice)):
+            models = release.models(mod)
             for iid in ids:
-                if iid is not None:
-                    try:
-                        digests.append(s["in"].get(iid, sensor)[7])
-                    except InputError:
-                        digests.append("-")  # the MAC check still runs (and spends the challenge)
-        _authentic(app, args, digests)
-        user = _check_name(args.get("user"))
-        if not faces and not voices:
-            raise AppError("bad_args", "name 1..%d face and/or voice inputs" % MAX_SAMPLES)
-        cfg = s["cfg"]
-        entries = {}
-        p = pipeline.Pipeline(app.board, app.tel)
-        try:
-            for mod, ids, fn in (("face", faces, _embed_face), ("voice", voices, _embed_voice)):
-                models = cfg["models"].get(mod) or []
-                for iid in ids:
-                    item = _capture(app, p, "camera" if mod == "face" else "mic", iid)
-                    embs = fn(app, p, item, models)
-                    if mod == "face":
-                        embs = embs[0]
-                    for m, v in embs.items():
-                        entries.setdefault(mod + ":" + m, []).append(pipeline.quantize_unit(v))
-                    item = None
-                    _drop(app, (iid,))
-                    gc.collect()
-        except pipeline.PipelineError as e:
-            raise AppError(e.code, e.msg)
-        try:
-            s["store"].enroll(user, entries)
-        except StoreError as e:
-            if str(e) == "full":
-                raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS)
-            if str(e) == "flash":
-                raise AppError("store_full", "the board's flash is full: nothing was written; delete a user first")
-            raise AppError("store", str(e))
-        return {"user": user, "samples": s["store"].summary()[user]}
-    finally:
-        _drop(app, faces + voices)
+                item = _capture(app, p, "camera" if mod == "face" else "mic", iid)
+                embs = fn(app, p, item, models)
+                if mod == "face":
+                    embs = embs[0]
+                for m, v in embs.items():
+                    entries.setdefault(mod + ":" + m, []).append(pipeline.quantize_unit(v))
+                item = None
+                _drop(app, (iid,))
+                gc.collect()
+    except pipeline.PipelineError as e:
+        raise AppError(e.code, e.msg)
+    try:
+        s["store"].enroll(user, entries)
+    except StoreError as e:
+        if str(e) == "full":
+            raise AppError("store_full", "the store holds at most %d users; delete one first" % MAX_USERS)
+        if str(e) == "flash":
+            raise AppError("store_full", "the board's flash is full: nothing was written; delete a user first")
+        raise AppError("store", str(e))
+    return {"user": user, "samples": s["store"].summary()[user]}
 
 
 def _z_upper(p):
@@ -346,10 +354,10 @@ def ident_threshold(cfg, model, n):
     # exceeds with probability far/n (a normal law fitted to the calibration impostor tail,
     # /models/identification.json, host: eyeauth.auth.identify), so the chance that any of the n
     # lets an impostor in stays at far; never below the 1:1 threshold. Above 1: nobody passes.
-    thr = cfg["thresholds"].get(model, 0.5)
-    t = (cfg.get("ident") or {}).get(model)
-    if n <= 1 or not t:
+    thr = release.need("thresholds", model)
+    if n <= 1:
         return thr
+    t = release.need("ident", model)
     return max(thr, t["mu"] + t["sd"] * _z_upper(t["far"] / n))
 
 
@@ -361,7 +369,7 @@ def _margin(p, cfg, mod, model, v, templates, user):
     store = _state["s"]["store"]
     key = mod + ":" + model
     best_user, best = store.match(key, v, user)
-    thr = cfg["thresholds"].get(model, 0.5) if user else ident_threshold(cfg, model, store.count(key))
+    thr = release.need("thresholds", model) if user else ident_threshold(cfg, model, store.count(key))
     p._py("match", model, t0, {"n": 1 if user else store.count(key)})
     return best_user, best, best - thr
 
@@ -370,10 +378,7 @@ def _margin(p, cfg, mod, model, v, templates, user):
 def _auth(app, args):
     s = _st(app)
     fids, vids = _named(args, "face", False), _named(args, "voice", False)
-    try:
-        return _attempt(app, s, args, (fids or [None])[0], (vids or [None])[0])
-    finally:
-        _drop(app, fids + vids)
+    return _attempt(app, s, args, (fids or [None])[0], (vids or [None])[0])  # _drop_named ends them
 
 
 def _attempt(app, s, args, fid, vid):
@@ -386,10 +391,11 @@ def _attempt(app, s, args, fid, vid):
     for k in ("policy", "face_model", "voice_model"):
         if args.get(k) and not debug:
             raise AppError("no_debug", "%s is chosen per attempt only in debug mode (signed `debug`)" % k)
-    policy = args.get("policy") or cfg["policy"]
+    policy = args.get("policy") or setting(cfg, "policy")
     if policy not in fusion.ALL:
         raise AppError("bad_args", "policy must be one of " + ", ".join(fusion.ALL))
     spoken = args.get("spoken")  # a spoken challenge (challenge.py): the voice factor is fresh
+    base = policy
     if spoken is not None:
         policy = fusion.with_challenge(policy)
     elif policy in fusion.CHALLENGE:
@@ -397,7 +403,7 @@ def _attempt(app, s, args, fid, vid):
     fm_fixed = args.get("face_model")
     vm_fixed = args.get("voice_model")
     for mod, m in (("face", fm_fixed), ("voice", vm_fixed)):
-        if m is not None and m not in (cfg["models"].get(mod) or ()):
+        if m is not None and m not in release.models(mod):
             raise AppError("bad_args", "%s_model must be one of the deployed %s models" % (mod, mod))
     users = s["store"].users
     if not users:
@@ -412,7 +418,7 @@ def _attempt(app, s, args, fid, vid):
             fn = ATTEMPTS.get("spoken")
             if fn is None:
                 raise AppError("no_challenge", "this firmware has no spoken challenge (challenge.py)")
-            res = fn(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken)
+            res = fn(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, spoken, base)
         else:
             res = _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed)
         ok = res["accepted"]
@@ -435,6 +441,11 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
             item = _capture(app, p, "camera", fid)
             face = _face_factor(app, p, item, fm_fixed, policy, users, claimed, who, res)
             item = None
+        if face is None and policy == "cascade":
+            # no usable face (covered camera, dark, no face): a recording must not open the
+            # board, so the voice factor has to be fresh: the words the board draws
+            raise AppError("need_challenge", "no usable face: answer a spoken challenge instead "
+                           "(`say`, then auth with spoken=<id>; eyeauth auth --challenge)")
         clip = [None]
         if "voice" in fusion.needs(policy) and policy != "cascade":
             clip[0] = _capture(app, p, "mic", vid)
@@ -451,7 +462,7 @@ def _decide(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed):
         voice = voice_margin if policy in ("voice", "cascade") else (voice_margin() if "voice" in fusion.needs(policy) else None)
         nested[0] = 0  # only a voice path run inside fusion.decide below is subtracted
         t1 = time.ticks_us()
-        ok, used = fusion.decide(policy, face, voice, cfg["cascade_margin"])
+        ok, used = fusion.decide(policy, face, voice, setting(cfg, "cascade_margin"))
         # identification: every modality used must point at the same person
         names = set(who[m] for m in used)
         ok = ok and len(names) == 1

@@ -7,33 +7,19 @@ import time
 
 from micropython import const
 
-from eyeauth_fw import fusion, pipeline, spoken, wordorder, words
+from eyeauth_fw import fusion, pipeline, release, spoken, wordorder, words
 from eyeauth_fw.registry import ATTEMPTS, AppError, arg_int, register
 
 _TTL_S = const(20)
 _N_WORDS = const(3)
 
 
-_kw = []
-
-
 def _kw_model():
-    # the deployed keyword model: the first /models/*.json card of modality keyword (once per boot)
-    if _kw:
-        return _kw[0]
-    import os
-    import json
-    for f in sorted(os.listdir("/models")):
-        if f.endswith(".json") and not f.startswith("premodel") and f not in ("thresholds.json", "release.json"):
-            try:
-                with open("/models/" + f) as fh:
-                    c = json.load(fh)
-            except (OSError, ValueError):
-                continue
-            if c.get("modality") == "keyword":
-                _kw.append((c["name"], c["output"].get("margin_threshold", 0.0)))
-                return _kw[0]
-    raise AppError("no_model", "no keyword model on the board: deploy one (`eyeauth deploy`)")
+    # the keyword model and its margin threshold, as the release manifest names them
+    kw = release.need("keyword")
+    if kw is None:
+        raise AppError("no_model", "the release has no keyword model: deploy one (`eyeauth deploy`)")
+    return kw, release.need("keyword_margin")
 
 
 def _open(s):
@@ -61,8 +47,10 @@ def _say(app, args):
 
 
 @_attempt_kind("spoken")
-def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, cid):
-    # One challenge attempt (auth.py counts it, before and after): the challenge is spent first
+def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, cid, base=None):
+    # One challenge attempt (auth.py counts it, before and after): the challenge is spent first.
+    # base: the policy asked for before the challenge; under cascade a frame without a usable
+    # face leaves the words and the voice to decide (policy challenge), as _decide demands
     from eyeauth_fw import auth as A
     expected = _open(s).take(cid, cfg.get("challenge_s", _TTL_S) * 1000) if type(cid) is str else None
     if expected is None:
@@ -76,10 +64,13 @@ def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, c
         face = None
         if policy == "face+challenge":  # the face factor as in any attempt (router, cascade)
             item = A._capture(app, p, "camera", fid)
-            face = A._face_factor(app, p, item, fm_fixed, policy, users, claimed, who, res)
+            face = A._face_factor(app, p, item, fm_fixed, "cascade" if base == "cascade" else policy,
+                                  users, claimed, who, res)
             item = None
+            if face is None:  # cascade, no usable face: the challenge alone decides
+                policy = res["policy"] = "challenge"
         clip = A._capture(app, p, "mic", vid)[0]
-        vm = vm_fixed or cfg["voice_model"]
+        vm = vm_fixed or A.setting(cfg, "voice_model")
         order = []
         heard, margins, v = spoken.listen(p, clip, expected, kw, vm, order)
         res.update({"heard": heard, "word_margins": [round(m, 3) for m in margins]})
@@ -91,7 +82,7 @@ def attempt(app, s, cfg, policy, users, claimed, fid, vid, fm_fixed, vm_fixed, c
             who["voice"], res["voice_score"], voice = A._margin(p, cfg, "voice", vm, v, users, claimed)
             res["models"]["voice"] = vm
         t1 = time.ticks_us()
-        ok, used = fusion.decide(policy, face, voice, words=ok_words)
+        ok, used = fusion.decide(policy, face, voice, A.setting(cfg, "cascade_margin"), words=ok_words)
         names = set(who.get(m) for m in used)
         ok = ok and len(names) == 1
         p._py("fusion", policy, t1)

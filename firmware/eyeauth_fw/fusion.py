@@ -1,8 +1,9 @@
 # Fusion policies: face only, voice only, score sum, both-must-pass, cascade. Pure Python: the
 # same file runs on the board and in the host's `eyeauth eval fusion`, so both decide alike.
 # Scores are margins over each model's operating threshold (cosine - threshold): >= 0 passes.
-# cascade with face None (no usable face: the router sent the attempt to the voice factor):
-# the voice decides alone and must clear the margin a face alone would need.
+# cascade with face None (no usable face: the router hands the attempt to the voice factor):
+# a plain voice clip never decides it (a recording would open the board); the attempt must be a
+# spoken challenge (auth.py answers need_challenge; challenge.py then runs policy challenge).
 # A spoken challenge (challenge.py) makes the voice factor fresh: "challenge" needs the drawn
 # words heard in order and the speaker's voice margin >= 0 in the same clip; "face+challenge"
 # needs that and the face.
@@ -46,9 +47,8 @@ def decide(policy, face=None, voice=None, margin=CASCADE_MARGIN, words=False):
         v = voice() if callable(voice) else voice
         return v >= 0, ("voice",)
     if policy == "cascade":
-        if face is None:  # no usable face (router's modality choice): the voice alone, sure
-            v = voice() if callable(voice) else voice
-            return v >= margin, ("voice",)
+        if face is None:  # no usable face: only a spoken challenge may decide (see above)
+            return False, ()
         if face >= margin:
             return True, ("face",)
         if face <= -margin:

@@ -3,34 +3,12 @@
 # timed and reported as one telemetry record (measured on the target; modeled for the board: the
 # nn stages by the timing model, Python stages by the host-VM-to-board factor of the HAL).
 import gc
-import json
 import math
 import time
 from array import array
 
-from eyeauth_fw import audio, imgproc, speech
+from eyeauth_fw import audio, imgproc, release, speech
 from hal.common import StageError as PipelineError  # noqa: F401  (the HAL raises it too)
-
-_cards = {}
-
-
-def card(name):
-    c = _cards.get(name)
-    if c is None:
-        try:
-            with open("/models/%s.json" % name) as f:
-                full = json.load(f)
-        except OSError:
-            raise PipelineError("no_model", "/models/%s.json missing: run `eyeauth deploy`" % name)
-        u = full["input"].get("utterance") or full["input"].get("preprocess", {}).get("utterance") or {}
-        c = {"shape": full["input"]["shape"], "scale": full["output"].get("scale"),
-             "zp": full["output"].get("zero_point"), "pt": full["output"].get("presence_threshold"),
-             "hop": u.get("hop_frames", 16), "maxw": u.get("max_windows", 1),
-             "lay": full["output"].get("layout")}
-        full = None
-        _cards[name] = c
-        gc.collect()
-    return c
 
 
 class Pipeline:
@@ -49,7 +27,7 @@ class Pipeline:
 
     def _nn(self, stage, model, tensor):
         t0 = time.ticks_us()
-        out, info = self.board.nn_run(model, tensor)
+        out, info = self.board.nn_run(model, tensor, release.net(model))
         dt = time.ticks_diff(time.ticks_us(), t0)
         self.tel.record(stage, model, dt, info["modeled_us"], info["arena"])
         self.stages.append((stage, model, dt, info["modeled_us"]))
@@ -58,7 +36,7 @@ class Pipeline:
     def _fe_run(self, tensor):
         # one front-end chunk (audio.Features): timed, recorded by _fe_flush as one stage
         t0 = time.ticks_us()
-        out, info = self.board.nn_run(audio.FE, tensor)
+        out, info = self.board.nn_run(audio.FE, tensor, release.net(audio.FE))
         fe = self._fe
         fe[0] += time.ticks_diff(time.ticks_us(), t0)
         fe[1] += info["modeled_us"]
@@ -77,7 +55,7 @@ class Pipeline:
         return dt
 
     def features(self, clip):
-        return audio.Features(self._fe_run, clip, card(audio.FE)["lay"])
+        return audio.Features(self._fe_run, clip, release.net(audio.FE)["lay"])
 
     # -- face --------------------------------------------------------------------------------
     def face_box(self, frame, w, h, detector):
@@ -87,16 +65,18 @@ class Pipeline:
         q = imgproc.detector_input(frame, w, h)
         self._py("det_pre", detector, t0)
         out = self._nn("detect", detector, q)
-        c = card(detector)
+        c = release.net(detector)
         probs = [(((v + 128) & 0xFF) - 128 - c["zp"]) * c["scale"] for v in out[:4]]
         # face-presence gate: no face, no embedding, no attempt (noise, flat or blocky frames,
-        # a hand over the lens); the threshold is the detector card's
-        if c["pt"] is not None and len(probs) > 3 and probs[3] < c["pt"]:
-            raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (probs[3], c["pt"]))
+        # a hand over the lens); the threshold is the release manifest's
+        if len(probs) > 3:
+            pt = release.need("presence_threshold")
+            if probs[3] < pt:
+                raise PipelineError("no_face", "no face in the frame (presence %.2f < %.2f): face the camera in good light" % (probs[3], pt))
         return imgproc.detector_box(probs[:3], w, h)
 
     def face_embedding(self, frame, w, h, box, model):
-        size = card(model)["shape"][1]
+        size = release.net(model)["shape"][1]
         t0 = time.ticks_us()
         q = imgproc.face_input(frame, w, h, box, size)
         self._py("face_pre", model, t0)
@@ -126,7 +106,7 @@ class Pipeline:
         # read from the front end's rows of the clip (shared with the VAD and any other model;
         # rows outside them are computed on demand), unit(mean of the windows' unit embeddings).
         # ``sp``: voice_check's result (a bare energy centre means one centred window).
-        c = card(model)
+        c = release.net(model)
         n_frames, n_mels = c["shape"][1], c["shape"][2]
         if isinstance(sp, int):
             sp = (sp, 0, 0, None)
@@ -143,7 +123,7 @@ class Pipeline:
 
     # -- matching ----------------------------------------------------------------------------
     def _unit(self, model, out):
-        c = card(model)
+        c = release.net(model)
         zp, sc = c["zp"], c["scale"]
         return unit([((((b + 128) & 0xFF) - 128) - zp) * sc for b in out])
 

@@ -1,15 +1,16 @@
 # The premodel (adaptive model selection, Marco et al. arXiv 1911.04946): a tiny integer
 # classifier reads the cheap features of features.py and picks which zoo model runs on this
 # input. Trained and exported by the host (`eyeauth premodel train`) into
-# /models/premodel_face.json and /models/premodel_voice.json.
+# premodel_face.json and premodel_voice.json, shipped in /models and named by the release
+# manifest ("routers", release.py).
 #
 # Wiring (auth.py _face_factor / _voice_factor / _routed), with t0 = time.ticks_us() first:
 #   first, feats = premodel.route_face(frame, w, h, box)   (or route_voice(clip) after
 #   voice_check); with the cascade policy, premodel.poor("face", feats) sends the attempt to the
 #   voice factor; p._py("premodel", first, t0, {"choice": first}); run `first` if it is one of
-#   cfg["models"][modality] (else the configured default); then, while
+#   the release's models of the modality (else the configured default); then, while
 #   premodel.escalate(modality, model, margin, feats) names a next model, run that one too
-#   (telemetry stage "escalate"). No premodel file deployed: (None, ()) and no escalation.
+#   (telemetry stage "escalate"). No router named by the release: (None, ()) and no escalation.
 # A corrupt or mismatched file raises pipeline.PipelineError("bad_premodel", msg) (auth.py
 # turns it into an AppError); the file is read once and kept (premodel.reset() forgets it).
 #
@@ -33,7 +34,7 @@ from array import array
 
 import micropython
 
-from eyeauth_fw import features
+from eyeauth_fw import features, release
 from eyeauth_fw.pipeline import PipelineError
 
 DIR = "/models"
@@ -139,15 +140,18 @@ def _parse(modality, d, path):
 
 
 def load(modality):
-    # -> the parsed premodel, or None when no file is deployed (cached either way).
+    # -> the parsed premodel, or None when the release names none (cached either way).
     if modality in _loaded:
         return _loaded[modality]
-    path = "%s/premodel_%s.json" % (DIR, modality)
+    name = ((release.get() or {}).get("routers") or {}).get(modality)
+    if name is None:
+        _loaded[modality] = None
+        return None
+    path = "%s/%s" % (DIR, name)
     try:
         f = open(path)
     except OSError:
-        _loaded[modality] = None
-        return None
+        raise _bad(path, "missing (the release manifest names it)")
     try:
         d = json.load(f)
     except (ValueError, MemoryError) as e:

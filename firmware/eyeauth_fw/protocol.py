@@ -1,6 +1,7 @@
 # Frame codec of the app protocol (firmware/PROTOCOL.md). Device side: small, no classes.
 # Hostile input is bounded here, before json.loads: line length (MAX_LINE, in hal), nesting
-# depth (MAX_DEPTH), and every frame written is ASCII (non-ASCII characters escaped).
+# depth (MAX_DEPTH); after it, no object may repeat a key; every frame written is ASCII
+# (non-ASCII characters escaped).
 from binascii import crc32
 import json
 
@@ -40,31 +41,38 @@ def encode(kind, seq, obj):
     return b + (" %08x\n" % (crc32(b) & 0xFFFFFFFF)).encode()
 
 
+def _scan(body):
+    # One pass over JSON text, skipping strings: -> (deepest nesting, ':' outside strings)
+    d = top = c = 0
+    in_str = esc = False
+    for ch in body:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == 92:  # backslash
+                esc = True
+            elif ch == 34:
+                in_str = False
+        elif ch == 34:
+            in_str = True
+        elif ch == 91 or ch == 123:
+            d += 1
+            if d > top:
+                top = d
+        elif ch == 93 or ch == 125:
+            d -= 1
+        elif ch == 58:
+            c += 1
+    return top, c
+
+
 def depth_ok(body):
     # True when the JSON text nests at most MAX_DEPTH deep. Counting brackets is C-speed and
     # bounds the depth from above (brackets inside strings count too); only a frame with many
     # brackets is scanned byte by byte, skipping strings.
     if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
         return True
-    d = 0
-    in_str = esc = False
-    for c in body:
-        if in_str:
-            if esc:
-                esc = False
-            elif c == 92:  # backslash
-                esc = True
-            elif c == 34:
-                in_str = False
-        elif c == 34:
-            in_str = True
-        elif c == 91 or c == 123:
-            d += 1
-            if d > MAX_DEPTH:
-                return False
-        elif c == 93 or c == 125:
-            d -= 1
-    return True
+    return _scan(body)[0] <= MAX_DEPTH
 
 
 def decode(line):
@@ -87,7 +95,34 @@ def decode(line):
     payload = body[sp + 1 :]
     if not depth_ok(payload):
         raise ValueError("nested over %d deep" % MAX_DEPTH)
-    return kind, seq, json.loads(payload)
+    obj = json.loads(payload)
+    if not keys_unique(payload, obj):
+        raise ValueError("duplicate key")
+    return kind, seq, obj
+
+
+def _nkeys(v):
+    # object keys in a parsed JSON value (nested at most MAX_DEPTH deep: checked before parsing)
+    n = 0
+    if type(v) is dict:
+        n = len(v)
+        v = v.values()
+    elif type(v) is not list:
+        return 0
+    for x in v:
+        if type(x) is dict or type(x) is list:
+            n += _nkeys(x)
+    return n
+
+
+def keys_unique(body, obj):
+    # True when no object in the JSON text repeats a key. json.loads keeps the last of two equal
+    # keys, so a frame could say one thing to a reader of the first ({"cmd":"ping","cmd":"reset"}):
+    # such frames are refused. Every key/value pair has one ':' outside strings, so the text's
+    # pairs equal the parsed keys exactly when nothing was dropped. C-speed count first; ':'
+    # inside strings (rare: base64 has none) make it scan byte by byte, skipping strings.
+    n = _nkeys(obj)
+    return body.count(b":") == n or _scan(body)[1] == n
 
 
 def peek_seq(line):

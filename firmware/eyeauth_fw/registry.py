@@ -13,7 +13,7 @@ class AppError(Exception):
 HANDLERS = {}
 END_HOOKS = []  # fn(app, args) after every command, success or error (drops its inputs)
 HELLO_HOOKS = []  # fn(app) -> dict of extra hello fields (the auth module adds board_id)
-ATTEMPTS = {}  # kind -> fn(app, s, cfg, policy, users, claimed, fid, vid, fm, vm, arg): other
+ATTEMPTS = {}  # kind -> fn(app, s, cfg, policy, users, claimed, fid, vid, fm, vm, arg, base): other
 # kinds of authentication attempt (challenge.py adds "spoken"), so auth.py imports none of them
 _MSG = 160  # longest error message
 

@@ -6,7 +6,7 @@
 import gc
 import time
 
-from eyeauth_fw import audio, pipeline, words
+from eyeauth_fw import audio, pipeline, release, words
 
 
 def listen(p, clip, expected, kw, vm, order=None):
@@ -28,7 +28,7 @@ def listen(p, clip, expected, kw, vm, order=None):
         raise pipeline.PipelineError("no_speech", "no speech in the clip: say the words")
     if type(segs) is int:
         return ["?"] * segs, [], None
-    kc = pipeline.card(kw)
+    kc = release.net(kw)
     kt, km = kc["shape"][1], kc["shape"][2]
     base = s // audio.HOP  # the words' grid starts at the first speech sample (a row edge)
     q = bytearray(kt * km)

@@ -1,11 +1,11 @@
 # Spoken challenge, the arithmetic: split a clip's VAD frames into words, place each word's
 # keyword-model window on the front end's row grid, and decide. Pure Python with no board
 # imports: the host's keyword training and `eyeauth eval liveness` import this same file
-# (eyeauth.fwmod), so the board and the evaluation segment and decide alike.
+# (eyeauth.fw.words), so the board and the evaluation segment and decide alike.
 #
 # Frames are the VAD's (256 samples, 32 ms at 8 kHz); rows are the front end's (256 samples,
 # hop 128) on a grid that starts at sample `start`: row r covers start + 128 r .. + 256.
-from eyeauth_fw import speech
+from . import speech  # relative: the host imports this file as eyeauth.fw.words
 
 VOCAB = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 FRAME = 256

@@ -38,6 +38,29 @@ def lines(read_byte_chunk, max_len):
             over = False
 
 
+def button_held(spec, level, adc):
+    # The maintenance button (board data hal.button) held now: {"pin", "active"} for a button
+    # to ground, {"pin", "adc": [lo, hi]} for one of several on a resistor ladder. Never GPIO0:
+    # on boards with a USB-UART bridge the cable drives it (DTR/RTS auto-reset), so a button
+    # there would open the REPL to anyone with the cable. No spec: no button.
+    if not spec or spec.get("pin", 0) == 0:
+        return False
+    if "adc" in spec:
+        lo, hi = spec["adc"]
+        return lo <= adc(spec["pin"]) <= hi
+    return level(spec["pin"]) == spec.get("active", 0)
+
+
+def board_data(path="/hal/board.json"):
+    # /hal/board.json (`eyeauth deploy --board B` writes it from board_configs/B.json), or None
+    import json
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
 def fs_free(path="/"):
     st = os.statvfs(path)
     return st[0] * st[3]

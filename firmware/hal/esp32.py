@@ -3,9 +3,9 @@
 # imported lazily so that the app still answers hello/status/bench on a stock MicroPython.
 #
 # Everything board-specific is data: /hal/board.json, written by `eyeauth deploy --board B` from
-# board_configs/B.json ("chip" and "hal": camera pins and format, mic pins, arena placement).
-# Arena sizes come from each model's card (/models/<m>.json "arena_bytes_target": TFLM's
-# arena_used_bytes on the host plus a margin) plus the board's "arena_margin_bytes".
+# board_configs/B.json ("chip" and "hal": camera and mic pins). Each network's arena size and
+# place (internal SRAM or PSRAM) and its modeled time come with the call (nn_run's net: the
+# release manifest's entry, planned on the host for this board by eyeauth/release.py).
 #
 # Module APIs used, exactly:
 #   camera (cnadler86/micropython-camera-API, firmware/image/versions.env CAMERA_API_REF):
@@ -51,55 +51,36 @@ class Board(common.SerialBoard):
         machine.soft_reset()
 
     def button_held(self):
-        # BOOT (GPIO0, active low) held while the app starts: the physical action that opens
-        # the REPL of a paired board until the next reboot (app.lock_serial). Held during the
-        # reset itself it starts the ROM bootloader instead: tap RST, then hold BOOT.
-        from machine import Pin
-        pin = (self.hal.get("button") or {}).get("pin", 0)
-        return Pin(pin, Pin.IN, Pin.PULL_UP).value() == 0
+        # The maintenance button (hal.button of the board data: the ESP-EYE's side key, the
+        # ESP32-S3-EYE's MENU key) held while the app starts: the physical action that opens
+        # the REPL of a paired board until the next reboot (app.run). Never BOOT (GPIO0): the
+        # USB bridge's DTR/RTS drive it (common.button_held).
+        from machine import ADC, Pin
+        return common.button_held(
+            self.hal.get("button"), lambda pin: Pin(pin, Pin.IN, Pin.PULL_UP).value(),
+            lambda pin: ADC(Pin(pin), atten=ADC.ATTN_11DB).read())
 
     # -- nn -----------------------------------------------------------------------------------
-    def _card(self, model):
-        with open("/models/%s.json" % model) as f:
-            return json.load(f)
-
-    def arena_plan(self, card):
-        # -> (bytes, "internal" | "spiram") for one model, from its card and the board data.
-        nn = self.hal.get("nn", {})
-        size = int(card.get("arena_bytes_target") or nn.get("arena_default_bytes", 0))
-        size += int(nn.get("arena_margin_bytes", 0))
-        where = nn.get("arena", "internal")
-        if where == "internal" and size > int(nn.get("arena_internal_max_bytes", size)):
-            where = "spiram"  # one arena, one memory: too big for SRAM goes whole to PSRAM
-        return size, where
-
-    def modeled_us(self, card):
-        # The timing model's figure for this chip with ESP-NN (card "latency_ms"), so telemetry
-        # carries measured and modeled side by side for `eyeauth explore calibrate`.
-        ms = (card.get("latency_ms") or {}).get(self.chip + "_espnn")
-        if ms is None and self.chip == "esp32":
-            ms = card.get("latency_esp32_ms")
-        return int(ms * 1000) if ms else -1
-
-    def _interpreter(self, model):
+    def _interpreter(self, model, net):
         it = self._nn.get(model)
         if it is None:
             import tflm
-            card = self._card(model)
-            size, where = self.arena_plan(card)
             with open("/models/%s.tflite" % model, "rb") as f:
                 blob = f.read()
-            arena = tflm.ARENA_SPIRAM if where == "spiram" else tflm.ARENA_INTERNAL
-            it = (tflm.Interpreter(blob, size, arena=arena), self.modeled_us(card))
+            arena = tflm.ARENA_SPIRAM if net["where"] == "spiram" else tflm.ARENA_INTERNAL
+            it = tflm.Interpreter(blob, net["arena"], arena=arena)
             del blob  # the interpreter keeps its own aligned copy
             self._nn[model] = it
         return it
 
-    def nn_run(self, model, tensor):
-        it, modeled = self._interpreter(model)
+    def nn_run(self, model, tensor, net):
+        # net: the model's entry in the release manifest (the app's release.net): arena size
+        # and place (planned on the host for this board), modeled time on this chip (telemetry
+        # carries measured and modeled side by side for `eyeauth explore calibrate`)
+        it = self._interpreter(model, net)
         it.input(0)[:] = tensor
         us = it.invoke()
-        return bytes(it.output(0)), {"modeled_us": modeled, "arena": it.arena_used_bytes(),
+        return bytes(it.output(0)), {"modeled_us": net["us"], "arena": it.arena_used_bytes(),
                                      "invoke_us": us}
 
     # -- sensors ------------------------------------------------------------------------------

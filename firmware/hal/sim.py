@@ -11,6 +11,7 @@ NAME = _vboard.board
 
 class Board(common.SerialBoard):
     NAME = NAME
+    VIRTUAL = True  # said in hello: the host labels this board's telemetry as a virtual board's
 
     def __init__(self):
         super().__init__()
@@ -28,12 +29,19 @@ class Board(common.SerialBoard):
         return self._svc
 
     def button_held(self):
-        # The virtual board's button (`eyeauth sim button --hold`), read once as the app starts.
-        return bool(self.service().call({"op": "button"}).get("held"))
+        # The maintenance button of the board data (hal.button), read as on the chip: the pin's
+        # level (or ADC value) from the virtual board, where `eyeauth sim button` holds the
+        # function button and the cable's DTR/RTS drive GPIO0 (common.button_held never reads it).
+        svc = self.service()
+        spec = ((common.board_data() or {}).get("hal") or {}).get("button")
+        return common.button_held(
+            spec, lambda pin: svc.call({"op": "pin", "pin": pin}).get("level", 1),
+            lambda pin: svc.call({"op": "adc", "pin": pin, "range": spec["adc"]}).get("value", 4095))
 
-    def nn_run(self, model, tensor):
-        # -> (output tensor bytes, {"modeled_us", "arena"}): the host runs the model in TFLM;
-        # the tensors cross the loopback raw (simlink), as a board's HAL copies them in place
+    def nn_run(self, model, tensor, net=None):
+        # -> (output tensor bytes, {"modeled_us", "arena"}): the host runs the model in TFLM
+        # (and models its time itself; net, the manifest's entry, is the real board's); the
+        # tensors cross the loopback raw (simlink), as a board's HAL copies them in place
         r = self.service().call({"op": "nn", "model": model}, tensor)
         if not r.get("ok"):
             raise common.StageError(r.get("err", "nn"), r.get("msg", "inference failed"))

@@ -1,18 +1,22 @@
-"""Settings the CLI takes from more than one place: flag > environment > ``[tool.eyeauth]`` in the
-nearest pyproject.toml > default (esptool's and mpremote's habit: a default port from the
-environment).
+"""Settings every command takes from more than one place: flag > environment > ``[tool.eyeauth]``
+in the nearest pyproject.toml > default (esptool's and mpremote's habit: a default port from the
+environment). The CLI resolves them here for every command that has the option, the same way.
 
-=========  =====================  =====================================================
-key        environment            meaning
-=========  =====================  =====================================================
-port       EYEAUTH_PORT           the board's serial port (deploy, enroll, auth, users, monitor)
-models     EYEAUTH_MODELS_DIR     the release folder deploy ships (default: the checkout's models/)
-board      EYEAUTH_BOARD          board config name in board_configs/ (default esp-eye)
-=========  =====================  =====================================================
+=========  ===========================================  ==========================================
+key        environment (first set wins)                 meaning
+=========  ===========================================  ==========================================
+port       EYEAUTH_PORT, ESPTOOL_PORT (esptool's),      the board's serial port; ``auto``: the one
+           ESPPORT (ESP-IDF's idf.py)                   board `eyeauth devs` finds
+models     EYEAUTH_MODELS_DIR                           the release folder (default: the checkout's
+                                                        models/)
+board      EYEAUTH_BOARD                                board config name in board_configs/
+                                                        (default esp-eye)
+=========  ===========================================  ==========================================
 
 A pyproject.toml is looked for from the working directory upwards; in it, relative paths (models)
 are taken from its own folder. A key it does not know is refused in one line, as is a value
-that is not a string. Library code never reads this module: the CLI resolves and passes values.
+that is not a string, whatever the command. Library code never reads this module: the CLI
+resolves and passes values.
 """
 from __future__ import annotations
 
@@ -28,6 +32,14 @@ KEYS = {
     "models": ("EYEAUTH_MODELS_DIR", None, True),
     "board": ("EYEAUTH_BOARD", "esp-eye", False),
 }
+#: key -> further environment variables, read after the first (the port variables of esptool
+#: and of ESP-IDF's idf.py, so a port set for those tools works here too)
+MORE_ENV = {"port": ("ESPTOOL_PORT", "ESPPORT")}
+
+
+def env_vars(key) -> tuple:
+    """The environment variables of ``key``, in the order they are read."""
+    return (KEYS[key][0],) + MORE_ENV.get(key, ())
 
 
 @dataclass(frozen=True)
@@ -80,13 +92,14 @@ def resolve(key, flag=None, start=None, environ=None) -> Setting:
     pyproject.toml > default."""
     if key not in KEYS:
         raise UsageError(f"unknown setting {key!r}; known: {', '.join(KEYS)}")
-    var, default, _ = KEYS[key]
+    default = KEYS[key][1]
+    values, f = file_settings(start)  # read (and checked) whatever wins: a bad file is refused
     if flag is not None:
         return Setting(flag, "flag")
     env = os.environ if environ is None else environ
-    if env.get(var):
-        return Setting(env[var], f"${var}")
-    values, f = file_settings(start)
+    for var in env_vars(key):
+        if env.get(var):
+            return Setting(env[var], f"${var}")
     if key in values:
         return Setting(values[key], str(f))
     return Setting(default, "default")
@@ -100,10 +113,16 @@ def apply(args, keys, start=None, environ=None):
     return args
 
 
+def check_file(start=None) -> None:
+    """Refuse a pyproject.toml whose [tool.eyeauth] is wrong, whatever the command reads."""
+    file_settings(start)
+
+
 def require_port(port):
-    """The port, or a one-line UsageError naming the three ways to give one."""
+    """The port, or a one-line UsageError naming the ways to give one."""
     if not port:
-        raise UsageError("no serial port: give --port, set $EYEAUTH_PORT, or put port = \"...\" "
-                         "under [tool.eyeauth] in pyproject.toml (`eyeauth sim start` prints the "
+        raise UsageError("no serial port: give --port PORT or --port auto (`eyeauth devs` lists "
+                         "the boards it sees), set $EYEAUTH_PORT, or put port = \"...\" under "
+                         "[tool.eyeauth] in pyproject.toml (`eyeauth sim start` prints the "
                          "virtual board's)")
     return port

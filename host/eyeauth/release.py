@@ -5,12 +5,16 @@ the int8 models and their cards, ``thresholds.json`` (operating thresholds, each
 model file: it records the build hash and sha256 of every file it was fitted on) and the
 premodels (``premodel_<modality>.json``, fitted to the build hashes they record). :func:`load`
 reads them once into a frozen :class:`Release` (models with file hashes and cards, thresholds
-and calibration, premodels, fusion policy and margin, arena sizes, build hashes) and lists
-every way they do not belong together in ``Release.problems``; :func:`require` raises
-:class:`ReleaseError` for the first, with the command that fixes it. ``deploy`` refuses a
-release with any problem before it opens the port, and writes ``Release.board_manifest()`` to
-the board as ``/models/release.json``: the one file the firmware reads its model list,
-thresholds, defaults, detector, fusion policy and margin from (firmware/eyeauth_fw/auth.py).
+and calibration, identification tails, premodels, fusion policy and margin, arena sizes, build
+hashes) and lists every way they do not belong together or lack a value the board needs in
+``Release.problems``; :func:`require` raises :class:`ReleaseError` for the first, with the
+command that fixes it. Every file the board runs is checked against the hash its card
+recorded when it was built. ``deploy`` refuses a release with any problem before it opens the
+port, and writes ``Release.board_manifest(board)`` to the board as ``/models/release.json``:
+the board's only configuration (firmware/eyeauth_fw/release.py): model lists and defaults,
+every threshold (embedders, presence gate, keyword margin, identification tails), fusion policy
+and margin, router documents, and per network its shape, output quantization, utterance
+windows, arena size and place on that board and modeled time on its chip.
 
 Everything that reads ``thresholds.json`` goes through :func:`read_thresholds` (a typed
 :class:`Thresholds`). ``eyeauth release build`` (:mod:`eyeauth.release_build`, a layer above:
@@ -21,18 +25,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
 from eyeauth.errors import ModelError
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2
 BOARD_MANIFEST = "release.json"  # /models/release.json on the board
 FIX_THRESHOLDS = "run `eyeauth eval thresholds`"
 FIX_PREMODEL = "run `eyeauth premodel train`"
-_NOT_CARDS = ("thresholds.json", "zoo.json", BOARD_MANIFEST)
+FIX_IDENT = "run `eyeauth eval identification`"
+IDENTIFICATION = "identification.json"
+_NOT_CARDS = ("thresholds.json", "zoo.json", BOARD_MANIFEST, IDENTIFICATION)
 
 
 class ReleaseError(ModelError):
@@ -142,6 +147,7 @@ class Release:
     fusion: Fusion
     detector: str | None
     problems: tuple = ()
+    ident: Mapping = field(repr=False, default_factory=dict)  # model -> impostor tail (1:N)
 
     def model(self, name):
         for m in self.models:
@@ -157,19 +163,35 @@ class Release:
     def defaults(self) -> Mapping[str, str | None]:
         return self.thresholds.default if self.thresholds else _frozen({})
 
-    def board_manifest(self, only=None) -> dict:
-        """/models/release.json: what the firmware reads (small: the board parses it at boot).
-        ``only``: ship just these model names (a quick deploy)."""
+    @property
+    def keyword(self) -> str | None:
+        return next((m.name for m in self.models if m.modality == "keyword"), None)
+
+    def board_manifest(self, board="esp-eye", only=None) -> dict:
+        """/models/release.json for ``board`` (a name or config): the board's only
+        configuration (small: the board parses it at boot). ``only``: ship just these model
+        names (a quick deploy). Call it on a release without problems: every value is there."""
+        if isinstance(board, str):
+            from eyeauth.board.configs import load_board
+
+            board = load_board(board)
         keep = (lambda n: True) if only is None else (lambda n: n in only)
         th = self.thresholds
         models = {m: [n for n in names if keep(n)] for m, names in self.board_models.items()}
-        return {"format": MANIFEST_FORMAT, "id": self.id, "models": models,
-                "default": dict(self.defaults),
+        nets = {m.name: net_entry(m.card, board) for m in self.models if keep(m.name)}
+        det, kw = self.detector if keep(self.detector) else None, self.keyword
+        kw = kw if kw and keep(kw) else None
+        listed = [n for names in models.values() for n in names]
+        return {"format": MANIFEST_FORMAT, "id": self.id, "board": board["name"],
+                "models": models, "default": dict(self.defaults),
                 "thresholds": {n: v for n, v in (th.thresholds.items() if th else ()) if keep(n)},
-                "detector": self.detector, "policy": self.fusion.default_policy,
-                "cascade_margin": self.fusion.cascade_margin,
-                "arena": {m.name: m.arena_bytes for m in self.models if keep(m.name)},
-                "premodels": {p.modality: p.file for p in self.premodels}}
+                "detector": det,
+                "presence_threshold": self.model(det).card["output"].get("presence_threshold") if det else None,
+                "keyword": kw,
+                "keyword_margin": self.model(kw).card["output"].get("margin_threshold") if kw else None,
+                "ident": {n: dict(self.ident[n]) for n in listed if n in self.ident},
+                "policy": self.fusion.default_policy, "cascade_margin": self.fusion.cascade_margin,
+                "routers": {p.modality: p.file for p in self.premodels}, "nets": nets}
 
     def as_dict(self) -> dict:
         """The whole manifest, for `eyeauth release check --json`."""
@@ -189,7 +211,8 @@ class Release:
                 "fusion": {"policies": list(self.fusion.policies),
                            "default_policy": self.fusion.default_policy,
                            "cascade_margin": self.fusion.cascade_margin},
-                "detector": self.detector}
+                "detector": self.detector, "keyword": self.keyword,
+                "identification": sorted(self.ident)}
 
 
 # -- the loader ----------------------------------------------------------------------------------
@@ -211,26 +234,11 @@ def read_thresholds(path) -> Thresholds:
     return Thresholds.from_dict(d, path)
 
 
-@lru_cache(maxsize=None)
-def firmware_fusion_module(path=None):
-    """firmware/eyeauth_fw/fusion.py, the file the board runs, loaded as plain Python: the host
-    evaluations decide with the board's own rules."""
-    import importlib.util
-
-    from eyeauth import FIRMWARE_DIR
-
-    path = Path(path or FIRMWARE_DIR / "eyeauth_fw" / "fusion.py")
-    spec = importlib.util.spec_from_file_location("eyeauth_fw_fusion", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def firmware_fusion() -> Fusion:
-    """The fusion rules of firmware/eyeauth_fw/fusion.py, typed."""
-    mod = firmware_fusion_module()
-    return Fusion(tuple(mod.POLICIES), getattr(mod, "DEFAULT_POLICY", "cascade"),
-                  float(mod.CASCADE_MARGIN))
+    """The fusion rules of firmware/eyeauth_fw/fusion.py (the file the board runs), typed."""
+    from eyeauth.fw import fusion
+
+    return Fusion(tuple(fusion.POLICIES), fusion.DEFAULT_POLICY, float(fusion.CASCADE_MARGIN))
 
 
 def release_id(models_dir):
@@ -242,6 +250,35 @@ def release_id(models_dir):
             continue
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]
+
+
+def arena_plan(arena_bytes, board) -> tuple[int, str]:
+    """(bytes, "internal" | "spiram") of one model's arena on a board config: its
+    arena_bytes_target plus the board's margin, in internal SRAM unless it is bigger than the
+    board lets SRAM hold (then whole in PSRAM); what firmware/hal/esp32.py allocates."""
+    nn = (board.get("hal") or {}).get("nn") or {}
+    size = int(arena_bytes) + int(nn.get("arena_margin_bytes", 0))
+    where = nn.get("arena", "internal")
+    if where == "internal" and size > int(nn.get("arena_internal_max_bytes", size)):
+        where = "spiram"
+    return size, where
+
+
+def net_entry(card, board) -> dict:
+    """What the board needs of one network (the manifest's ``nets``): input shape, output
+    quantization, utterance windows (voice), arena size and place on ``board``, and modeled
+    microseconds on its chip (-1: the card has no figure for that chip)."""
+    size, where = arena_plan(card.get("arena_bytes_target") or 0, board)
+    ms = (card.get("latency_ms") or {}).get(f"{board['chip']}_espnn")
+    out = {"shape": list(card["input"]["shape"]), "scale": card["output"]["scale"],
+           "zp": card["output"]["zero_point"], "arena": size, "where": where,
+           "us": int(round(ms * 1000)) if ms is not None else -1}
+    u = (card["input"].get("preprocess") or {}).get("utterance")
+    if card.get("modality") == "voice":
+        out.update({"hop": int(u["hop_frames"]), "maxw": int(u["max_windows"])})
+    if card.get("modality") == "frontend":  # its rows' columns (firmware audio.Features)
+        out["lay"] = card["output"]["layout"]
+    return out
 
 
 def arena_limits(board) -> tuple[int, int]:
@@ -286,8 +323,15 @@ def load(models_dir, board=None) -> Release:
         f = d / f"{name}.tflite"
         if not f.exists():
             probs.append(f"{name}: card without {name}.tflite; run `eyeauth models build {name}`")
-        models.append(ModelEntry(name, c.get("modality", "?"), f.name,
-                                 sha256_file(f) if f.exists() else None, c.get("build_hash"),
+        sha = sha256_file(f) if f.exists() else None
+        if sha and not c.get("sha256"):
+            probs.append(f"{name}: its card records no sha256 of {f.name}, so the file cannot be "
+                         f"checked; rebuild it (`eyeauth models build {name} --force`)")
+        elif sha and sha != c["sha256"]:
+            probs.append(f"{f.name} differs from the file its card was built with (changed or "
+                         f"corrupt); restore it, or rebuild it (`eyeauth models build {name} --force`)")
+        probs += _card_problems(name, c)
+        models.append(ModelEntry(name, c.get("modality", "?"), f.name, sha, c.get("build_hash"),
                                  int(c.get("arena_bytes_target") or 0), _frozen(c),
                                  th.thresholds.get(name) if th else None,
                                  th.calibration.get(name) if th else None))
@@ -315,8 +359,40 @@ def load(models_dir, board=None) -> Release:
                     _premodel_thresholds(pm)[name] != th.thresholds.get(name):
                 probs.append(f"{f.name} was trained with another threshold of {name}; {FIX_PREMODEL}")
     det = next((n for n, c in cards.items() if c.get("modality") == "detector"), None)
+    listed = th.listed() if th else []
+    if det is None and th and th.models.get("face"):
+        probs.append(f"thresholds.json lists face models but {d} has no detector; run "
+                     "`eyeauth models build face_det`")
+    ident = {}
+    doc = _read(d / IDENTIFICATION, FIX_IDENT)
+    if isinstance(doc, dict) and isinstance(doc.get("tail"), dict):
+        ident = {k: _frozen(v) for k, v in doc["tail"].items() if isinstance(v, dict)}
+    missing = [n for n in listed if n in cards and not {"mu", "sd", "far"} <= set(ident.get(n, {}))]
+    if missing:
+        probs.append(f"{IDENTIFICATION} has no impostor tail for {', '.join(missing)} (the board's "
+                     f"1:N thresholds); {FIX_IDENT}")
     return Release(d, release_id(d), tuple(models), th, tuple(premodels), firmware_fusion(), det,
-                   tuple(probs))
+                   tuple(probs), _frozen(ident))
+
+
+def _card_problems(name, c):
+    """The values the board needs from a card that it lacks (one line each, with the fix)."""
+    out = c.get("output") or {}
+    shape = out.get("shape") or [0]
+    if c.get("modality") == "detector" and shape[-1] > 3 and out.get("presence_threshold") is None:
+        return [f"{name}: its card has no presence_threshold (the board's face gate); rebuild it "
+                f"(`eyeauth models build {name} --force`)"]
+    if c.get("modality") == "keyword" and out.get("margin_threshold") is None:
+        return [f"{name}: its card has no margin_threshold (the spoken challenge's words "
+                "decision); run `eyeauth eval liveness --update-card`"]
+    if c.get("modality") == "frontend" and not out.get("layout"):
+        return [f"{name}: its card has no output layout (the board reads its rows by it); "
+                f"rebuild it (`eyeauth models build {name} --force`)"]
+    u = ((c.get("input") or {}).get("preprocess") or {}).get("utterance") or {}
+    if c.get("modality") == "voice" and not {"hop_frames", "max_windows"} <= set(u):
+        return [f"{name}: its card has no utterance windows (hop_frames, max_windows); run "
+                "`eyeauth models build --cards " + name + "`"]
+    return []
 
 
 def _premodel_thresholds(pm):
@@ -351,8 +427,7 @@ def _threshold_problems(th, cards, d):
         p = th.calibration.get(name) or Calibration()
         if p.build_hash and p.build_hash != cards[name].get("build_hash"):
             probs.append(f"{name} was rebuilt after its threshold was fitted; {FIX_THRESHOLDS}")
-        elif p.sha256 and (d / f"{name}.tflite").exists() and \
-                p.sha256 != sha256_file(d / f"{name}.tflite"):
+        elif p.sha256 and (d / f"{name}.tflite").exists() and _fitted_file_changed(p, cards[name], d):
             probs.append(f"{name}.tflite differs from the file its threshold was fitted on "
                          f"(changed or corrupt); rebuild or restore it, then {FIX_THRESHOLDS}")
         if name not in th.thresholds:
@@ -362,6 +437,13 @@ def _threshold_problems(th, cards, d):
             probs.append(f"thresholds.json's default {mod} model {name} is not in its {mod} "
                          f"list; {FIX_THRESHOLDS}")
     return probs
+
+
+def _fitted_file_changed(cal, card, d):
+    """The file differs from the one its threshold was fitted on, while it is the file its card
+    was built with (a file unlike its card's is reported once, as corrupt)."""
+    sha = sha256_file(d / card["file"])
+    return sha != cal.sha256 and card.get("sha256") in (None, sha)
 
 
 def check(models_dir, board=None):

@@ -1,9 +1,10 @@
 """`eyeauth release build`: re-derive what is stale in a release, in order, then check it.
 
-The orchestration above :mod:`eyeauth.release` (which only reads and checks): stale models are
-rebuilt (:mod:`eyeauth.models.build`, cached on each card's build hash), then the thresholds
-(:mod:`eyeauth.auth.thresholds`) if a model changed or they do not match the files, then the
-premodel (:mod:`eyeauth.premodel.train`) of each modality whose models or thresholds changed.
+The orchestration above :mod:`eyeauth.release` (which only reads and checks) and above both the
+build and the evaluation layer: stale models are rebuilt (:mod:`eyeauth.models.build`, cached on
+each card's build hash; :func:`build_models` adds the evaluation figures to each card), then the thresholds
+(:mod:`eyeauth.evaluation.thresholds`) if a model changed or they do not match the files, then the
+premodel (:mod:`eyeauth.premodel.route`) of each modality whose models or thresholds changed.
 When the zoo is current the plan is empty and nothing is trained.
 """
 from __future__ import annotations
@@ -13,6 +14,36 @@ from pathlib import Path
 
 from eyeauth.release import FIX_PREMODEL, FIX_THRESHOLDS, load
 
+
+def build_models(names=None, force=False, data_dir=None, out_dir=None):
+    """`eyeauth models build`: the stale models (or ``force``: all of ``names``), each card
+    finished with its evaluation figures (:func:`eyeauth.evaluation.cards.finish`)."""
+    from eyeauth.evaluation import cards
+    from eyeauth.models import build
+
+    return build.build(names, force=force, data_dir=data_dir, out_dir=out_dir, finish=cards.finish)
+
+
+def finish_cards(names=None, out_dir=None):
+    """`eyeauth models build --cards`: the evaluation figures of the built cards (all, or
+    ``names``) again, never training; returns one status dict per card."""
+    from eyeauth.errors import ModelError
+    from eyeauth.evaluation import cards
+    from eyeauth.models import zoo
+
+    built = zoo.list_models(out_dir)
+    unknown = set(names or ()) - {c["name"] for c in built}
+    if unknown:
+        raise ModelError(f"not built: {', '.join(sorted(unknown))}; run `eyeauth models build`")
+    out = []
+    for c in built:
+        if not names or c["name"] in names:
+            c = cards.finish(c, out_dir)
+            out.append({"name": c["name"], "status": "carded", "build_hash": c.get("build_hash"),
+                        "eer": c.get("eer")})
+    return out
+
+
 @dataclass(frozen=True)
 class Step:
     """One thing `eyeauth release build` runs: the command a user would type, and why."""
@@ -20,6 +51,7 @@ class Step:
     reason: str
     kind: str                       # models | thresholds | premodel
     args: tuple = ()                # model names (models) or modality (premodel)
+    force: bool = False             # models: rebuild although the build key is current
 
 
 def plan(models_dir, data_dir=None) -> list[Step]:
@@ -27,21 +59,33 @@ def plan(models_dir, data_dir=None) -> list[Step]:
     consistent: stale models only (their build hash differs from the spec, code and data), then
     thresholds if any model changed or they do not match the files, then the premodel of each
     modality whose models or thresholds changed. [] when the release is current."""
+    from eyeauth import MODELS_DIR
     from eyeauth.models import build
 
     d = Path(models_dir)
+    # the commands name the folder unless it is the checkout's own: typed as printed, each one
+    # writes into this release, never into another
+    here = "" if d.resolve() == MODELS_DIR.resolve() else f" --models {d}"
     rows = build.plan(data_dir, d)
     stale = [r[0]["name"] for r in rows if not r[5]]
-    stale_mods = {r[0]["modality"] for r in rows if not r[5]}
     rel = load(d)
+    # a file that is not the one its card was built with (changed or corrupt): rebuilt too
+    corrupt = [m.name for m in rel.models if m.name not in stale and m.sha256
+               and m.card.get("sha256") not in (None, m.sha256)]
+    stale_mods = {r[0]["modality"] for r in rows if r[0]["name"] in stale + corrupt}
     steps = []
     if stale:
-        steps.append(Step(f"eyeauth models build {' '.join(stale)}",
+        steps.append(Step(f"eyeauth models build {' '.join(stale)}{here}",
                           "spec, training code or data changed since they were built",
                           "models", tuple(stale)))
+    if corrupt:
+        steps.append(Step(f"eyeauth models build {' '.join(corrupt)} --force{here}",
+                          "the file differs from the one its card was built with",
+                          "models", tuple(corrupt), force=True))
+    stale = stale + corrupt
     th_probs = [p for p in rel.problems if FIX_THRESHOLDS in p]
     if stale or th_probs:
-        steps.append(Step("eyeauth eval thresholds",
+        steps.append(Step(f"eyeauth eval thresholds{here}",
                           f"{len(stale)} model(s) rebuilt" if stale else th_probs[0], "thresholds"))
     mods = stale_mods & {"face", "voice"}
     if "detector" in stale_mods:
@@ -54,7 +98,7 @@ def plan(models_dir, data_dir=None) -> list[Step]:
     for m in sorted(mods):
         why = next((p for p in rel.problems if p.startswith(f"premodel_{m}")),
                    "its models or their thresholds change")
-        steps.append(Step(f"eyeauth premodel train --modality {m}", why, "premodel", (m,)))
+        steps.append(Step(f"eyeauth premodel train --modality {m}{here}", why, "premodel", (m,)))
     return steps
 
 
@@ -109,14 +153,12 @@ def build(models_dir, data_dir=None, dry_run=False, progress=None, board=None):
 
 def _run(step, d, data_dir):
     if step.kind == "models":
-        from eyeauth.models import build as B
-
-        B.build(list(step.args), data_dir=data_dir, out_dir=d)
+        build_models(list(step.args), force=step.force, data_dir=data_dir, out_dir=d)
     elif step.kind == "thresholds":
-        from eyeauth.auth import thresholds as T
+        from eyeauth.evaluation import thresholds as T
 
         T.build(out=d / "thresholds.json", data_dir=data_dir)
     elif step.kind == "premodel":
-        from eyeauth.premodel import train
+        from eyeauth.premodel import route
 
-        train.train(step.args[0], out=d / f"premodel_{step.args[0]}.json")
+        route.train(step.args[0], out=d / f"premodel_{step.args[0]}.json")

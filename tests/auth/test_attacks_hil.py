@@ -108,6 +108,80 @@ def test_junk_inputs_never_block_enroll_and_flush_empties(b):
     b.owner.delete("cara")
 
 
+# -- issue 22, finding 1: inputs named by a command that failed its argument check
+
+@pytest.mark.parametrize("bad", [{"voice": 123}, {"voice": ["x", 1]}, {"user": 5}, {"policy": "face"}],
+                         ids=["voice-int", "voice-list", "user-int", "policy-no-debug"])
+def test_a_refused_auth_takes_the_inputs_it_named_with_it(b, bad):
+    owner = b.owner.feed_frame(b.face("s31", 8))
+    with pytest.raises(DeviceError):
+        b.app.command("auth", face=owner["input"], **bad)
+    # a second client naming the same frame: gone with the refused command
+    assert _err(b.app.command, "auth", face=owner["input"]) == "no_input"
+
+
+def test_a_refused_enroll_takes_every_input_it_named(b):
+    ids = [b.owner.feed_frame(b.face("s31", i))["input"] for i in (4, 5)]
+    with pytest.raises(DeviceError) as e:  # 6 ids: over the 5 an enroll may name
+        b.app.command("enroll", user="eve", face=ids + ["a", "b", "c", "d"], chal="0" * 24, mac="0" * 64)
+    assert e.value.code == "bad_args"
+    for iid in ids:
+        assert _err(b.app.command, "auth", face=iid) == "no_input"
+
+
+# -- issue 22, finding 7: the virtual camera captures at the moment of the attempt
+
+def test_a_frame_shown_earlier_is_not_captured_later(b):
+    import base64
+
+    from eyeauth.auth import inputs
+    from eyeauth.sim import services
+
+    frame = inputs.load_frame(b.face("s31", 8))
+    push = {"sensor": "camera", "data": base64.b64encode(frame.tobytes()).decode(),
+            "w": int(frame.shape[1]), "h": int(frame.shape[0])}
+    b.control("sensor", **push)  # the owner in front of the camera, now: a live attempt sees them
+    r = b.owner.auth(policy="face", user="ann")
+    assert r["accepted"] and r["user"] == "ann"
+    b.control("sensor", **push)  # the owner again; then a failed enroll leaves the frame unused
+    sig = b.owner.signed_args("enroll", user="ann", face=1)
+    sig["mac"] = "0" * 64
+    assert _err(b.app.command, **sig) == "bad_mac"
+    time.sleep(services.HOLD_S + 1)  # the owner walked away; an attacker tries with no inputs
+    r = _try(b.anyone.auth)
+    assert not r["accepted"] and r.get("err") == "no_input", r
+
+
+# -- issue 22, finding 8: duplicate JSON keys; the lockout wait and resets
+
+def test_duplicate_keys_are_refused_not_last_key_wins(b):
+    boot = b.app.command("hello")["boot"]
+    r = _raw(b.app, _frame(801, '{"cmd":"ping","cmd":"reset"}'), 801)
+    assert r and r["err"] == "bad_frame" and "duplicate" in r["msg"], r
+    r = _raw(b.app, _frame(802, '{"cmd":"users","offset":0,"x":{"a":1,"a":2}}'), 802)
+    assert r and r["err"] == "bad_frame", r
+    r = _raw(b.app, _frame(803, '{"cmd":"ping","data":"a:b","x":1}'), 803)  # ':' in a string is fine
+    assert r == {"ok": True, "data": "a:b"}, r
+    assert b.app.command("hello")["boot"] == boot  # no reset happened
+
+
+def test_a_reset_restarts_the_wait_and_the_owner_unlocks(b):
+    # decided: the wait counts powered time only (no clock survives a reset), so a cable holder
+    # resetting the board faster than the wait keeps the owner out; the owner's signed unlock
+    # ends it at once (docs/SECURITY.md, "The lockout and resets")
+    b.owner.config(lockout_n=1, lockout_s=4)
+    assert _err(b.app.command, "auth") == "no_input"
+    assert 3 <= b.app.command("users")["wait_s"] <= 4
+    time.sleep(2)
+    b.app.command("reset")
+    b.app.wait_hello(30)
+    assert 3 <= b.app.command("users")["wait_s"] <= 4  # restarted, not shortened
+    assert _err(b.app.command, "auth") == "locked"
+    b.owner.unlock()
+    assert b.app.command("users")["wait_s"] == 0
+    b.owner.config(lockout_n=5, lockout_s=30)
+
+
 # -- finding 4: deep JSON
 
 def test_deep_json_costs_one_reply_and_the_app_stays(b):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.hil
 
 def test_48_users_enrol_match_and_identify(tmp_path, shared_data):
     from eyeauth import MODELS_DIR
-    from eyeauth.auth import capacity
+    from eyeauth.benchmarks import capacity
     from eyeauth.sim import VirtualBoard
 
     if not (MODELS_DIR / "identification.json").exists():

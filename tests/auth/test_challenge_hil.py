@@ -91,3 +91,70 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     with pytest.raises(DeviceError) as e:
         b.auth.auth(voice=clip, user="ann")
     assert e.value.code == "no_challenge"
+
+
+# -- issue 22, finding 4: a covered camera no longer turns the default policy into voice-only
+
+def _try(fn, *a, **k):
+    try:
+        return fn(*a, **k)
+    except DeviceError as e:
+        return {"accepted": False, "err": e.code}
+
+
+def test_without_a_usable_face_only_the_spoken_challenge_decides(auth_board, shared_data, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from eyeauth.auth.client import AuthClient
+    from eyeauth.models import keyword
+
+    b = auth_board
+    folder = shared_data / "voices/speech_commands" / SPEAKER
+    vocab = list(keyword.VOCAB)
+    enrol = [_clip(folder, vocab[i:i + 3], 10 + i) for i in (0, 3, 6)] + [_clip(folder, vocab[7:], 9)]
+    b.auth.enroll("ann", faces=[shared_data / "faces/orl/s31" / f"{i}.pgm" for i in (1, 2)], voices=enrol)
+    b.auth.config(lockout_n=100)  # the attack below runs 20 attempts in a row
+    assert b.app.command("users")["users"]["ann"]
+    anyone = AuthClient(b.app, None)  # the attacker: no key, the board's default policy (cascade)
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (240, 320), np.uint8)
+    # the attack as written: a noise frame plus a recording of the owner's voice (never enrolled)
+    results = [_try(anyone.auth, face=noise, voice=_clip(folder, list(rng.choice(vocab, 3, replace=False)), 100 + i),
+                    user="ann") for i in range(20)]
+    assert sum(r["accepted"] for r in results) == 0, results
+    assert {r.get("err") for r in results} == {"need_challenge"}, results
+    assert b.app.command("users")["users"]["ann"]
+    # the owner with the camera covered answers the words the board draws: the challenge decides
+    black = tmp_path / "black.png"
+    Image.fromarray(np.zeros((240, 320), np.uint8)).save(black)
+    ch = anyone.say()
+    r = b.auth.auth(face=black, voice=_clip(folder, ch["words"], 5), spoken=ch["challenge"], user="ann")
+    assert r["policy"] == "challenge" and r["used"] == ["voice"] and r["words_ok"] and r["accepted"], r
+    # ... and a recording of another challenge's words does not
+    ch2 = anyone.say()
+    while any(a == c for a, c in zip(ch["words"], ch2["words"])):
+        ch2 = anyone.say()
+    r = _try(anyone.auth, face=noise, voice=_clip(folder, ch["words"], 6), spoken=ch2["challenge"], user="ann")
+    assert not r["accepted"], r
+    # `eyeauth auth` guides the user through it when the board asks (the owner's host)
+    key = tmp_path / "pairing.key"
+    key.write_text(b.auth.key.hex() + "\n")
+    rec = tmp_path / "recording.wav"
+    import wave
+    with wave.open(str(rec), "wb") as w:  # the owner's recording: the command does not use it
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+        w.writeframes(_clip(folder, vocab[:3], 7).astype("<i2").tobytes())
+    out = subprocess.run([sys.executable, "-m", "eyeauth", "auth", "--port", b.port, "--face", str(black),
+                          "--voice", str(rec), "--words-from", str(folder), "--seed", "1", "--user", "ann",
+                          "--json"],
+                         capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "EYEAUTH_PAIRING_KEY": str(key)})
+    assert out.returncode == 0, out.stderr
+    assert "no usable face" in out.stderr and "say:" in out.stderr, out.stderr
+    r = json.loads(out.stdout)
+    assert r["policy"] == "challenge" and len(r["challenge_words"]) == 3, r
+    assert r["words_ok"] and r["accepted"] and r["user"] == "ann", r

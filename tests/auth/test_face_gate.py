@@ -64,3 +64,41 @@ def test_board_runs_the_model_list_and_defaults_of_its_release_manifest(auth_boa
     other = next(n for n in rel.board_models["face"] if n != rel.defaults["face"])
     with pytest.raises(DeviceError, match="deployed face models"):  # the quick bundle ships one
         auth_board.auth.auth(face=faces("s31", [1])[0], policy="face", face_model=other)
+
+
+def test_the_board_refuses_a_manifest_without_a_threshold_instead_of_defaulting(tmp_path, faces,
+                                                                               deploy_fresh):
+    """The board has no fallback value: with the default face model's threshold taken out of
+    /models/release.json (written past the host's `release check`, which refuses such a
+    release), an attempt with that model fails with `no_release`, naming the missing value."""
+    import json
+    import secrets
+
+    from eyeauth.auth.client import AuthClient
+    from eyeauth.link.client import AppClient
+    from eyeauth.link.transport import open_transport
+    from eyeauth.board.deploy import default_models_bundle
+    from eyeauth.sim import VirtualBoard
+
+    removed = {}
+
+    def build(arch):
+        files = default_models_bundle(arch)
+        man = json.loads(files["/models/release.json"])
+        removed["model"] = man["default"]["face"]
+        del man["thresholds"][removed["model"]]
+        files["/models/release.json"] = json.dumps(man).encode()
+        return files
+
+    key = secrets.token_bytes(32)
+    with VirtualBoard(tmp_path / "board") as vb:
+        deploy_fresh(vb.port, build=build, pairing_key=key)
+        with open_transport(vb.port) as t:
+            app = AppClient(t, timeout=60)
+            app.ensure_app()
+            c = AuthClient(app, key, debug=True)
+            c.enroll("ann", faces("s31", [1, 2, 3]))  # enrolment needs no threshold
+            with pytest.raises(DeviceError) as ei:
+                c.auth(face=faces("s31", [9])[0], policy="face", user="ann")
+    assert ei.value.code == "no_release"
+    assert f"thresholds/{removed['model']}" in str(ei.value) and "release check" in str(ei.value)

@@ -124,3 +124,43 @@ def test_deploy_opens_a_locked_board_with_the_host_secret_only(board, monkeypatc
     assert "ann" in b.owner.users()["users"]  # templates and pairing kept
     b.app.t.write(b"\r\x03\x03\x03\r\n")  # and locked again: Ctrl-C is data, the app answers
     assert b.app.command("ping", data="after ctrl-c") == {"ok": True, "data": "after ctrl-c"}
+
+
+# -- issue 22, finding 2 (the flood at boot: tests/auth/test_boot_hil.py)
+
+def test_the_board_follows_the_esp32_boot_rule(fresh_sim, tmp_path):
+    # MicroPython's ESP32 port runs main.py only when boot.py ended without an exception: a boot.py
+    # that raises leaves the board in the REPL (the virtual board now does the same)
+    from eyeauth.errors import LinkError
+    from eyeauth.link.client import AppClient
+    from eyeauth.link.transport import open_transport
+
+    bad = tmp_path / "boot.py"
+    bad.write_text("raise KeyboardInterrupt  # as a Ctrl-C landing in boot.py would\n")
+    assert _mpremote(fresh_sim.port, "fs", "cp", str(bad), ":boot.py").returncode == 0
+    sim.reset(fresh_sim.state)
+    with open_transport(fresh_sim.port) as t:
+        app = AppClient(t, timeout=5)
+        with pytest.raises(LinkError):
+            app.wait_hello(8)  # main.py did not run: no app
+    r = _mpremote(fresh_sim.port, "exec", "print('at the REPL')")
+    assert r.returncode == 0 and "at the REPL" in r.stdout, r.stderr
+
+
+# -- issue 22, finding 3 (the lines cannot hold the maintenance button: tests/auth/test_boot_hil.py)
+
+def test_esptool_over_the_cable_reads_the_default_image(board, tmp_path):
+    # the bridge's DTR/RTS reset the chip into the ROM loader (GPIO0 low as EN rises): on the
+    # default image the flash is plain, so the board's key and its files are there for esptool
+    # (the virtual board's vfs region holds its files, small ones first; a real littlefs puts
+    # them anywhere in the partition: read all of it, esptool read-flash 0x200000 0x200000)
+    b = board
+    out = tmp_path / "vfs.bin"
+    r = subprocess.run([sys.executable, "-m", "esptool", "--chip", "esp32", "--port", b.lines_port,
+                        "read-flash", "0x200000", "0x1000", str(out)], capture_output=True, text=True,
+                       timeout=240)
+    assert r.returncode == 0, r.stdout[-500:]
+    key_hex = open(b.fs + "/pairing.key").read().strip()
+    assert key_hex.encode() in out.read_bytes()
+    b.app.wait_hello(30)  # esptool's hard reset (RTS) ran the app again
+    assert b.app.command("hello")["paired"] is True

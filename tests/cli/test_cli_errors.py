@@ -12,7 +12,8 @@ def _run(*args):
 
 @pytest.mark.parametrize("args,code,needle", [
     (("deploy", "--port", "/dev/does-not-exist"), 3, "cannot open /dev/does-not-exist for deploy"),
-    (("auth", "--port", "/dev/does-not-exist", "--face", "x.pgm"), 3, "cannot open serial port /dev/does-not-exist"),
+    (("users", "--port", "/dev/does-not-exist"), 3, "cannot open serial port /dev/does-not-exist"),
+    (("auth", "--port", "/dev/does-not-exist", "--face", "x.pgm"), 6, "image x.pgm not found"),  # files first
     (("flash", "--port", "/dev/null", "--firmware", "nope.bin"), 2, "firmware image nope.bin not found"),
     (("sim", "start", "--board", "esp-nothing"), 2, "unknown board 'esp-nothing'"),
     (("sim", "status", "--state-dir", "/tmp/eyeauth-no-board-here"), 1, "no virtual board runs in"),
@@ -37,4 +38,5 @@ def test_help_lists_the_commands():
 
 def test_enroll_without_inputs_says_what_to_give(tmp_path):
     r = _run("enroll", "--port", "/dev/null", "--user", "ann")
-    assert r.returncode == 6 and r.stderr.strip() == "eyeauth: give --face and/or --voice"
+    assert r.returncode == 2 and r.stderr.strip() == ("eyeauth: give --live (the board's camera "
+                                                      "and microphone) or --face DIR and/or --voice DIR")

@@ -8,7 +8,7 @@ from eyeauth.cli.main import main
 from eyeauth.errors import UsageError
 from eyeauth.explore import run, space, sweep
 
-FAST = ["--set", "python_stages=assumed"]
+FAST = ["--assume", "python_stages=assumed"]
 
 
 def test_explore_json_has_the_keys(fake_zoo, tmp_path, capsys):
@@ -102,7 +102,7 @@ def test_unfit_configuration_is_excluded_with_reason(fake_zoo):
 
 def test_bad_arguments_are_one_line_errors(fake_zoo, tmp_path, capsys):
     _, scores = fake_zoo
-    for argv in (["explore"], ["explore", "--out", str(tmp_path), "--set", "bogus=1"],
+    for argv in (["explore"], ["explore", "--out", str(tmp_path), "--assume", "bogus=1"],
                  ["explore", "--out", str(tmp_path), "--policy", "telepathy",
                   "--scores", str(scores)],
                  ["explore", "--out", str(tmp_path), "--scores", str(tmp_path / "none.json")]):
@@ -114,7 +114,7 @@ def test_bad_arguments_are_one_line_errors(fake_zoo, tmp_path, capsys):
 def test_space_enumeration_offers_the_router_only_with_its_final_model():
     variants = [{"variant": "v"}]
     routers = {"face": {"chain": ["f1", "f2"], "final": "f2", "runs": [1.0, 0.3]}}
-    cfgs = space.enumerate_configs(variants, ["f1", "f2"], ["v1"], policies=["face", "zsum"],
+    cfgs = space.enumerate_configs(variants, ["f1", "f2"], ["v1"], policies=["face", "sum"],
                                    routers=routers)
     face = [c for c in cfgs if c["policy"] == "face"]
     assert len(face) == 2 * 2 + 1 * 2  # f1: premodel off only; f2: on and off; x 2 bit widths

@@ -4,7 +4,7 @@ import pytest
 
 from eyeauth.errors import UsageError
 from eyeauth.explore import assumptions, fusion, memory, pareto, ux
-from eyeauth.models import metrics
+from eyeauth.evaluation import scoring as metrics
 
 A = assumptions.Assumptions()
 

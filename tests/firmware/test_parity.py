@@ -19,8 +19,6 @@ from eyeauth.models import preprocess as P
 from eyeauth.models import vad as V
 
 VM_SCRIPT = r'''
-import sys
-sys.path.insert(0, "{fw}")
 from eyeauth_fw import imgproc
 f = bytearray(open("{d}/frame.bin", "rb").read())
 open("{d}/face.bin", "wb").write(imgproc.face_input(f, {w}, {h}, {box}, {size}))
@@ -43,7 +41,7 @@ def test_device_image_preprocessing_matches_host(tmp_path, shared_data, w, h, si
     frame = _frame(shared_data, w, h, rng)
     frame.tofile(tmp_path / "frame.bin")
     box = (w // 3 - 5, h // 4, 100, 100)
-    script = VM_SCRIPT.format(fw=FIRMWARE_DIR, d=tmp_path, w=w, h=h, box=box, size=size)
+    script = mpvm.firmware_prelude() + VM_SCRIPT.format(d=tmp_path, w=w, h=h, box=box, size=size)
     r = mpvm.run(script, heap_bytes=None, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
 
@@ -73,18 +71,18 @@ PHRASE_MIN_FREE = 256 * 1024
 PHRASE_SCRIPT = r'''
 import gc, json
 from array import array
-from eyeauth_fw import pipeline
-pipeline._cards.update(json.loads(%(cards)r))
+from eyeauth_fw import pipeline, release
+release.use({"nets": json.loads(%(nets)r)})
 gc.collect()
 x = array("h", open(%(clip)r, "rb").read())
 tensors = []
 frees = []
 class Board(SimBoard):
-    def nn_run(self, model, tensor):
+    def nn_run(self, model, tensor, net=None):
         if model != "audio_fe":
             tensors.append(bytes(tensor))
-        r = SimBoard.nn_run(self, model, tensor)
-        gc.collect()  # the sim transport's base64/JSON garbage: a real board's HAL makes none
+        r = SimBoard.nn_run(self, model, tensor, net)
+        gc.collect()  # the loopback transport's JSON line and payload: a real board's HAL makes none
         return r
 class Tel:
     def record(self, stage, model, dt, modeled=-1, arena=0, extra=None):
@@ -112,14 +110,17 @@ def _phrase(shared_data, seconds_min=2.0):
 def _vm_voice(tmp_path, x, cards, heap=PHRASE_HEAP):
     import json
 
-    from eyeauth.models import voice_phrase as VP, zoo
+    from eyeauth.board.configs import load_board
+    from eyeauth.models import zoo
+    from eyeauth.release import net_entry
     from eyeauth.sim import vmnn
     x.tofile(tmp_path / "clip.bin")
     fe = zoo.load_card(zoo.FRONTEND)
-    fw = {c["name"]: VP.fw_card(c) for c in cards + [fe]}
+    board = load_board("esp-eye")
+    nets = {c["name"]: net_entry(c, board) for c in cards + [fe]}  # the manifest's, as deploy writes it
     with vmnn.serve(zoo.models_dir()) as addr:
         script = vmnn.vm_prelude(addr) + PHRASE_SCRIPT % {
-            "cards": json.dumps(fw), "clip": str(tmp_path / "clip.bin"),
+            "nets": json.dumps(nets), "clip": str(tmp_path / "clip.bin"),
             "models": [c["name"] for c in cards], "out": str(tmp_path / "tensors.bin")}
         return mpvm.run_json(script, "OUT", heap_bytes=heap, timeout=300)
 

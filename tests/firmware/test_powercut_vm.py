@@ -5,7 +5,7 @@ nothing after it does), then the board "boots": everything is loaded from the fi
 must hold the state before or the state after the operation, never a third one, and never raise.
 k runs from 1 until the operation completes; 60 users are enrolled first so shards hold several.
 (tests/auth/test_power_cut.py kills the whole virtual board during enroll, fewer times.)"""
-from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth import mpvm
 
 _SCRIPT = r"""
 import sys, os, gc, math, random, json
@@ -231,7 +231,7 @@ print(json.dumps(counts))
 def test_every_flash_operation_cut_leaves_the_state_before_or_after(tmp_path):
     import json
 
-    script = "import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path)) + _SCRIPT
+    script = mpvm.firmware_prelude() + "import os\nos.chdir(%r)\n" % str(tmp_path) + _SCRIPT
     r = mpvm.run(script, heap_bytes=2097152, timeout=300, check=False)
     assert r.returncode == 0, (r.stdout + r.stderr)[-2000:]
     counts = json.loads(r.stdout.strip().splitlines()[-1])

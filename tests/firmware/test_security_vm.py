@@ -3,7 +3,7 @@ byte for byte, inputs expire and stay within budget, the lockout backs off and s
 restart, frames are bounded in depth and ASCII on the way out."""
 import json
 
-from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth import mpvm
 from eyeauth.auth import pairing
 
 _CLOCK = """
@@ -18,7 +18,7 @@ clock = _Clock()
 
 
 def _run(tmp_path, body):
-    script = ("import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path))
+    script = (mpvm.firmware_prelude() + "import os\nos.chdir(%r)\n" % str(tmp_path)
               + _CLOCK + body)
     r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -82,3 +82,18 @@ def test_frames_are_depth_bounded_and_ascii(tmp_path):
     from eyeauth.link.protocol import decode_line
     frame = eval(lines[2][5:])
     assert decode_line(frame.rstrip(b"\n")).payload == {"user": "jos\u00e9", "e": "\U0001f600"}
+
+
+def test_frames_with_a_repeated_key_are_refused(tmp_path):
+    # issue 22, finding 8: json.loads keeps the last of two equal keys, so {"cmd":"ping","cmd":
+    # "reset"} read as a ping by a logger and as a reset by the board; the board refuses it
+    cases = ['{"cmd":"ping","cmd":"reset"}', '{"a":{"x":1,"x":2}}', '{"a":"x\\":y","a":1}',
+             '{"a":1,"\\u0061":2}', '{"cmd": "ping", "data": "a:b"}', '[{"a":1},{"a":2}]',
+             '{"a":"x\\":y","b":1}', '{}', '"s:"']
+    out = _run(tmp_path, "import json\nfrom binascii import crc32\nfrom eyeauth_fw import protocol\n"
+               "for t in json.loads(%r):\n"
+               "    body = ('C1 7 ' + t).encode()\n"
+               "    line = body + (' %%08x' %% (crc32(body) & 0xFFFFFFFF)).encode()\n"
+               "    try:\n        protocol.decode(line)\n        print('ok')\n"
+               "    except ValueError as e:\n        print('refused', e)\n" % json.dumps(cases))
+    assert out.splitlines() == ["refused duplicate key"] * 4 + ["ok"] * 5

@@ -4,7 +4,7 @@ heap): sharded layout, damage detection and recovery, the version-1 file convert
 import hashlib
 import hmac
 
-from eyeauth import FIRMWARE_DIR, mpvm
+from eyeauth import mpvm
 
 _SETUP = """
 import sys, os, gc, math, random
@@ -21,7 +21,7 @@ def unit(d):
 
 
 def _run(tmp_path, body):
-    script = ("import sys, os\nsys.path.insert(0, %r)\nos.chdir(%r)\n" % (str(FIRMWARE_DIR), str(tmp_path))
+    script = (mpvm.firmware_prelude() + "import os\nos.chdir(%r)\n" % str(tmp_path)
               + _SETUP + body)
     r = mpvm.run(script, heap_bytes=2097152, timeout=120, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -95,8 +95,8 @@ def test_vectorised_match_equals_pipeline_score(tmp_path):
 
 def test_device_hmac_equals_python_hmac(tmp_path):
     key = bytes(range(32))
-    script = ("import sys\nsys.path.insert(0, %r)\nfrom eyeauth_fw import security\nfrom binascii import hexlify\n"
-              "print(hexlify(security.hmac_sha256(%r, b'enroll|ann|42')).decode())\n"
-              % (str(FIRMWARE_DIR), key))
+    script = mpvm.firmware_prelude() + (
+        "from eyeauth_fw import security\nfrom binascii import hexlify\n"
+        "print(hexlify(security.hmac_sha256(%r, b'enroll|ann|42')).decode())\n" % key)
     r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.stdout.strip() == hmac.new(key, b"enroll|ann|42", hashlib.sha256).hexdigest()

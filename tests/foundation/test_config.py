@@ -48,3 +48,23 @@ def test_cli_takes_the_port_from_the_project_file_and_says_when_there_is_none(pr
     assert main(["users"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "EYEAUTH_PORT" in err and "--port" in err
+
+
+def test_a_board_config_cannot_put_the_maintenance_button_on_a_bridge_pin(tmp_path):
+    # issue 22, finding 3: DTR/RTS of the USB bridge drive EN and GPIO0; a maintenance button
+    # there would be held by anyone with the cable
+    import json
+
+    import pytest
+
+    from eyeauth import BOARD_CONFIGS_DIR
+    from eyeauth.board.configs import bridge_pins, load_board
+    from eyeauth.errors import UsageError
+
+    eye = json.loads((BOARD_CONFIGS_DIR / "esp-eye.json").read_text())
+    assert bridge_pins(eye) == {"EN", "GPIO0"} and eye["hal"]["button"]["pin"] not in (0,)
+    bad = dict(eye, hal={**eye["hal"], "button": {"pin": 0, "active": 0}})  # BOOT
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(UsageError, match="USB serial line drives"):
+        load_board("bad", tmp_path)
+    assert load_board("esp-eye")["hal"]["button"]["pin"] == 15

@@ -12,16 +12,20 @@ from eyeauth import FIRMWARE_DIR, REPO_ROOT
 HOST = REPO_ROOT / "host"
 
 #: Circles still open, each a set of modules; the test fails if one closes (remove it here) or
-#: a new one appears. models/: build <-> voice_phrase and crosseval <-> auth.thresholds go
-#: through function-level imports; breaking them means editing build.py functions whose source
-#: is hashed into every model's build_hash (a full retrain), so they wait for the next rebuild.
-#: The keyword model joined it: models/keyword.py (hashed whole into kw10's build_hash) imports
-#: auth/liveness.py to fit its decision threshold, which imports keyword.py back.
-KNOWN_CIRCLES = [
-    {"eyeauth.auth.thresholds", "eyeauth.models.build", "eyeauth.models.crosseval",
-     "eyeauth.models.embed", "eyeauth.models.evaluate", "eyeauth.models.voice_phrase",
-     "eyeauth.auth.liveness", "eyeauth.models.keyword"},
-]
+#: a new one appears.
+KNOWN_CIRCLES: list = []
+
+#: The host's layers below the CLI, bottom up. A module may import its own layer and those
+#: below it, never one above (function-level imports count).
+#: - build: training, preprocessing, TFLM, the zoo and its build (nothing here imports evaluation;
+#:   the build takes its card figures through a callback);
+#: - evaluation: scoring, cross-dataset tables, folders, thresholds, identification, fusion,
+#:   liveness, routers' evaluation, card figures;
+#: - clients and tools above it: the board client (auth/), benchmarks, the explorer, the demo.
+BUILD = ("eyeauth.training", "eyeauth.models")
+EVALUATION = ("eyeauth.evaluation",)
+ABOVE_EVALUATION = ("eyeauth.auth", "eyeauth.benchmarks", "eyeauth.explore", "eyeauth.demo",
+                    "eyeauth.cli", "eyeauth.release_build")
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -128,6 +132,67 @@ def test_board_does_not_import_the_simulator():
     bad = _violations(mods, g, lambda m: m.startswith("eyeauth.board"),
                       lambda d: d == "eyeauth.sim" or d.startswith("eyeauth.sim."))
     assert not bad, "board/ (real boards) must not depend on sim/:\n" + "\n".join(bad)
+
+
+def _under(m, prefixes):
+    return any(m == p or m.startswith(p + ".") for p in prefixes)
+
+
+def test_nothing_in_the_build_imports_the_evaluation_layer():
+    mods, g = graph(HOST)
+    bad = _violations(mods, g, lambda m: _under(m, BUILD), lambda d: _under(d, EVALUATION))
+    assert not bad, "the build sits below the evaluation layer:\n" + "\n".join(bad)
+
+
+def test_the_evaluation_layer_sits_below_the_board_client_tools_and_cli():
+    mods, g = graph(HOST)
+    assert any(_under(m, EVALUATION) for m in mods)
+    bad = _violations(mods, g, lambda m: _under(m, EVALUATION) or _under(m, BUILD),
+                      lambda d: _under(d, ABOVE_EVALUATION))
+    assert not bad, "evaluation and build must not import what sits above them:\n" + "\n".join(bad)
+
+
+def test_auth_is_the_board_client_only():
+    """auth/ speaks the protocol (and pairs, and loads the inputs it sends): no evaluation, no
+    models, no training, no benchmarks."""
+    mods, g = graph(HOST)
+    bad = _violations(mods, g, lambda m: _under(m, ("eyeauth.auth",)),
+                      lambda d: _under(d, BUILD + EVALUATION + ("eyeauth.benchmarks",)))
+    assert not bad, "auth/ is the board client:\n" + "\n".join(bad)
+
+
+def private_uses(root: Path) -> list[str]:
+    """``module._name`` and ``from module import _name`` across modules of the package (names
+    with one leading underscore are their module's own)."""
+    out = []
+    for p in sorted(root.rglob("*.py")):
+        tree = ast.parse(p.read_text(), str(p))
+        where = p.relative_to(root)
+        mods = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("eyeauth.")):
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        out.append(f"{where}:{node.lineno} imports {a.name}")
+                    mods.add(a.asname or a.name)
+            elif isinstance(node, ast.Import):
+                mods |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("eyeauth")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                    node.value.id in mods and node.attr.startswith("_") and not node.attr.startswith("__"):
+                out.append(f"{where}:{node.lineno} uses {node.value.id}.{node.attr}")
+    return out
+
+
+def test_no_private_names_across_host_modules():
+    bad = private_uses(HOST / "eyeauth")
+    assert not bad, "a name another module needs is public (no leading underscore):\n" + "\n".join(bad)
+
+
+def test_the_private_name_finder_finds_them(tmp_path):
+    (tmp_path / "a.py").write_text("from eyeauth.models import embed\nembed._infer(1)\n"
+                                   "from eyeauth.models.build import _save_card\n")
+    assert len(private_uses(tmp_path)) == 2
 
 
 def test_firmware_hal_does_not_import_the_app():

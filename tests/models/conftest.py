@@ -1,6 +1,5 @@
 import os
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -23,18 +22,3 @@ def fsdd_dir():
     if not FSDD.is_dir():
         pytest.skip("../shared/data/voices/fsdd is not present")
     return FSDD
-
-
-@pytest.fixture(scope="session")
-def cards():
-    from eyeauth.models import zoo
-
-    found = zoo.list_models()
-    if not found:
-        pytest.skip("the zoo is not built (run `eyeauth models build`)")
-    return found
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(1234)

@@ -34,10 +34,17 @@ def test_eval_voice_on_small_folder(cards, fsdd_dir, tmp_path, capsys):
     captured = capsys.readouterr()
     rows = json.loads(captured.out)
     assert {r["name"] for r in rows} == {c["name"] for c in cards if c["modality"] == "voice"}
+    from eyeauth import MODELS_DIR
+    from eyeauth.release import read_thresholds
+
+    shipped = read_thresholds(MODELS_DIR / "thresholds.json").thresholds
     for r in rows:
         assert 0 <= r["eer"] <= 1 and 0 <= r["eer_float"] <= 1 and "frr_at_far_1pct" in r
         assert r["genuine_trials"] == 6 and r["impostor_trials"] == 6
-    assert "embedding with" in captured.err  # progress on stderr
+        # at the shipped threshold, scored as the board scores (int8 samples, normalised sum)
+        assert r["threshold"] == shipped[r["name"]]
+        assert 0 <= r["far_at_threshold"] <= 1 and 0 <= r["frr_at_threshold"] <= 1
+    assert captured.err == ""  # --json: no progress, no notes
 
 
 def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
@@ -45,7 +52,7 @@ def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
     from PIL import Image
 
     from eyeauth import datasets
-    from eyeauth.models import synth
+    from eyeauth.training import synth
 
     rng = np.random.default_rng(5)
     for ident in ("s37", "s38", "s39"):
@@ -56,7 +63,7 @@ def test_eval_face_on_uncropped_frames(cards, orl_dir, tmp_path, capsys):
                                          min_frac=0.5)
             Image.fromarray(frame).save(d / f"{k}.png")
     assert main(["models", "eval", "--modality", "face", "--data", str(tmp_path),
-                 "--model", "face_s48", "--enrol", "2", "--json"]) == 0
+                 "--model", "face_s48", "--enroll", "2", "--json"]) == 0
     rows = _json(capsys)
     assert len(rows) == 1 and rows[0]["files"] == 15 and rows[0]["genuine_trials"] == 9
 

@@ -3,7 +3,8 @@ import pytest
 
 from eyeauth import datasets
 from eyeauth.errors import DataError
-from eyeauth.models import embed, preprocess as P, synth, zoo
+from eyeauth.models import embed, preprocess as P, zoo
+from eyeauth.training import synth
 
 
 def test_detector_finds_placed_faces(cards, orl_dir, rng):

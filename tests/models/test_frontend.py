@@ -10,11 +10,12 @@ import pytest
 from eyeauth import timing
 from eyeauth.errors import DataError, ModelError
 from eyeauth.models import frontend as F, tflm, zoo
+from eyeauth.training import frontend as R  # the recipe: the graph writer
 
 
 def _one_op(name, x, out_shape, out_type, consts=(), **flex):
     """A model of one signal op: input x (int16 or uint32/uint64), constant inputs, -> output."""
-    g = F._Graph()
+    g = R.Graph()
     S = g.S
     types = {np.int16: S.TensorType.INT16, np.uint32: S.TensorType.UINT32,
              np.uint64: S.TensorType.UINT64, np.int32: S.TensorType.INT32}
@@ -27,7 +28,7 @@ def _one_op(name, x, out_shape, out_type, consts=(), **flex):
 
 def test_window_option_is_the_shift(rng):
     x = rng.integers(-32768, 32767, 256).astype(np.int16)
-    w = F.hann_q()
+    w = R.hann_q()
     for shift in (12, 14):
         got = _one_op("SignalWindow", x, [256], np.int16, [w], shift=shift)
         ref = np.clip((x.astype(np.int64) * w) >> shift, -32768, 32767)
@@ -61,11 +62,11 @@ def test_filter_bank_sqrt_log_options(rng):
     assert got.tolist() == acc[1:]
     # square root (rounded) and log: round(739 ln(x))
     v = np.array([5, 1000, 123456789, 2 ** 40 + 12345], np.uint64)
-    g = F._Graph()
+    g = R.Graph()
     S = g.S
     inp = g.tensor([4], S.TensorType.UINT64)
     zero = g.tensor([], S.TensorType.INT32, np.zeros((), np.int32))
-    lg = F._log(g, inp, 4, zero)
+    lg = R._log(g, inp, 4, zero)
     out = tflm.run(g.finish([inp], [lg], "test"), v)
     ref = [F.LOG_SCALE * math.log(round(math.sqrt(float(a)))) for a in v]
     assert np.abs(out - np.array(ref)).max() <= 2
@@ -74,8 +75,8 @@ def test_filter_bank_sqrt_log_options(rng):
 def _float_rows(x, r0, n, mels):
     """The front end's arithmetic in float64: Hann, |FFT|^2, mel weights x pre-emphasis gain,
     log power in L units (absolute, as ``FrontEnd.mel``)."""
-    fb = F.mel_matrix(mels) * F.preemphasis_gain()[None, :]
-    hann = F.hann_q() / float(1 << F.HANN_BITS)
+    fb = R.mel_matrix(mels) * R.preemphasis_gain()[None, :]
+    hann = R.hann_q() / float(1 << R.HANN_BITS)
     out = []
     for r in range(r0, r0 + n):
         seg = np.zeros(F.FRAME)
@@ -136,9 +137,9 @@ def test_rows_do_not_depend_on_their_chunk(rng):
 def test_committed_model_is_the_zoo_spec_built(cards):
     entry = zoo.spec_entry(zoo.FRONTEND)
     data = zoo.model_bytes(zoo.FRONTEND)
-    assert data == F.build(entry), "models/audio_fe.tflite is stale: run `eyeauth models build audio_fe`"
+    assert data == R.build(entry), "models/audio_fe.tflite is stale: run `eyeauth models build audio_fe`"
     card = zoo.load_card(zoo.FRONTEND)
-    assert card["output"]["layout"] == F.card_layout(entry)
+    assert card["output"]["layout"] == R.card_layout(entry)
     assert F.spec_of(data) == {"rows": entry["rows"], "mels": entry["mels"]}
     # every voice and keyword model reads a band set the front end computes
     for c in cards:
@@ -148,9 +149,9 @@ def test_committed_model_is_the_zoo_spec_built(cards):
 
 def test_spec_and_band_errors():
     with pytest.raises(ModelError, match="rows"):
-        F.build({"rows": 0})
+        R.build({"rows": 0})
     with pytest.raises(ModelError, match="distinct"):
-        F.build({"mels": [32, 32]})
+        R.build({"mels": [32, 32]})
     with pytest.raises(DataError, match="add 24"):
         F.default().mel(np.zeros((1, F.default().lay["width"]), np.int16), 24)
     with pytest.raises(ModelError, match="not an eyeauth audio front end"):
@@ -158,7 +159,7 @@ def test_spec_and_band_errors():
 
 
 def test_timing_costs_the_signal_ops():
-    data = F.build()
+    data = R.build()
     lat = timing.model_latency(data, "esp32", True)
     per = {}
     for p in lat["per_op"]:

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from eyeauth import FIRMWARE_DIR
+from eyeauth import mpvm
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,10 +19,10 @@ def _private_caches(tmp_path_factory):
 @pytest.fixture(scope="session")
 def vm():
     """vm(body) runs ``body`` in the MicroPython VM with the firmware on sys.path; the body
-    prints one JSON line with ``out(obj)``; returns that object."""
+    prints one JSON line with ``out(obj)``; returns that object. ``use_routers(folder)``: the
+    router documents of a folder, named by a release manifest as deploy names them."""
     def run(body, timeout=60):
-        script = ("import sys, json\nsys.path.insert(0, %r)\n"
-                  "def out(o):\n    print('OUT ' + json.dumps(o))\n" % str(FIRMWARE_DIR)) + body
+        script = mpvm.firmware_prelude() + _HELPERS + body
         r = subprocess.run(["micropython", "-X", "heapsize=2097152", "-c", script],
                            capture_output=True, text=True, timeout=timeout)
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
@@ -30,3 +30,16 @@ def vm():
         assert line, r.stdout[-2000:]
         return json.loads(line[-1][4:])
     return run
+
+
+_HELPERS = """import json
+def out(o):
+    print('OUT ' + json.dumps(o))
+def use_routers(d):
+    import os
+    from eyeauth_fw import premodel, release
+    premodel.DIR = d
+    have = os.listdir(d)
+    release.use({"routers": {m: "premodel_%s.json" % m for m in ("face", "voice")
+                             if "premodel_%s.json" % m in have}})
+"""

@@ -43,7 +43,7 @@ def test_device_rejects_corrupt_file(tmp_path, vm, case):
     got = vm(f"""
 from eyeauth_fw import premodel
 from eyeauth_fw.pipeline import PipelineError
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 try:
     premodel.choose("voice", [0] * 10)
     out("no error")
@@ -59,7 +59,7 @@ def test_missing_file(tmp_path, vm):
         export.load("face", tmp_path / "premodel_face.json")
     got = vm(f"""
 from eyeauth_fw import premodel
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 out(premodel.choose("face", [0] * 14))
 """)
     assert got is None

@@ -10,7 +10,7 @@ from eyeauth.premodel import features as PF
 
 def _frames(shared_data, rng):
     from eyeauth.datasets import load_image
-    from eyeauth.models import synth
+    from eyeauth.training import synth
 
     face = load_image(shared_data / "faces/orl/s7/3.pgm")
     scene, box = synth.scene_frame(face, rng)

@@ -24,7 +24,7 @@ def _device_choices(vm, tmp_path, modality, doc, X):
     (tmp_path / f"premodel_{modality}.json").write_text(json.dumps(doc))
     return vm(f"""
 from eyeauth_fw import premodel
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 X = json.loads({json.dumps(json.dumps(X.tolist()))})
 out([premodel.choose({modality!r}, x) for x in X])
 """)
@@ -54,7 +54,7 @@ def test_constant_premodel_computes_no_features(tmp_path, vm):
     (tmp_path / "premodel_face.json").write_text(json.dumps(doc))
     got = vm(f"""
 from eyeauth_fw import premodel
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 out([premodel.choose_face(None, 0, 0, None), premodel.choose_voice(None)])
 """)
     assert got == ["m_mid", None]  # no voice premodel file: None, the caller keeps its default
@@ -88,7 +88,7 @@ def test_device_pipeline_choice_from_a_frame(tmp_path, vm, shared_data):
     box = (-1, 7, 96, 96)
     got = vm(f"""
 from eyeauth_fw import premodel
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 f = open("{tmp_path}/f.bin", "rb").read()
 out(premodel.choose_face(f, {img.shape[1]}, {img.shape[0]}, {box}))
 """)

@@ -86,7 +86,7 @@ def test_device_refuses_malformed_rules(tmp_path, vm):
     got = vm(f"""
 from eyeauth_fw import premodel
 from eyeauth_fw.pipeline import PipelineError
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 try:
     premodel.load("face")
     out("loaded")
@@ -100,7 +100,7 @@ def _device_route(vm, tmp_path, modality, doc, X, margins):
     (tmp_path / f"premodel_{modality}.json").write_text(json.dumps(doc))
     return vm(f"""
 from eyeauth_fw import premodel
-premodel.DIR = {str(tmp_path)!r}
+use_routers({str(tmp_path)!r})
 X = json.loads({json.dumps(json.dumps(np.asarray(X).tolist()))})
 mg = json.loads({json.dumps(json.dumps(list(map(float, margins))))})
 res = []

@@ -8,8 +8,7 @@ import pytest
 
 from eyeauth.cli.main import main
 from eyeauth.models import zoo
-from eyeauth.premodel import classify as C, export, train
-from eyeauth.premodel.features import NAMES
+from eyeauth.premodel import classify as C, export
 
 
 def _zoo(modality):
@@ -30,48 +29,48 @@ def _routing_premodel(tmp_path, modality, names):
     return export.write(doc, tmp_path / f"premodel_{modality}.json")
 
 
-@pytest.mark.parametrize("modality,kw", [
-    ("voice", {"max_files": 8, "variants": 2, "max_identities": 2}),
-    ("face", {"max_files": 4, "variants": 2, "max_identities": 3}),
+@pytest.mark.parametrize("modality,folder,kw", [
+    ("voice", "voices/fsdd/recordings", {"max_files": 8, "variants": 2, "max_identities": 3}),
+    ("face", "faces/orl", {"max_files": 5, "variants": 2, "max_identities": 4}),
 ])
-def test_eval_returns_the_keys(tmp_path, shared_data, capsys, modality, kw):
+def test_eval_on_a_folder_scores_the_shipped_router_and_its_candidates(tmp_path, shared_data,
+                                                                       capsys, modality, folder, kw):
+    """`premodel eval --data DIR`: the one premodel evaluation on a user's folder: every single
+    model, the routers the file carries and the oracle, scored as the board scores."""
     names = _zoo(modality)
     pm = _routing_premodel(tmp_path, modality, names)
-    argv = ["premodel", "eval", "--modality", modality, "--data", str(shared_data),
+    argv = ["premodel", "eval", "--modality", modality, "--data", str(shared_data / folder),
             "--premodel", str(pm), "--json"]
     for k, v in kw.items():
         argv += [f"--{k.replace('_', '-')}", str(v)]
     assert main(argv) == 0
     r = json.loads(capsys.readouterr().out)
-    assert set(r["single"]) == set(names)
-    for s in r["single"].values():
-        assert 0 <= s["accuracy"] <= 1 and s["mean_latency_ms"] > 0
-    p, o = r["premodel"], r["oracle"]
-    for k in ("accuracy", "mean_latency_ms", "overhead_ms"):
-        assert k in p
-    assert 0 < p["overhead_ms"] < 0.05 * p["mean_latency_ms"]  # it computes features
-    assert abs(sum(p["choices"].values()) - 1) < 1e-3
-    assert o["accuracy"] >= max(s["accuracy"] for s in r["single"].values())
-    assert {"accuracy", "mean_latency_ms"} <= set(o)
-    assert {"most_capable", "largest", "overhead_fraction", "latency_vs_oracle"} <= set(r["targets"])
-    lat = [s["mean_latency_ms"] for s in r["single"].values()]
-    # mean_latency_ms is rounded to 0.01 ms and overhead_ms to 0.001 ms: allow that rounding
-    tol = 0.005 + 0.0005 + 1e-6
-    assert min(lat) - tol <= p["mean_latency_ms"] - p["overhead_ms"] <= max(lat) + tol
+    (name, s), = r["sets"].items()
+    assert name == (shared_data / folder).name and s["identities"] == kw["max_identities"]
+    assert set(s["single"]) == set(names) and "shipped" in s["routers"]
+    for row in list(s["single"].values()) + list(s["routers"].values()) + [s["oracle"]]:
+        assert 0 <= row["far"] <= 1 and 0 <= row["frr"] <= 1 and row["mean_latency_ms"] > 0
+    sh = s["routers"]["shipped"]
+    assert 0 < sh["overhead_ms"] < 0.05 * sh["mean_latency_ms"]  # it computes features
+    assert abs(sum(sh["share"].values()) - 1) < 1e-2
+    lat = [x["mean_latency_ms"] for x in s["single"].values()]
+    assert min(lat) - 0.01 <= sh["mean_latency_ms"] - sh["overhead_ms"] <= max(lat) + 0.01
+    assert {"speedup", "far_delta", "frr_delta", "overhead_fraction"} <= set(s["targets"])
 
 
-def test_train_exports_a_premodel_the_eval_reads(tmp_path, shared_data):
-    names = _zoo("voice")
-    out = tmp_path / "premodel_voice.json"
-    r = train.train("voice", data_dir=shared_data, variants=2, max_files=7,
-                    identities=["george", "jackson"], out=out)
-    assert r["path"] == str(out) and set(r["labels"]) == set(names)
-    assert {c["spec"]["kind"] for c in r["candidates"]} >= {"constant", "tree", "knn"}
-    doc = export.load("voice", out)
-    assert doc["models"] == r["models"] and doc["meta"]["trained_on"]["identities"] == \
-        ["george", "jackson"]
-    assert set(doc["features"]) <= set(NAMES["voice"])
-    assert r["overhead"]["overhead_ms"] < 1.0
+def test_eval_on_a_folder_refuses_set_names_and_thin_folders(tmp_path, shared_data):
+    from eyeauth.evaluation import premodel
+    from eyeauth.errors import DataError, UsageError
+
+    _zoo("face")
+    with pytest.raises(UsageError, match="with --data the folder is the set"):
+        premodel.evaluate("face", data=shared_data / "faces/orl", sets=["orl"])
+    one = tmp_path / "one"
+    (one / "ann").mkdir(parents=True)
+    for f in sorted((shared_data / "faces/orl/s1").iterdir())[:5]:
+        (one / "ann" / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(DataError, match="needs 2 or more"):
+        premodel.evaluate("face", data=one)
 
 
 def test_routers_train_on_reserved_identities_and_evaluate_on_unseen(tmp_path, capsys):

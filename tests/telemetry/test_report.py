@@ -24,10 +24,13 @@ def made(sample_db, tmp_path_factory):
     return report(sample_db, out), out
 
 
-def sql_stats(db: Path, column: str, key: str) -> dict:
-    """The report's numbers for one group, computed directly in SQL."""
+def sql_stats(db: Path, column: str, key) -> dict:
+    """The report's numbers for one group, computed directly in SQL (column "model, stage":
+    key is a (model, stage) pair)."""
+    keys = tuple(key) if isinstance(key, tuple) else (key,)
+    column = " = ? AND ".join(c.strip() for c in column.split(","))
     with contextlib.closing(sqlite3.connect(db)) as c:
-        one = lambda q, *a: c.execute(q, (key,) + a).fetchone()  # noqa: E731
+        one = lambda q, *a: c.execute(q, keys + a).fetchone()  # noqa: E731
         n, mean, mx, heap, arena = one(
             f"SELECT count(*), avg(latency_us), max(latency_us), min(heap_free), max(arena_used)"
             f" FROM records WHERE {column} = ?")
@@ -43,22 +46,28 @@ def sql_stats(db: Path, column: str, key: str) -> dict:
             "heap_kib": heap / 1024, "arena_kib": arena / 1024}
 
 
-def md_table(text: str, heading: str) -> dict[str, list[str]]:
-    """Rows of the markdown table under a heading, keyed by the first cell (backticks off)."""
+def md_table(text: str, heading: str, nkeys: int = 1) -> dict:
+    """Rows of the markdown table under a heading, keyed by the first cell (backticks off), or
+    by a tuple of the first ``nkeys`` cells."""
     section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
     rows = [line.strip("|").split(" | ") for line in section.splitlines()
             if line.startswith("| ") and not line.startswith("|---")]
-    return {r[0].strip(" `"): [c.strip() for c in r[1:]] for r in rows[1:]}
+    key = (lambda r: r[0].strip(" `")) if nkeys == 1 else \
+        (lambda r: tuple(c.strip(" `") for c in r[:nkeys]))
+    return {key(r): [c.strip() for c in r[nkeys:]] for r in rows[1:]}
 
 
 @pytest.mark.parametrize("heading, column", [("Latency and memory per stage", "stage"),
-                                             ("Latency and memory per model", "model")])
+                                             ("Latency and memory per model, per stage",
+                                              "model, stage")])
 def test_markdown_numbers_match_sql(made, sample_db, heading, column):
     _, out = made
-    table = md_table((out / "report.md").read_text(), heading)
+    nkeys = column.count(",") + 1
+    table = md_table((out / "report.md").read_text(), heading, nkeys)
+    first = column.split(",")[0]
     with contextlib.closing(sqlite3.connect(sample_db)) as c:
-        keys = [k for (k,) in c.execute(f"SELECT DISTINCT {column} FROM records "
-                                        f"WHERE {column} != '' ORDER BY 1")]
+        keys = [k if nkeys > 1 else k[0] for k in c.execute(
+            f"SELECT DISTINCT {column} FROM records WHERE {first} != '' ORDER BY 1, {nkeys}")]
     assert sorted(table) == keys
     for key in keys:
         want = sql_stats(sample_db, column, key)
@@ -210,3 +219,80 @@ def test_schema_doc_describes_every_column():
         for col in conn.execute(f"PRAGMA table_info({table})"):
             assert re.search(rf"\b{col[1]}\b", doc), (table, col[1])
             assert re.search(rf"\b{col[1]}\b", store.__doc__), (table, col[1])
+
+
+def _small_db(path, virtual):
+    from eyeauth.link.protocol import TelemetryRecord
+
+    with TelemetryStore(path) as store:
+        store.begin_session("/tmp/board/ttyEYE")
+        store.note_boot("c0ffee01", board="esp-eye", fw="0.1.0", proto=1, hello=True,
+                        virtual=virtual)
+        for seq in range(40):
+            if 10 <= seq < 14:
+                continue  # four records lost on the link
+            store.add_record(TelemetryRecord("c0ffee01", seq, "detect" if seq % 2 else "det_pre",
+                                             "face_det", 5000, 90000, 1_500_000 - seq * 1000, 40000,
+                                             {}), host_time=1_760_000_000.0 + seq)
+    return path
+
+
+def test_a_virtual_boards_data_says_so(tmp_path):
+    """A virtual board says so in its hello (`"virtual": true`); the report, its tables and its
+    plot titles say "virtual board" instead of "on target"."""
+    data = report(_small_db(tmp_path / "v.db", True), tmp_path / "out")
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert data["source"] == "virtual" and "a **virtual board**" in text
+    assert "esp-eye (virtual board)" in md_table(text, "Boots")["c0ffee01"][0]
+    assert "on target" not in text
+    data = report(_small_db(tmp_path / "b.db", None), tmp_path / "out2")
+    assert data["source"] == "board" and "virtual" not in md_table(
+        (tmp_path / "out2" / "report.md").read_text(), "Boots")["c0ffee01"][0]
+
+
+def test_the_per_model_table_is_per_stage(made, sample_db):
+    data, out = made
+    with contextlib.closing(sqlite3.connect(sample_db)) as c:
+        pairs = c.execute("SELECT DISTINCT model, stage FROM records WHERE model != '' "
+                          "ORDER BY 1, 2").fetchall()
+    assert [(r["model"], r["stage"]) for r in data["models"]] == pairs
+    with open(out / "by_model.csv", newline="") as fh:
+        assert [(r["model"], r["stage"]) for r in csv.DictReader(fh)] == pairs
+
+
+def test_heap_plot_draws_the_floor_and_the_gaps(tmp_path, monkeypatch):
+    """The 256 KiB line, a y axis from 0 (so the line shows), the records lost on the link as
+    a shaded span with its count, and a title that says where the data came from."""
+    from matplotlib.figure import Figure
+
+    from eyeauth.telemetry import plots
+
+    seen = {}
+    monkeypatch.setattr(Figure, "savefig", lambda self, path, **kw: seen.setdefault("fig", self))
+    db = _small_db(tmp_path / "h.db", True)
+    with contextlib.closing(schema.open_readonly(db)) as conn:
+        plots.heap_over_time(conn, tmp_path / "heap.png")
+    ax = seen["fig"].axes[0]
+    floors = [ln for ln in ax.get_lines() if list(ln.get_ydata()) == [256, 256]]
+    assert floors and ax.get_ylim()[0] == 0
+    spans = [p for p in ax.patches]
+    assert len(spans) == 1
+    x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+    assert (x0, x1) == (9.0, 14.0)  # from the record before the gap to the one after it
+    assert any(t.get_text() == "4 lost" for t in ax.texts)
+    assert "virtual board" in ax.get_title()
+
+
+def test_a_schema_1_database_is_upgraded_by_a_writer_and_read_as_is(tmp_path):
+    db = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(db)) as c:
+        for stmt in schema.DDL.replace(",\n    virtual INTEGER", "").split(";"):
+            if stmt.strip():
+                c.execute(stmt)
+        c.execute(f"PRAGMA application_id = {schema.APPLICATION_ID}")
+        c.execute("PRAGMA user_version = 1")
+        c.commit()
+    assert "virtual" not in schema.columns(sqlite3.connect(db), "boots")
+    data = report(_small_db(db, True), tmp_path / "out")  # written by a schema 2 writer
+    assert data["source"] == "virtual"
+    assert sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] == 2

@@ -24,6 +24,13 @@ CHUNK = 4096  # raw bytes per feed frame (5.5 KB of base64: under the 8 KB line 
 DEBUG_S = 600  # how long one `debug` command keeps the board's debug mode on
 
 
+class Held:
+    """An input the board already holds (a live capture): its id and digest, named as is."""
+
+    def __init__(self, reply: dict):
+        self.id, self.sha256, self.reply = reply["input"], reply["sha256"], reply
+
+
 class AuthClient:
     def __init__(self, app: AppClient, key: bytes | None = None, debug: bool = False):
         self.app = app
@@ -85,8 +92,18 @@ class AuthClient:
         x = clip if isinstance(clip, np.ndarray) else inputs.load_clip(clip)
         return self._feed("mic", np.ascontiguousarray(x, "<i2").tobytes(), rate=8000)
 
+    def capture(self, sensor: str) -> dict:
+        """One live capture by the board's own camera or microphone, checked there (a face
+        present; speech, not clipped) and kept under an input id; DeviceError when refused."""
+        return self.app.command("capture", sensor=sensor, timeout=60)
+
+    def _in(self, x, sensor):
+        if isinstance(x, Held):
+            return {"input": x.id, "sha256": x.sha256}
+        return self.feed_frame(x) if sensor == "camera" else self.feed_clip(x)
+
     def enroll(self, user: str, faces=(), voices=()) -> dict:
-        fed = {"face": [self.feed_frame(f) for f in faces], "voice": [self.feed_clip(v) for v in voices]}
+        fed = {"face": [self._in(f, "camera") for f in faces], "voice": [self._in(v, "mic") for v in voices]}
         args = {k: [r["input"] for r in v] for k, v in fed.items() if v}
         digests = [r["sha256"] for r in fed["face"] + fed["voice"]]
         return self._signed("enroll", digests, timeout=120, user=user, **args)
@@ -100,9 +117,23 @@ class AuthClient:
 
     def end_debug(self) -> None:
         """Turn the board's debug mode off again if this client turned it on (it is board-wide:
-        while on, anyone on the line gets scores)."""
+        while on, anyone on the line gets scores and picks the policy)."""
         if self._debug_until:
             self.set_debug(0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        """A tool that turned debug mode on turns it off when it is done, failed or interrupted
+        (a board that vanished meanwhile has it off already: RAM only)."""
+        from eyeauth.errors import EyeauthError
+
+        try:
+            self.end_debug()
+        except EyeauthError:
+            if exc_type is None:
+                raise
 
     def _debug_on(self) -> bool:
         return time.monotonic() < self._debug_until and len(self.app.hellos) == self._debug_boots
@@ -121,9 +152,9 @@ class AuthClient:
                 self.set_debug()
             args = {k: v for k, v in (("policy", policy), ("user", user), ("spoken", spoken)) if v}
             if face is not None:
-                args["face"] = self.feed_frame(face)["input"]
+                args["face"] = self._in(face, "camera")["input"]
             if voice is not None:
-                args["voice"] = self.feed_clip(voice)["input"]
+                args["voice"] = self._in(voice, "mic")["input"]
             try:
                 return self.app.command("auth", timeout=60, **args, **extra)
             except DeviceError as e:  # the board reset since debug mode went on: once more

@@ -1,4 +1,8 @@
-"""Inputs for the board: images to 8-bit grey frames, audio to 8 kHz int16, with clear errors."""
+"""Inputs for the board, checked on the host before a port opens: images to 8-bit grey frames,
+audio to 8 kHz mono int16. A file the board could take after a lossless-enough conversion is
+converted and the conversion named (``notes``: one line per file); anything else is refused with
+one line that says what to record. Nothing is cut silently: a clip longer than the board takes
+is refused, not trimmed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,49 +12,112 @@ import numpy as np
 from eyeauth.errors import DataError
 
 MAX_W, MAX_H = 640, 480
+IMAGE_EXT = {".pgm", ".png", ".jpg", ".jpeg", ".bmp"}
+AUDIO_EXT = {".wav"}
+RATE = 8000
+MAX_CLIP_S = 4.0   # the board's limit: firmware inputs.MAX_CLIP, 64000 bytes of 8 kHz int16
+MIN_CLIP_S = 0.1
 
 
-def load_frame(path) -> np.ndarray:
+def files(path, modality: str, n: int | None = None) -> list[Path]:
+    """The face images or voice WAVs of a folder (sorted; the first ``n``), or the one file
+    given; DataError (one line) when there is none."""
+    ext, what = (IMAGE_EXT, "face image") if modality == "face" else (AUDIO_EXT, "voice clip")
+    path = Path(path).expanduser()
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise DataError(f"{what} {path} not found: give a folder of them or one file")
+    found = sorted(p for p in path.iterdir() if p.suffix.lower() in ext)
+    if not found:
+        raise DataError(f"no {what} files ({', '.join(sorted(ext))}) in {path}")
+    return found[:n] if n else found
+
+
+def read_frame(path) -> tuple[np.ndarray, list[str]]:
+    """(8-bit grey frame the board takes, conversion notes) of an image file."""
     from eyeauth.datasets import load_image
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image {path} not found")
     try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            mode = im.mode
         img = np.asarray(load_image(path))
     except Exception as exc:
-        raise DataError(f"{path} is not an image this tool reads (pgm, png, jpg): {str(exc)[:80]}") from None
-    if img.ndim == 3:
-        img = (img[..., :3].astype(np.int32) @ np.array([77, 150, 29]) >> 8).astype(np.uint8)
-    if img.ndim != 2:
-        raise DataError(f"{path} has shape {img.shape}; give a grey or colour photo")
-    return fit_frame(img.astype(np.uint8), str(path))
+        raise DataError(f"{path} is not an image this tool reads (pgm, png, jpg): "
+                        f"{str(exc)[:80]}") from None
+    notes = [] if mode in ("L", "1", "I;16", "I") else [f"{mode} converted to 8-bit grey"]
+    img, scaled = _fit(img.astype(np.uint8), str(path))
+    if scaled:
+        notes.append(scaled)
+    return img, [f"{path.name}: {', '.join(notes)}"] if notes else []
 
 
-def fit_frame(img: np.ndarray, what: str = "image") -> np.ndarray:
+def load_frame(path) -> np.ndarray:
+    return read_frame(path)[0]
+
+
+def _fit(img, what):
     h, w = img.shape
     if w < 32 or h < 32:
         raise DataError(f"{what} is {w}x{h}: the board needs at least 32x32 pixels")
-    if w > MAX_W or h > MAX_H:  # what a camera would give: scale the photo down to VGA
-        from PIL import Image
-        s = min(MAX_W / w, MAX_H / h)
-        img = np.asarray(Image.fromarray(img).resize((max(32, int(w * s)), max(32, int(h * s))), Image.BILINEAR))
-    return img
+    if w <= MAX_W and h <= MAX_H:
+        return img, None
+    from PIL import Image  # what a camera would give: scale the photo down to VGA
+
+    s = min(MAX_W / w, MAX_H / h)
+    size = (max(32, int(w * s)), max(32, int(h * s)))
+    out = np.asarray(Image.fromarray(img).resize(size, Image.BILINEAR))
+    return out, f"scaled from {w}x{h} to {size[0]}x{size[1]} (the board takes up to {MAX_W}x{MAX_H})"
 
 
-def load_clip(path) -> np.ndarray:
-    from eyeauth.datasets import load_audio
+def fit_frame(img: np.ndarray, what: str = "image") -> np.ndarray:
+    return _fit(img, what)[0]
+
+
+def read_clip(path) -> tuple[np.ndarray, list[str]]:
+    """(8 kHz mono int16 clip the board takes, conversion notes) of a WAV file; DataError (one
+    line, what to record) for anything else: not a WAV, under 8 kHz, under 0.1 s, over 4 s."""
+    from scipy.io import wavfile
+
+    from eyeauth.datasets import to_int16
 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"audio file {path} not found")
     try:
-        x = load_audio(path, 8000)
+        src, data = wavfile.read(str(path))
     except Exception as exc:
-        raise DataError(f"{path} is not a WAV file this tool reads: {str(exc)[:80]}") from None
-    x = np.asarray(x)
+        raise DataError(f"{path} is not a WAV file this tool reads ({str(exc)[:60]}): record "
+                        "a PCM .wav, mono, 8 kHz or more") from None
+    x = np.asarray(data)
+    if x.ndim not in (1, 2) or x.shape[0] == 0:
+        raise DataError(f"{path} holds no audio samples: record again")
+    seconds = x.shape[0] / float(src)
+    if seconds > MAX_CLIP_S + 1e-9:
+        raise DataError(f"{path} is {seconds:.1f} s long; the board takes at most "
+                        f"{MAX_CLIP_S:.0f} s of audio: trim it (e.g. `sox {path} short.wav trim 0 "
+                        f"{MAX_CLIP_S:.0f}`) or record a shorter phrase (3 words, about 2 s)")
+    if seconds < MIN_CLIP_S:
+        raise DataError(f"{path} is {seconds:.2f} s long; the board needs at least "
+                        f"{MIN_CLIP_S} s: record a phrase of about 2 s")
+    if src < RATE:
+        raise DataError(f"{path} is sampled at {src} Hz; the voice path needs {RATE} Hz or more: "
+                        "record again at 8, 16, 44.1 or 48 kHz")
+    changes = []
+    if x.ndim == 2 and x.shape[1] > 1:
+        changes.append(f"{x.shape[1]} channels mixed to mono")
+    if src != RATE:
+        changes.append(f"{src} Hz resampled to {RATE} Hz")
     if x.dtype != np.int16:
-        x = np.clip(np.round(np.asarray(x, np.float64) * 32767), -32768, 32767).astype(np.int16)
-    if x.size < 800:
-        raise DataError(f"{path} is shorter than 0.1 s")
-    return x[: 8000 * 4]
+        changes.append(f"{x.dtype} samples scaled to 16-bit")
+    clip = to_int16(x, src, RATE)[:int(MAX_CLIP_S * RATE)]  # resampling rounds up by <1 sample
+    return clip, [f"{path.name}: {', '.join(changes)}"] if changes else []
+
+
+def load_clip(path) -> np.ndarray:
+    return read_clip(path)[0]

@@ -33,7 +33,24 @@ def load_board(name: str, config_dir: Path = BOARD_CONFIGS_DIR) -> dict:
     if missing:
         raise UsageError(f"board config {path} lacks {', '.join(missing)}; add them")
     cfg.setdefault("python_speed_factor", PY_SPEED_FACTOR.get(cfg["chip"], 30.0))
+    _check_button(cfg, path)
     return cfg
+
+
+def bridge_pins(cfg: dict) -> set[str]:
+    """The chip pins the board's USB serial line drives (``usb_serial.drives``: a USB-UART
+    bridge's DTR/RTS wired to EN and GPIO0 for esptool's auto-reset)."""
+    drives = (cfg.get("usb_serial") or {}).get("drives") or {}
+    return {pin for pins in drives.values() for pin in pins}
+
+
+def _check_button(cfg: dict, path: Path) -> None:
+    # The maintenance button opens a paired board's REPL: it must be a pin the cable cannot hold
+    pin = ((cfg.get("hal") or {}).get("button") or {}).get("pin")
+    if pin is not None and (pin == 0 or f"GPIO{pin}" in bridge_pins(cfg)):
+        raise UsageError(f"board config {path}: hal.button is GPIO{pin}, which the USB serial line "
+                         f"drives ({cfg.get('usb_serial', {}).get('kind', 'bridge')} DTR/RTS): anyone "
+                         f"with the cable could hold it; put the maintenance button on another pin")
 
 
 def micropython_machine(cfg: dict) -> str:

@@ -1,8 +1,9 @@
 """Put the app, the models and the premodel onto the board filesystem, with mpremote.
 
 * The bundle is what ``firmware/manifest.py`` names, compiled with mpy-cross (``main.py`` and
-  ``boot.py`` stay source, as MicroPython runs only those by name), plus ``models/*.tflite`` and
-  their cards. A file that does not compile stops the build with its file and line.
+  ``boot.py`` stay source, as MicroPython runs only those by name), plus the release: its
+  ``models/*.tflite``, router documents and the manifest ``/models/release.json`` (the board
+  reads no model card). A file that does not compile stops the build with its file and line.
 * Incremental by content: the board hashes the files it has (sha256, in C on the device); only
   files whose hash differs are sent. An unchanged tree copies nothing.
 * A paired board keeps Ctrl-C and the REPL locked (its app owns the line): deploy first sends the
@@ -109,12 +110,13 @@ def board_data(board: str) -> bytes:
 def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MODELS_DIR,
                  use_mpy: bool = True, extra: dict[str, bytes] | None = None,
                  arch: str | None = DEFAULT_ARCH, board: str | None = "esp-eye",
-                 only: set | None = None) -> dict[str, bytes]:
+                 only: set | None = None, release=None) -> dict[str, bytes]:
     """{board path: bytes} of the whole app image, .mpy compiled for `arch`, with the board's
-    HAL data (/hal/board.json) for `board` and the release in `models_dir`: its models and
-    cards, premodels and the manifest /models/release.json the firmware reads (model list,
-    thresholds, defaults, fusion policy; eyeauth.release). ``only``: just these models (and the
-    audio front end with any voice or keyword model: the voice features come from it)."""
+    HAL data (/hal/board.json) for `board` and a release (``release``, an
+    :class:`eyeauth.release.Release` already loaded and checked, else the one in
+    `models_dir`): its models, router documents and the manifest /models/release.json, the
+    board's only configuration (eyeauth.release). ``only``: just these models (and the audio
+    front end with any voice or keyword model: the voice features come from it)."""
     files: dict[str, bytes] = {}
     if board:
         files["/hal/board.json"] = board_data(board)
@@ -124,53 +126,39 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
         else:
             compile_mpy(local, board_path, arch)  # compile anyway: a syntax error stops the build
             files[board_path] = local.read_bytes()
-    if models_dir and Path(models_dir).is_dir():
-        from eyeauth.release import BOARD_MANIFEST, load
+    if release is None and models_dir and Path(models_dir).is_dir():
+        from eyeauth.release import load
 
-        rel = load(models_dir)
+        release = load(models_dir)
+    if release is not None:
+        from eyeauth.release import BOARD_MANIFEST
+
         if only is not None and any(m.name in only and m.modality in ("voice", "keyword")
-                                    for m in rel.models):  # what the voice models read
-            only = set(only) | {m.name for m in rel.models if m.modality == "frontend"}
-        for m in rel.models:
+                                    for m in release.models):  # what the voice models read
+            only = set(only) | {m.name for m in release.models if m.modality == "frontend"}
+        for m in release.models:
             if (only is None or m.name in only) and m.sha256:
-                files["/models/" + m.file] = (Path(models_dir) / m.file).read_bytes()
-                files[f"/models/{m.name}.json"] = _compact_card(dict(m.card))
-        # the board reports its id in `hello` and reads its model list from it
-        files["/models/" + BOARD_MANIFEST] = json.dumps(rel.board_manifest(only),
+                files["/models/" + m.file] = (release.dir / m.file).read_bytes()
+        # the board's one configuration; it reports its id in `hello`
+        files["/models/" + BOARD_MANIFEST] = json.dumps(release.board_manifest(board or "esp-eye", only),
                                                         separators=(",", ":")).encode()
-        for pm in rel.premodels:
-            d = json.loads((Path(models_dir) / pm.file).read_text())
+        for pm in release.premodels:
+            d = json.loads((release.dir / pm.file).read_text())
             d.pop("meta", None)  # host-only notes: not worth the board's heap
             files["/models/" + pm.file] = json.dumps(d, separators=(",", ":")).encode()
-        ident = Path(models_dir) / "identification.json"
-        if ident.exists():  # 1:N thresholds: the impostor tail per model (eyeauth eval identification)
-            d = json.loads(ident.read_text())
-            files["/models/identification.json"] = json.dumps({"tail": d["tail"]}, separators=(",", ":")).encode()
     files.update(extra or {})
     return files
 
 
 def default_models_bundle(arch: str | None = DEFAULT_ARCH, models_dir: Path = MODELS_DIR) -> dict[str, bytes]:
-    """The app with only the default face and voice models, the detector and the premodels
-    (a quick deploy for benchmarks and tests); the manifest lists just those models."""
+    """The app with only the default face and voice models, the detector, the keyword model and
+    the premodels (a quick deploy for benchmarks and tests); the manifest lists just those."""
     from eyeauth.release import load
 
     rel = load(models_dir)
     keep = {n for n in rel.defaults.values() if n} | ({rel.detector} if rel.detector else set())
-    keep |= {m.name for m in rel.models if m.modality == "keyword"}  # the spoken challenge's
-    return build_bundle(models_dir=models_dir, arch=arch, only=keep)
-
-
-def _compact_card(card: dict) -> bytes:
-    """What the board needs of a model card (its full card stays on the host)."""
-    keep = {k: card[k] for k in ("name", "modality", "input", "output", "arena_bytes_target",
-                                 "latency_esp32_ms", "latency_ms", "eer") if k in card}
-    keep["input"] = {k: v for k, v in keep.get("input", {}).items() if k in ("shape", "scale", "zero_point")}
-    u = (card.get("input", {}).get("preprocess") or {}).get("utterance")
-    if u:  # voice: windows over the speech (pipeline.voice_embedding)
-        keep["input"]["utterance"] = {k: u[k] for k in ("hop_frames", "max_windows") if k in u}
-    keep["output"] = {k: v for k, v in keep.get("output", {}).items() if k in ("shape", "scale", "zero_point", "presence_threshold", "margin_threshold", "layout")}
-    return json.dumps(keep, separators=(",", ":")).encode()
+    keep |= {rel.keyword} if rel.keyword else set()  # the spoken challenge's
+    return build_bundle(arch=arch, only=keep, release=rel)
 
 
 def board_arch(t) -> str | None:
@@ -312,7 +300,7 @@ def open_repl(ser, secret, timeout: float = 1.5) -> str | None:
             raise UsageError(f"board {bid} is paired and keeps its REPL locked; deploy needs the pairing "
                              f"secret it was paired with and this host has none ({pairing.key_path()}): "
                              f"copy it from that host (or set EYEAUTH_PAIRING_KEY), or hold the board's "
-                             f"BOOT button while it starts to open it once") from None
+                             f"maintenance button (ESP-EYE: the side key) while it starts to open it once") from None
     chal = (_app_command(ser, "challenge", timeout) or {}).get("chal")
     if not chal:
         raise LinkError(f"board {bid} did not answer `challenge`; run the deploy again")
@@ -323,8 +311,8 @@ def open_repl(ser, secret, timeout: float = 1.5) -> str | None:
     if r.get("err") == "bad_mac":
         raise UsageError(f"board {bid} was paired with another pairing secret than this host's "
                          f"({pairing.key_path()}); deploy refused (the board keeps its REPL locked). "
-                         f"Use that host's secret (EYEAUTH_PAIRING_KEY), or hold the board's BOOT "
-                         f"button while it starts to open it once")
+                         f"Use that host's secret (EYEAUTH_PAIRING_KEY), or hold the board's maintenance "
+                         f"button (ESP-EYE: the side key) while it starts to open it once")
     if not r.get("ok"):
         raise LinkError(f"board {bid} refused `maintenance` ({r.get('msg') or r.get('err') or 'no reply'}); "
                         f"run the deploy again")

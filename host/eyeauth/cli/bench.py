@@ -2,7 +2,7 @@
 import contextlib
 import tempfile
 
-from eyeauth.cli.main import add_json_flag
+from eyeauth.cli.main import add_json_flag, add_port_arg
 
 # Other modules add bench targets here: name -> (help, add_arguments(parser), run(args) -> Result)
 TARGETS = {}
@@ -23,7 +23,9 @@ def register(sub):
     _load_targets()
     for name, (helptext, fn) in TARGETS.items():
         q = ss.add_parser(name, help=helptext)
-        q.add_argument("--port", help="board serial port (default: a fresh virtual board)")
+        add_port_arg(q, help="the board to bench, or `auto` (default: a fresh virtual board, "
+                     "stopped afterwards; never $EYEAUTH_PORT or the project's port: a bench "
+                     "redeploys and re-pairs the board it gets)", optional=True, settings=False)
         add_json_flag(q)
         fn(None, q)
         q.set_defaults(func=lambda args, fn=fn: fn(args, None))

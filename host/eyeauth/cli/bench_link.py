@@ -9,7 +9,7 @@ def bench_link(args, parser):
         parser.add_argument("--records", type=int, default=5000, help="telemetry records per round")
         parser.add_argument("--deploy-bytes", type=int, default=300 * 1024, help="size of the test model file")
         return None
-    from eyeauth.link.bench import deploy_bench, telemetry_bench
+    from eyeauth.benchmarks.link import deploy_bench, telemetry_bench
 
     with board_port(args) as (port, vb):
         tel = telemetry_bench(port, n=args.records)

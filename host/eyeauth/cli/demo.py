@@ -11,7 +11,8 @@ def register(sub):
                        "impostor attempts, logs telemetry into SQLite and prints a summary. The board "
                        "is stopped on exit, Ctrl-C included.")
     p.add_argument("--data", help="data folder with faces/<id>/ and voices/ (default ../shared/data)")
-    p.add_argument("--out", default="out/demo", help="where the database and report go (default out/demo)")
+    p.add_argument("--out", help="where the database and report go (default: demo/ in "
+                   "$EYEAUTH_CACHE or ~/.cache/eyeauth)")
     p.add_argument("--users", type=int, default=3, help="identities to enroll (default 3)")
     p.add_argument("--policy", default="cascade", choices=("face", "voice", "sum", "both", "cascade"),
                    help="fusion policy of every attempt (default cascade: face first, the spoken "

@@ -1,6 +1,6 @@
 """`eyeauth eval thresholds|identification|fusion`: operating thresholds and face+voice fusion, scored as the
 board scores."""
-from eyeauth.cli.main import Result, add_json_flag, help_when_bare, pct
+from eyeauth.cli.main import Result, add_board_arg, add_json_flag, add_models_arg, help_when_bare, pct
 
 
 def register(subparsers):
@@ -17,7 +17,8 @@ def register(subparsers):
                        "identities), with the board's scoring (enrol 3 images / 5 clips as int8); "
                        "operating threshold = EER threshold. Writes models/thresholds.json, which "
                        "`eyeauth deploy` copies to the board.")
-    t.add_argument("--out", help="output file (default: models/thresholds.json)")
+    t.add_argument("--out", help="output file (default: thresholds.json in the release folder)")
+    add_models_arg(t)
     t.add_argument("--data", help="data root holding faces/orl and voices/fsdd "
                    "(default: ../shared/data)")
     add_json_flag(t)
@@ -32,7 +33,8 @@ def register(subparsers):
                        "templates, the per-comparison threshold an impostor passes with "
                        "probability FAR/N, so the attempt's FAR stays at the target. Writes "
                        "models/identification.json, which `eyeauth deploy` copies to the board.")
-    i.add_argument("--out", help="output file (default: models/identification.json)")
+    i.add_argument("--out", help="output file (default: identification.json in the release folder)")
+    add_models_arg(i)
     i.add_argument("--data", help="data root (default: ../shared/data)")
     add_json_flag(i)
     i.set_defaults(func=_identification)
@@ -49,8 +51,8 @@ def register(subparsers):
                    "or FSDD's flat recordings/ folder")
     f.add_argument("--face-model", help="face model (default: thresholds.json's default)")
     f.add_argument("--voice-model", help="voice model (default: thresholds.json's default)")
-    f.add_argument("--enrol-face", type=int, default=3, help="images enrolled per person (3)")
-    f.add_argument("--enrol-voice", type=int, default=5, help="clips enrolled per person (5)")
+    f.add_argument("--enroll-face", type=int, default=3, help="images enrolled per person (3)")
+    f.add_argument("--enroll-voice", type=int, default=5, help="clips enrolled per person (5)")
     f.add_argument("--persons", type=int, help="use at most this many virtual persons")
     f.add_argument("--trials-per-person", type=int,
                    help="probe pairs per person (default: its larger probe count)")
@@ -58,8 +60,11 @@ def register(subparsers):
                    help="only identities the chosen models never trained on (both modalities, "
                    "or only face / only voice)")
     f.add_argument("--seed", type=int, default=0, help="seed of the probe pairing (0)")
-    f.add_argument("--board", default="esp-eye", help="board config for latency (esp-eye)")
-    f.add_argument("--thresholds", help="thresholds file (default: models/thresholds.json)")
+    add_board_arg(f, help="board config for latency (default: $EYEAUTH_BOARD, else board in "
+                  "[tool.eyeauth], else esp-eye)")
+    add_models_arg(f)
+    f.add_argument("--thresholds", help="thresholds file (default: thresholds.json in the release "
+                   "folder)")
     add_json_flag(f)
     f.set_defaults(func=_fusion)
 
@@ -80,6 +85,7 @@ def register(subparsers):
     lv.add_argument("--seed", type=int, default=13, help="seed of the draws, gaps and noise (13)")
     lv.add_argument("--voice-model", help="voice model (default: thresholds.json's default)")
     lv.add_argument("--no-latency", action="store_true", help="skip the modeled latency (VM timing)")
+    add_models_arg(lv)
     lv.add_argument("--update-card", action="store_true",
                     help="first refit the keyword model's margin threshold on the calib + premodel "
                     "speakers and rewrite its card's figures")
@@ -89,7 +95,7 @@ def register(subparsers):
 
 
 def _identification(args):
-    from eyeauth.auth import identify
+    from eyeauth.evaluation import identification as identify
 
     r = identify.build(out=args.out, data_dir=args.data)
     lines = [f"{'model':10s} {'mu':>7s} {'sd':>7s} {'thr 1:1':>8s}  fit/empirical at 1e-2, 3e-3, 1e-3   {'thr N=500':>9s}"]
@@ -102,7 +108,7 @@ def _identification(args):
 
 
 def _thresholds(args):
-    from eyeauth.auth import thresholds
+    from eyeauth.evaluation import thresholds
 
     r = thresholds.build(out=args.out, data_dir=args.data)
     lines = [f"{'model':10s} {'modality':8s} {'EER':>7s} {'threshold':>9s} {'FRR@FAR1%':>9s} "
@@ -119,11 +125,11 @@ def _thresholds(args):
 
 
 def _fusion(args):
-    from eyeauth.auth import fusion_eval
+    from eyeauth.evaluation import fusion as fusion_eval
 
     r = fusion_eval.evaluate(args.faces, args.voices, face_model=args.face_model,
-                             voice_model=args.voice_model, enrol_face=args.enrol_face,
-                             enrol_voice=args.enrol_voice, seed=args.seed,
+                             voice_model=args.voice_model, enrol_face=args.enroll_face,
+                             enrol_voice=args.enroll_voice, seed=args.seed,
                              trials_per_person=args.trials_per_person, persons=args.persons,
                              heldout_only=args.heldout_only, thresholds_path=args.thresholds,
                              board=args.board)
@@ -148,15 +154,15 @@ def _fusion(args):
 
 
 def _liveness(args):
-    from eyeauth.auth import liveness
-    from eyeauth.models import keyword
+    from eyeauth.evaluation import liveness
+    from eyeauth.evaluation import cards
 
     if args.trials < 1:
         from eyeauth.errors import UsageError
 
         raise UsageError("--trials must be at least 1")
     if args.update_card:
-        keyword.finish_card(liveness._keyword_card()["name"])
+        cards.keyword(liveness.keyword_card()["name"])
     r = liveness.evaluate(part=args.part, n_words=args.words, per_speaker=args.trials,
                           seed=args.seed, voice=args.voice_model, latency=not args.no_latency)
     t = r["trials"]

@@ -1,11 +1,13 @@
 """`eyeauth explore`: cost-driven design-space exploration (library: eyeauth.explore)."""
 from __future__ import annotations
 
-from eyeauth.cli.main import Result, add_json_flag
+import argparse
+
+from eyeauth.cli.main import Result, add_json_flag, add_models_arg
 from eyeauth.errors import UsageError
 
-_HELP = ("Enumerate board variant x policy (face, voice, zsum, both, handoff: zsum and handoff "
-         "are the explorer's rules, not the board's sum and cascade) x model x bit width "
+_HELP = ("Enumerate board variant x policy (face, voice, sum, both, cascade: the board's "
+         "rules, thresholds chosen for the FAR target) x model x bit width "
          "(int8, 16x8) x premodel; model latency, memory fit and user experience (time to "
          "unlock with retries, FRR at the target FAR, lock-out chance); write Pareto fronts "
          "(cost, time to unlock, FRR) as CSV and PNG and a guidelines report (guidelines.md).")
@@ -23,8 +25,9 @@ def register(sub):
                    "dask/ray use $DASK_SCHEDULER_ADDRESS / $RAY_ADDRESS or a local cluster")
     p.add_argument("--far", type=float, help="target false-accept rate per attempt (0.01)")
     p.add_argument("--attempts", type=int, help="failed attempts before a lock-out (5)")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE", default=[],
+    p.add_argument("--assume", action="append", metavar="KEY=VALUE", default=[],
                    help="change a modeling assumption (see guidelines.md); per chip: KEY.esp32=V")
+    p.add_argument("--set", dest="old_set", action="append", help=argparse.SUPPRESS)
     p.add_argument("--calibration", metavar="FILE", help="latency calibration JSON (default: "
                    "$EYEAUTH_CALIBRATION or ~/.cache/eyeauth/calibration.json if present)")
     p.add_argument("--no-calibration", action="store_true", help="ignore any calibration file")
@@ -32,6 +35,8 @@ def register(sub):
                    "$EYEAUTH_CACHE/explore_scores.json, i.e. ~/.cache/eyeauth/, if `eyeauth "
                    "explore scores` wrote one, else the copy committed with the package)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    add_models_arg(p, help="the release folder whose model cards are explored (default: "
+                   "$EYEAUTH_MODELS_DIR, else models in [tool.eyeauth], else the checkout's models/)")
     add_json_flag(p)
     p.set_defaults(func=_explore)
     acts = p.add_subparsers(dest="explore_command", metavar="ACTION")
@@ -52,7 +57,8 @@ def register(sub):
 
     s = acts.add_parser("scores", help="compute the score cache (genuine/impostor scores)",
                         description="Embed each built model's held-out identities (int8 and "
-                        "float reference, in TFLM) and cache the genuine/impostor cosine scores "
+                        "float reference, in TFLM), score them as the board scores (int8 samples, "
+                        "normalised-sum template) and cache the genuine/impostor scores "
                         "the explorer fuses. Only missing or stale models unless --model.")
     s.add_argument("--model", action="append", help="(re)compute this model (repeatable)")
     s.add_argument("--data", help="data root holding faces/orl and voices/fsdd")
@@ -75,7 +81,10 @@ def _explore(args):
     if not args.out_dir:
         raise UsageError("give --out DIR for the report (or an action: calibrate, scores, "
                          "anchors)")
-    sets = assumptions.parse_sets(args.set)
+    if args.old_set:
+        raise UsageError("explore takes modeling assumptions as --assume KEY=VALUE (--set names "
+                         f"an evaluation set in `models eval`): --assume {args.old_set[0]}")
+    sets = assumptions.parse_sets(args.assume)
     if args.far is not None:
         sets["far_target"] = str(args.far)
     if args.attempts is not None:
@@ -100,8 +109,8 @@ def _argv_echo(args):
         out += ["--board", b]
     for p in args.policy or ():
         out += ["--policy", p]
-    for kv in args.set:
-        out += ["--set", kv]
+    for kv in args.assume:
+        out += ["--assume", kv]
     if args.executor != "process":
         out += ["--executor", args.executor]
     if args.far is not None:

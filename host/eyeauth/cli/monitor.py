@@ -7,7 +7,7 @@ import sys
 import threading
 from typing import Iterator, TextIO
 
-from eyeauth.cli.main import Result, add_json_flag
+from eyeauth.cli.main import PORT_HELP, Result, add_json_flag, add_port_arg
 from eyeauth.errors import UsageError
 
 
@@ -18,10 +18,8 @@ def register(sub) -> None:
         "while it runs. When the port goes away (cable pulled, board reset) it waits for the "
         "same port to come back and goes on; replayed records are stored once, lost ones are "
         "counted as gaps. Ctrl-C stops and prints the summary.")
-    p.add_argument("--port",
-                   help="serial port or pyserial URL of the board (default: $EYEAUTH_PORT, else "
-                   "port in [tool.eyeauth] of pyproject.toml); prefer a /dev/serial/by-id/ "
-                   "path, which keeps its name when the board is replugged")
+    add_port_arg(p, help=PORT_HELP + "; a pyserial URL works too; prefer a /dev/serial/by-id/ "
+                 "path, which keeps its name when the board is replugged")
     p.add_argument("--db", required=True, help="SQLite file to write (created if missing)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--no-reconnect", action="store_true",
@@ -29,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("--no-hello", action="store_true",
                    help="only listen: do not send a `hello` command on connect")
     add_json_flag(p)
-    p.set_defaults(func=run, config_keys=("port",))
+    p.set_defaults(func=run)
 
 
 def run(args) -> Result:

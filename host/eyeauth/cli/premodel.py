@@ -1,5 +1,5 @@
 """`eyeauth premodel train|eval`: the premodel that picks which zoo model runs on each input."""
-from eyeauth.cli.main import Result, add_json_flag, help_when_bare, pct
+from eyeauth.cli.main import Result, add_board_arg, add_json_flag, add_models_arg, help_when_bare
 
 
 def register(subparsers):
@@ -20,19 +20,18 @@ def register(subparsers):
                        "hybrid (band chosen by one feature) and, for faces, the modality choice "
                        "(a quality rule that sends poor frames to the voice factor). Ships the "
                        "cheapest within 0.5 point of the most capable model's FAR and FRR, with "
-                       "the other candidates in its meta. With --data or --identities: the "
-                       "older feature-premodel training on that folder (accuracy over trials).")
+                       "the other candidates in its meta.")
     t.add_argument("--modality", choices=("face", "voice"), help="one modality (default: both)")
-    t.add_argument("--data", help="data root holding faces/orl and voices/fsdd "
+    t.add_argument("--data", help="data root holding faces/lfw and voices/speech_commands "
                    "(default: ../shared/data)")
-    t.add_argument("--identities", help="comma-separated identities to train on (default: the "
-                   "zoo's training identities; give unseen ones to avoid the zoo's overfit)")
-    t.add_argument("--variants", type=int, help="versions of each probe file (routers: face 4, voice 3; with --data: face 6, voice 3)")
+    t.add_argument("--variants", type=int, help="versions of each probe file (face 4, voice 3)")
     t.add_argument("--max-files", type=int, help="at most this many files per identity")
     t.add_argument("--max-identities", type=int, help="at most this many identities (quick runs)")
     t.add_argument("--ms-per-point", type=float, default=25.0,
                    help="mean latency (ms) one point of accuracy is worth (25)")
-    t.add_argument("--board", default="esp-eye", help="board config for latency (esp-eye)")
+    add_board_arg(t, help="board config for latency (default: $EYEAUTH_BOARD, else board in "
+                  "[tool.eyeauth], else esp-eye)")
+    add_models_arg(t)
     t.add_argument("--out", help="output file (with --modality; default "
                    "models/premodel_<modality>.json)")
     t.add_argument("--seed", type=int, default=0, help="augmentation seed (0)")
@@ -48,19 +47,19 @@ def register(subparsers):
                        "cost included) and the share of attempts each model decides, for every "
                        "single model, every router the premodel file carries (premodel, "
                        "cascade, hybrid, shipped) and the oracle; the issue's targets. With "
-                       "--data: the older per-folder evaluation.")
+                       "--data DIR: the same on one <identity>/<files> folder (your own people).")
     e.add_argument("--modality", required=True, choices=("face", "voice"))
-    e.add_argument("--data", help="data root or an <identity>/<files> folder "
-                   "(default: ../shared/data)")
+    e.add_argument("--data", metavar="DIR", help="one <identity>/<files> folder instead of the "
+                   "evaluation sets (identities the premodel trained on are left out)")
     e.add_argument("--premodel", help="premodel file (default: models/premodel_<modality>.json)")
-    e.add_argument("--variants", type=int, help="versions of each probe file (routers: face 4, voice 3; with --data: face 6, voice 3)")
+    e.add_argument("--variants", type=int, help="versions of each probe file (face 4, voice 3)")
     e.add_argument("--max-files", type=int, help="at most this many files per identity")
     e.add_argument("--max-identities", type=int, help="at most this many held-out identities")
     e.add_argument("--set", action="append", help="evaluation set (repeatable; default: every "
                    "set of the modality: lfw, orl / speech_commands_phrase, fsdd_phrase); "
                    "without --data only")
     e.add_argument("--seed", type=int, default=1, help="augmentation seed (1)")
-    e.add_argument("--board", default="esp-eye", help="board config for latency (esp-eye)")
+    add_models_arg(e)
     e.add_argument("--no-cache", action="store_true", help="recompute every embedding")
     add_json_flag(e)
     e.set_defaults(func=_eval)
@@ -69,38 +68,12 @@ def register(subparsers):
 
 def _train(args):
     from eyeauth.errors import UsageError
-    from eyeauth.premodel import train
+    from eyeauth.premodel import route
 
-    mods = [args.modality] if args.modality else list(train.MODALITIES)
+    mods = [args.modality] if args.modality else list(route.MODALITIES)
     if args.out and len(mods) > 1:
         raise UsageError("--out needs --modality (one file per modality)")
-    ids = [i.strip() for i in args.identities.split(",") if i.strip()] if args.identities else None
-    if not args.data and not ids:
-        return _train_routers(args, mods)
-    out, lines = {}, []
-    for mod in mods:
-        r = train.train(mod, data_dir=args.data, variants=args.variants, seed=args.seed,
-                        max_files=args.max_files, ms_per_point=args.ms_per_point,
-                        board=args.board, out=args.out, cache=not args.no_cache, identities=ids)
-        r.pop("document", None)
-        out[mod] = r
-        cv = r["chosen_cv"]
-        lines.append(f"{mod}: {r['probes']} training probes ({len(r['identities'])} identities); "
-                     "oracle labels " + ", ".join(f"{m} {n}" for m, n in r["labels"].items()))
-        lines.append(f"  features kept: {', '.join(r['selection']['selected']) or 'none'} "
-                     f"(searched with {', '.join(r['selection']['searched_with'])})")
-        lines.append(f"  chosen: {r['spec']} -> {r['kind']} of {r['size_ints']} integers; "
-                     f"CV accuracy {pct(cv['accuracy'])}, {cv['latency_ms']:.1f} ms")
-        for m, s in r["cv_single"].items():
-            lines.append(f"    single {m:10s} CV accuracy {pct(s['accuracy'])}, "
-                         f"{s['latency_ms']:.1f} ms")
-        o = r["cv_oracle"]
-        lines.append(f"    oracle            CV accuracy {pct(o['accuracy'])}, "
-                     f"{o['latency_ms']:.1f} ms")
-        lines.append(f"  overhead on the board: {r['overhead']['overhead_ms']:.2f} ms per input; "
-                     f"wrote {r['path']}")
-        lines.extend(f"  warning: {w}" for w in r["warnings"])
-    return Result(out, "\n".join(lines))
+    return _train_routers(args, mods)
 
 
 def _f(r, key):
@@ -112,7 +85,8 @@ def _train_routers(args, mods):
 
     out, lines = {}, []
     for mod in mods:
-        r = route.train(mod, variants=args.variants, seed=args.seed, max_files=args.max_files,
+        r = route.train(mod, data_dir=args.data, variants=args.variants, seed=args.seed,
+                        max_files=args.max_files,
                         max_identities=args.max_identities, board=args.board, out=args.out,
                         cache=not args.no_cache, ms_per_point=args.ms_per_point)
         r.pop("document", None)
@@ -136,13 +110,13 @@ def _train_routers(args, mods):
     return Result(out, "\n".join(lines))
 
 
-def _eval_routers(args):
-    from eyeauth.premodel import route
+def _eval(args):
+    from eyeauth.evaluation import premodel
 
-    r = route.evaluate(args.modality, premodel=args.premodel, variants=args.variants,
-                       seed=args.seed, max_files=args.max_files,
-                       max_identities=args.max_identities, cache=not args.no_cache,
-                       sets=args.set)
+    r = premodel.evaluate(args.modality, premodel=args.premodel, variants=args.variants,
+                          seed=args.seed, max_files=args.max_files,
+                          max_identities=args.max_identities, cache=not args.no_cache,
+                          sets=args.set, data=args.data)
     lines = [f"{args.modality}: shipped router {r['router']} ({r['premodel_file']}); "
              "identities no model trained on, at the shipped thresholds; mean ms = mean of the "
              "genuine- and impostor-attempt means, ESP-EYE / ESP32-S3-EYE, router cost included"]
@@ -175,43 +149,4 @@ def _eval_routers(args):
                      f"not worse than the cascade: {'yes' if t['met_not_worse_than_cascade'] else 'no'}; "
                      "overhead " + ", ".join(f"{100 * v:.2f}%" for v in t["overhead_fraction"].values())
                      + f" (target 2 %: {'met' if t['met_overhead_le_2pct'] else 'missed'})")
-    return Result(r, "\n".join(lines))
-
-
-def _eval(args):
-    from eyeauth.premodel import train
-
-    if not args.data:
-        return _eval_routers(args)
-
-    r = train.evaluate(args.modality, data=args.data, premodel=args.premodel,
-                       variants=args.variants, seed=args.seed, max_files=args.max_files,
-                       board=args.board, max_identities=args.max_identities,
-                       cache=not args.no_cache)
-    n = len(r["identities"])
-    head = (f"{args.modality}: {n} held-out identit{'y' if n == 1 else 'ies'} probing "
-            f"({len(r['enrolled'])} enrolled), {r['probes']} probes x {r['trials_per_probe']} "
-            "trials")
-    if args.modality == "voice":
-        head += f" ({r['rejected_probes']} more refused by the voice check)"
-    lines = [head,
-             f"{'':18s} {'accuracy':>8s} {'FAR':>7s} {'FRR':>7s} {'mean ms':>9s}"]
-    rows = [(f"single {m}", s) for m, s in r["single"].items()]
-    rows += [("premodel", r["premodel"]), ("oracle", r["oracle"])]
-    for name, s in rows:
-        lines.append(f"{name:18s} {pct(s['accuracy'])} {pct(s['far'])} {pct(s['frr'])} "
-                     f"{s['mean_latency_ms']:9.1f}")
-    t = r["targets"]
-    pm = r["premodel"]
-    lines.append(f"premodel overhead {pm['overhead_ms']:.2f} ms ({pct(t['overhead_fraction'])} "
-                 f"of its mean latency); choices " + ", ".join(
-                     f"{m} {100 * f:.0f}%" for m, f in pm["choices"].items()))
-    for key in ("most_capable", "largest"):
-        v = t[key]
-        lines.append(f"vs {key.replace('_', ' ')} single model ({v['model']}): "
-                     f"{v['speedup']:.2f}x faster, accuracy {100 * v['accuracy_delta']:+.2f} "
-                     f"points")
-    lines.append(f"vs oracle: latency {100 * t['latency_vs_oracle']:+.1f}%, accuracy "
-                 f"{100 * t['accuracy_vs_oracle']:+.2f} points")
-    lines.extend(f"warning: {w}" for w in r["warnings"])
     return Result(r, "\n".join(lines))

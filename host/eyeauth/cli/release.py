@@ -1,7 +1,5 @@
 """`eyeauth release check|build`: is what deploy would ship one consistent release, and make it so."""
-from eyeauth.cli.main import Result, add_json_flag, help_when_bare
-
-_MODELS_HELP = "release folder (default: $EYEAUTH_MODELS_DIR or the checkout's models/)"
+from eyeauth.cli.main import Result, add_board_arg, add_json_flag, add_models_arg, help_when_bare
 
 
 def register(subparsers):
@@ -17,12 +15,16 @@ def register(subparsers):
                               "in order, for what is stale only.")
     sub = p.add_subparsers(dest="release_command", metavar="ACTION")
     c = sub.add_parser("check", help="list the release's problems (exit 0 when there are none)",
-                       description="Exit 0 and print the release id when the release is "
+                       description="Checks the folder `eyeauth deploy` would ship, resolved as "
+                       "deploy resolves it, and every file the board would run against the "
+                       "sha256 its card recorded when it was built. "
+                       "Exit 0 and print the release id when the release is "
                        "consistent; else one line with every problem and a non-zero exit. "
                        "--json prints the whole manifest (models, file hashes, build hashes, "
                        "thresholds and calibration, premodels, fusion policy, arenas).")
-    c.add_argument("--models", metavar="DIR", help=_MODELS_HELP)
-    c.add_argument("--board", help="also check the arenas fit this board config (board_configs/)")
+    add_models_arg(c)
+    add_board_arg(c, help="check the arenas fit this board config, as deploy does (default: "
+                  "$EYEAUTH_BOARD, else board in [tool.eyeauth], else esp-eye)")
     add_json_flag(c)
     c.set_defaults(func=_check)
     b = sub.add_parser("build", help="re-derive what is stale, in order, then check",
@@ -32,10 +34,11 @@ def register(subparsers):
                        "train` for each modality whose models or thresholds changed; run the "
                        "plan with a progress line per step, then check the release. Nothing "
                        "runs when the release is current. Training needs TensorFlow and hours.")
-    b.add_argument("--models", metavar="DIR", help=_MODELS_HELP)
+    add_models_arg(b)
     b.add_argument("--data", help="data root for models build and thresholds (default: ../shared/data)")
     b.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
-    b.add_argument("--board", default="esp-eye", help="board whose arena room to check (esp-eye)")
+    add_board_arg(b, help="board whose arena room to check (default: $EYEAUTH_BOARD, else board "
+                  "in [tool.eyeauth], else esp-eye)")
     b.add_argument("--manifest", metavar="FILE", help="also write the board manifest "
                    "(what deploy puts in /models/release.json) to FILE")
     add_json_flag(b)
@@ -60,17 +63,16 @@ def _check(args):
 
 def _build(args):
     import json
-    import sys
     from pathlib import Path
 
     from eyeauth import release, release_build
+    from eyeauth.progress import note
 
-    quiet = args.json
     res = release_build.build(args.models, args.data, dry_run=args.dry_run, board=args.board,
-                        progress=None if quiet else (lambda line: print(line, file=sys.stderr, flush=True)))
+                              progress=note)
     rel = res["release"]
     if args.manifest and not args.dry_run and rel["ok"]:
-        m = release.load(res["models_dir"]).board_manifest()
+        m = release.load(res["models_dir"]).board_manifest(args.board)
         Path(args.manifest).write_text(json.dumps(m, separators=(",", ":")) + "\n")
         res["manifest"] = args.manifest
     steps = res["steps"]

@@ -3,7 +3,7 @@
 Measured inputs come from elsewhere (model cards: MACs, flash and arena bytes, modeled latency;
 the score cache: genuine/impostor scores; board configs: memory and BOM; telemetry: calibration).
 What is left is here, each with the reason for its value, so that the guidelines report can print
-the full table and a user can change any of them (``eyeauth explore --set KEY=VALUE``; per-chip
+the full table and a user can change any of them (``eyeauth explore --assume KEY=VALUE``; per-chip
 values as ``KEY.esp32=VALUE``). Field telemetry should replace them as it arrives.
 """
 from __future__ import annotations
@@ -62,12 +62,12 @@ DOCS = {
     "camera_frame_ms": "grab one QVGA frame from a streaming OV2640 (about one frame at 15 fps)",
     "python_stages": "'firmware': Python stage costs (preprocessing, VAD, log-mel, matching) "
                      "timed in the MicroPython VM x the board's python_speed_factor "
-                     "(eyeauth.auth.costs); 'assumed': the two per-chip figures below",
+                     "(eyeauth.latency.stages); 'assumed': the two per-chip figures below",
     "face_prep_ms": "python_stages=assumed only: detector input, face crop, matching, per chip",
     "logmel_ms_per_frame": "python_stages=assumed only: log-mel per 256-sample frame (a ulab "
                            "FFT would take about this), per chip",
     "voice_margin_s": "VAD margin around the voice window (speech start/end detection)",
-    "voice_prompt_s": "handoff only: the board asks for the phrase before listening",
+    "voice_prompt_s": "cascade only: the board asks for the phrase before listening",
     "psram_arena_factor": "slow-down of a model whose TFLM arena sits in PSRAM instead of "
                           "internal SRAM (the anchors ran with the arena in SRAM), per chip",
     "heap_weights_factor": "slow-down when weights are read from the heap (weights_in=heap, "
@@ -103,7 +103,7 @@ def _coerce(current, text, key):
             return float(text)
         return str(text)
     except ValueError:
-        raise UsageError(f"--set {key}={text}: expected a {type(current).__name__}") from None
+        raise UsageError(f"--assume {key}={text}: expected a {type(current).__name__}") from None
 
 
 def with_overrides(overrides=None, base=None):
@@ -141,6 +141,6 @@ def parse_sets(items):
     for item in items or ():
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set {item!r}: write KEY=VALUE (e.g. --set far_target=0.001)")
+            raise UsageError(f"--assume {item!r}: write KEY=VALUE (e.g. --assume far_target=0.001)")
         out[key.strip()] = value.strip()
     return out

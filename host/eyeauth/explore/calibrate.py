@@ -29,9 +29,11 @@ VERSION = 1
 
 
 def default_path():
-    """$EYEAUTH_CALIBRATION, else ~/.cache/eyeauth/calibration.json."""
+    """$EYEAUTH_CALIBRATION, else calibration.json in $EYEAUTH_CACHE or ~/.cache/eyeauth."""
+    from eyeauth import cache_dir
+
     env = os.environ.get("EYEAUTH_CALIBRATION")
-    return Path(env) if env else Path.home() / ".cache" / "eyeauth" / "calibration.json"
+    return Path(env) if env else cache_dir() / "calibration.json"
 
 
 def _chip_of(board, fallback_chip, cache):

@@ -100,7 +100,7 @@ def second_modality(data, models):
         alone = [r for r in rows if r["variant"] == variant and r["policy"] == "face"
                  and r["face_model"] == big]
         fused = [r for r in rows if r["variant"] == variant and r["policy"] in
-                 ("zsum", "both", "handoff") and r["face_model"] == small_f
+                 ("sum", "both", "cascade") and r["face_model"] == small_f
                  and r["voice_model"] == small_v]
         if not alone or not fused:
             continue
@@ -120,12 +120,12 @@ def cascade(data):
     out = []
     rows = feasible_rows(data)
     for variant in sorted({r["variant"] for r in rows}):
-        c = best_row([r for r in rows if r["variant"] == variant and r["policy"] == "handoff"])
-        s = best_row([r for r in rows if r["variant"] == variant and r["policy"] in ("zsum", "both")])
+        c = best_row([r for r in rows if r["variant"] == variant and r["policy"] == "cascade"])
+        s = best_row([r for r in rows if r["variant"] == variant and r["policy"] in ("sum", "both")])
         if c and s:
             out.append(say(
                 {"variant": variant, "cascade": c, "always_both": s},
-                f"handoff ({label(c, False)}) asks for the voice in {pct(c['p_second'])} of "
+                f"cascade ({label(c, False)}) asks for the voice in {pct(c['p_second'])} of "
                 f"genuine attempts: {c['unlock_s']:.2f} s, FRR {pct(c['frr'])}; always both "
                 f"({label(s, False)}): {s['unlock_s']:.2f} s, FRR {pct(s['frr'])}"))
     return out
@@ -158,7 +158,7 @@ def single_vs_multi(data):
         one = best_row([r for r in rows if r["variant"] == variant and r["policy"] in
                      ("face", "voice")])
         two = best_row([r for r in rows if r["variant"] == variant and r["policy"] in
-                     ("zsum", "both", "handoff")])
+                     ("sum", "both", "cascade")])
         if one and two:
             out.append(say(
                 {"variant": variant, "single": one, "multi": two},

@@ -13,12 +13,12 @@ from eyeauth.explore import calibrate
 
 
 def card_ms(card, chip, esp_nn=True):
-    key = f"{chip}_{'espnn' if esp_nn else 'ref'}"
+    """The card's network ms on ``chip`` (timing.card_latency_ms, the one source of network
+    times), ModelError with the fix when the card has none."""
     try:
-        return float(card["latency_ms"][key])
-    except (KeyError, TypeError):
-        raise ModelError(f"card {card.get('name')} has no latency_ms.{key}; rebuild it with "
-                         "`eyeauth models build`") from None
+        return timing.card_latency_ms(card, chip, esp_nn)
+    except ValueError as exc:
+        raise ModelError(str(exc)) from None
 
 
 def model_ms(card, board, bits="int8", arena_in="sram", assumptions=None, calibration=None):

@@ -6,8 +6,8 @@ from pathlib import Path
 from eyeauth.explore import pareto
 
 _DPI = 96
-POLICY_COLORS = {"face": "tab:blue", "voice": "tab:orange", "zsum": "tab:green",
-                 "both": "tab:red", "handoff": "tab:purple"}
+POLICY_COLORS = {"face": "tab:blue", "voice": "tab:orange", "sum": "tab:green",
+                 "both": "tab:red", "cascade": "tab:purple"}
 _OFFSET = {p: (k - 2) * 0.12 for k, p in enumerate(POLICY_COLORS)}
 
 

@@ -1,7 +1,7 @@
 """Board time of the firmware's Python stages (preprocessing, VAD, log-mel, matching, fusion).
 
 With ``python_stages=firmware`` (the default) the figures come from
-:func:`eyeauth.auth.costs.stage_costs`: the firmware's own stage functions timed in the real
+:func:`eyeauth.latency.stages.stage_costs`: the firmware's own stage functions timed in the real
 MicroPython VM, times the board config's ``python_speed_factor`` (itself an estimate to
 recalibrate from field telemetry). When that cannot run (no VM binary, firmware stages missing)
 or with ``python_stages=assumed``, the per-chip figures of the assumptions are used instead
@@ -28,7 +28,7 @@ def measure(board_names, cards, mode="firmware"):
     if mode != "firmware":
         return {}, "assumed per-chip figures (python_stages=assumed)", []
     try:
-        from eyeauth.auth import costs
+        from eyeauth.latency import stages as costs
     except ImportError as exc:
         return {}, "assumed per-chip figures", [f"firmware stage costs unavailable ({exc})"]
     face, voice, match = _specs(cards)
@@ -42,7 +42,7 @@ def measure(board_names, cards, mode="firmware"):
     except (EyeauthError, OSError) as exc:
         return {}, "assumed per-chip figures", [
             f"firmware stage costs could not be measured ({exc}); using the assumptions"]
-    desc = ("firmware stages timed in the MicroPython VM (eyeauth.auth.costs) x the board's "
+    desc = ("firmware stages timed in the MicroPython VM (eyeauth.latency.stages) x the board's "
             "python_speed_factor (" + ", ".join(f"{b} x{f:g}" for b, f in factors.items()) + ")")
     return out, desc, []
 

@@ -111,7 +111,7 @@ def _inputs(data):
                                            for b, v in sorted(py.items())])
     else:
         out += ["", f"Python stages: {data['python_stages']}"]
-    out += ["", "### Assumptions (change with `--set KEY=VALUE`)", ""]
+    out += ["", "### Assumptions (change with `--assume KEY=VALUE`)", ""]
     out += _table(["key", "value", "why"], [[k, v, DOCS.get(k, "")]
                                             for k, v in data["assumptions"].items()])
     return out
@@ -187,7 +187,7 @@ def render(data, files):
 
 
 _METHOD = [
-    "- Configuration = board variant x policy (face, voice, zsum, both, handoff) x face model x "
+    "- Configuration = board variant x policy (face, voice, sum, both, cascade: the board's rules) x face model x "
     "voice model x bit width (int8; 16x8 = int16 activations, int8 weights) x premodel on/off.",
     "- Time of one attempt = sensing (camera frame; voice window + VAD margin) + modeled compute "
     "(detector, preprocessing, embedders; log-mel for voice). Compute is the model card's "
@@ -199,10 +199,12 @@ _METHOD = [
     "(`eyeauth explore scores`); thresholds are set on the same scores (optimistic for small "
     "sets). 16x8 accuracy uses the float reference model's scores (an upper bound).",
     "- Fusion: ORL faces and FSDD voices are different people, so fused users are chimeric and "
-    "face and voice scores are taken as independent; zsum = z-normalised equal-weight sum; "
-    "handoff = the face decides above hi / below lo, the voice alone in between. These two are "
-    "the explorer's rules, not the board's sum and cascade (firmware/eyeauth_fw/fusion.py, "
-    "evaluated by `eyeauth eval fusion`).",
+    "face and voice scores are taken as independent. The policies are the board's rules "
+    "(firmware/eyeauth_fw/fusion.py): sum = face + voice margins >= 0; cascade = the face "
+    "decides outside a margin band around its threshold, inside it the margins' sum does. The "
+    "explorer chooses the thresholds (and the cascade's margin) per configuration to meet the "
+    "FAR target, where the board takes them from models/thresholds.json (`eyeauth eval "
+    "fusion` evaluates those).",
     "- The voice held-out set has few speakers (see the trials column): voice FRR figures are "
     "less certain than face ones.",
     "- premodel on = the router shipped in models/premodel_<modality>.json runs instead of its final "

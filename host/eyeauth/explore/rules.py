@@ -50,7 +50,7 @@ def rules(data, f):
     for c in f["cascade"][:1]:
         a, b = c["cascade"], c["always_both"]
         if a["unlock_s"] < b["unlock_s"]:
-            out.append(f"Fuse by handoff (voice only when the face is unsure), not by always asking for both: on {c['variant']} "
+            out.append(f"Fuse by cascade (voice only when the face is unsure), not by always asking for both: on {c['variant']} "
                        f"{a['unlock_s']:.2f} s vs {b['unlock_s']:.2f} s at FRR {pct(a['frr'])} "
                        f"vs {pct(b['frr'])}" + versus(data, a["frr"], b["frr"]) + ".")
     pm = f["premodel"].get("by_chip") or {}

@@ -55,17 +55,19 @@ def _models(scores_path, warnings):
 
 
 def _points(cache, face, voice, policies, far):
+    from eyeauth.progress import Steps
+
+    todo = [(policy, fm, vm, bits) for policy in policies
+            for fm in (face if space.uses(policy)[0] else [None])
+            for vm in (voice if space.uses(policy)[1] else [None]) for bits in space.BITS]
     pts = {}
-    for policy in policies:
-        use_f, use_v = space.uses(policy)
-        for fm in (face if use_f else [None]):
-            for vm in (voice if use_v else [None]):
-                for bits in space.BITS:
-                    var = space.SCORE_VARIANT[bits]
-                    f = S.arrays(cache["models"][fm], var) if fm else None
-                    v = S.arrays(cache["models"][vm], var) if vm else None
-                    pts[space.point_key(policy, fm, vm, bits)] = \
-                        fusion.operating_points(policy, f, v, far)
+    with Steps("explore: operating points", len(todo), unit="set") as st:
+        for policy, fm, vm, bits in todo:
+            var = space.SCORE_VARIANT[bits]
+            f = S.arrays(cache["models"][fm], var) if fm else None
+            v = S.arrays(cache["models"][vm], var) if vm else None
+            pts[space.point_key(policy, fm, vm, bits)] = fusion.operating_points(policy, f, v, far)
+            st.tick()
     return pts
 
 

@@ -1,10 +1,12 @@
 """Score distributions of the zoo models, cached (`eyeauth explore scores`).
 
-For every built face and voice model: embed the held-out identities of its card (never seen in
-training) with the zoo's public embed functions (int8 in TFLM, and the float reference model:
-the stand-in for 16x8 activations, whose accuracy lies between the two), enrol the first
-``enrol`` files of each identity and score every other file against every template (cosine):
-genuine and impostor scores. They go into a small JSON (scores rounded to 1e-4): the file the
+For every built face and voice model: its held-out identities (the evaluation part of its split,
+never seen in training; at most MAX_IDENTITIES), scored as the board scores by the evaluation
+layer's cross-dataset protocol (:func:`eyeauth.evaluation.crosseval.evaluate_files`: the first
+``enrol`` files of each identity enrolled as int8 samples, template = normalised sum, every other
+file scored against every template; a frame without a face, a clip without speech, is a reject)
+through the int8 model in TFLM and the float reference model (the stand-in for 16x8
+activations, whose accuracy lies between the two): genuine and impostor scores. They go into a small JSON (scores rounded to 1e-4): the file the
 user names, else ``explore_scores.json`` in the cache folder (:func:`eyeauth.cache_dir`); the
 copy committed next to this module (what docs/explore was made from) is read, never written,
 when there is no cache yet. The explorer fuses them into multi-modal policies. Each entry keeps the model's
@@ -65,43 +67,20 @@ def _heldout(card, data_dir):
     return ds.subset(ids)
 
 
-def _load(ds):
-    from eyeauth import datasets
+def model_scores(card, result, detector_hash=None):
+    """Score entry of one model from its row of a crosseval result (``keep_scores``); a face
+    entry records the detector build its boxes came from."""
+    from eyeauth.evaluation import scoring
 
-    load = datasets.load_image if ds.modality == "face" else datasets.load_audio
-    return [(ident, load(p)) for ident, p in ds.items()]
-
-
-def _embed_all(card, samples, boxes):
-    from eyeauth.models import embed
-
-    out = {"int8": [], "float": []}
-    for k, (_, x) in enumerate(samples):
-        for variant, float_ref in (("int8", False), ("float", True)):
-            if card["modality"] == "face":
-                e = embed.embed_face(card["name"], x, boxes[k], float_ref=float_ref)
-            else:
-                # the board's utterance path (windows over the speech, mean embedding)
-                e = embed.embed_voice(card["name"], x, 8000, float_ref=float_ref)
-            out[variant].append(e)
-    return out
-
-
-def model_scores(card, samples, boxes=None, detector_hash=None):
-    """Score entry of one model on loaded samples [(identity, array)]; a face entry records
-    the detector build its boxes came from."""
-    from eyeauth.models import metrics
-
-    labels = [s[0] for s in samples]
-    enrol = _enrol(card)
+    row = next(m for m in result["models"] if m["name"] == card["name"])
     entry = {"modality": card["modality"], "build_hash": card.get("build_hash"),
-             "identities": sorted(set(labels)), "files": len(samples), "enrol": enrol}
+             "identities": result["identity_names"], "files": result["files"],
+             "enrol": result["enrol"]}
     if card["modality"] == "face":
         entry["detector_hash"] = detector_hash
-    for variant, emb in _embed_all(card, samples, boxes).items():
-        g, i = metrics.verification_trials(emb, labels, enrol)
-        entry[variant] = {"eer": round(metrics.eer(g, i), 4),
-                          "frr_at_far_1pct": round(metrics.frr_at_far(g, i, 0.01), 4),
+    for variant, (g, i) in row["scores"].items():
+        entry[variant] = {"eer": round(scoring.eer(g, i), 4),
+                          "frr_at_far_1pct": round(scoring.frr_at_far(g, i, 0.01), 4),
                           "genuine": [round(float(v), 4) for v in g],
                           "impostor": [round(float(v), 4) for v in i]}
     return entry
@@ -112,7 +91,8 @@ def compute(names=None, data_dir=None, path=None, on_model=None):
     is missing or stale), merge them into the cache at ``path`` (default :func:`cache_path`;
     a cache that does not exist yet starts from the committed copy). Returns (cache, skipped):
     cards still being built (no held-out evaluation yet) are skipped unless named."""
-    from eyeauth.models import embed, zoo
+    from eyeauth.evaluation import crosseval
+    from eyeauth.models import zoo
 
     path = Path(path) if path else cache_path()
     cache = load(path if path.exists() else COMMITTED_PATH, missing_ok=True)
@@ -127,19 +107,20 @@ def compute(names=None, data_dir=None, path=None, on_model=None):
         cards = [c for c in cards if stale_reason(cache, c, det)]
     skipped = [c["name"] for c in cards if not names and "eval" not in c]
     cards = [c for c in cards if c["name"] not in skipped]
-    boxes = {}
+    groups = {}  # models on the same identities: one pass (one detector pass per image)
     for card in cards:
         ds = _heldout(card, data_dir)
-        samples = _load(ds)
-        if card["modality"] == "face":
-            key = tuple(str(p) for _, p in ds.items())
-            if key not in boxes:  # one detector pass per image set, shared by the face models
-                boxes[key] = [embed.detect_face(x) for _, x in samples]
-            cache["models"][card["name"]] = model_scores(card, samples, boxes[key], det)
-        else:
-            cache["models"][card["name"]] = model_scores(card, samples)
-        if on_model:
-            on_model(card["name"])
+        key = (card["modality"], _enrol(card), tuple(str(p) for _, p in ds.items()))
+        groups.setdefault(key, (ds, []))[1].append(card)
+    for (modality, enrol, _), (ds, group) in groups.items():
+        res = crosseval.evaluate_files(f"{modality} held-out identities", modality,
+                                       dict(ds.files), "explorer scores", group, enrol=enrol,
+                                       keep_scores=True)
+        res["identity_names"] = sorted(ds.files)
+        for card in group:
+            cache["models"][card["name"]] = model_scores(card, res, det)
+            if on_model:
+                on_model(card["name"])
     save(cache, path)
     return cache, skipped
 

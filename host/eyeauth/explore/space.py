@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 
+from eyeauth import latency as assembly
 from eyeauth.explore import fusion, latency, memory, pystages, ux
 
 BITS = ("int8", "int16x8")
@@ -97,17 +98,20 @@ def _voice_window_s(card):
     return voice_window_samples(card["input_shape"][1]) / RATE
 
 
-def _modality_ms(role, ms, cfg, ctx, board):
-    """Compute ms of one modality's networks, the router's included: each model of its chain
-    weighted by the share of attempts that run it (measured on the identities reserved for the
-    router), plus the router's own cost on this board."""
+def _modality_nets(role, cfg, ctx):
+    """[(stage, role key, runs)] of one modality's networks, the router's included: each model of
+    its chain weighted by the share of attempts that run it (measured on the identities reserved
+    for the router)."""
     r = _routed(cfg, ctx, role)
     if r is None:
-        return ms[role]
-    total = 0.0
-    for n, runs in zip(r["chain"], r["runs"]):
-        total += runs * ms[role if n == r["final"] else f"{role}_route:{n}"]
-    return total + r["overhead_ms"].get(board, 0.0)
+        return [(role, role, 1.0)]
+    return [(f"{role}:{n}", role if n == r["final"] else f"{role}_route:{n}", runs)
+            for n, runs in zip(r["chain"], r["runs"])]
+
+
+def _router_ms(role, cfg, ctx, board):
+    r = _routed(cfg, ctx, role)
+    return r["overhead_ms"].get(board, 0.0) if r else 0.0
 
 
 def _router_py_ms(role, py, cfg, ctx, chip, a, stage_ms):
@@ -156,16 +160,23 @@ def evaluate(cfg, ctx):
                                  ctx["calibration"]) for role, c, bits in parts}
     face_ms = voice_ms = 0.0
     py = ctx["py_ms"].get(board["board"])
+
+    def path(nets, python):  # the one latency assembly, networks at this variant's figures
+        return assembly.assemble(nets=nets, python=python, nn_ms=ms.__getitem__)["total_ms"]
+
     if use_f:
-        face_ms = ms["detector"] + _modality_ms("face", ms, cfg, ctx, board["board"]) + \
-            pystages.face_ms(py, ctx["cards"][cfg["face_model"]], chip, a) + \
-            _router_py_ms("face", py, cfg, ctx, chip, a, pystages.face_crop_ms)
+        face_ms = path([("detector", "detector", 1)] + _modality_nets("face", cfg, ctx),
+                       [("python", pystages.face_ms(py, ctx["cards"][cfg["face_model"]], chip, a)),
+                        ("router_python", _router_py_ms("face", py, cfg, ctx, chip, a,
+                                                        pystages.face_crop_ms)),
+                        ("router", _router_ms("face", cfg, ctx, board["board"])),
+                        ("fusion", pystages.fusion_ms(py) if use_v else 0.0)])
     if use_v:
-        voice_ms = _modality_ms("voice", ms, cfg, ctx, board["board"]) + \
-            pystages.voice_ms(py, voice_card, chip, a) + \
-            _router_py_ms("voice", py, cfg, ctx, chip, a, pystages.voice_model_ms)
-    if use_f and use_v:
-        face_ms += pystages.fusion_ms(py)
+        voice_ms = path(_modality_nets("voice", cfg, ctx),
+                        [("python", pystages.voice_ms(py, voice_card, chip, a)),
+                         ("router_python", _router_py_ms("voice", py, cfg, ctx, chip, a,
+                                                         pystages.voice_model_ms)),
+                         ("router", _router_ms("voice", cfg, ctx, board["board"]))])
     face_s = (a.camera_frame_ms + face_ms) / 1e3
     voice_s = win_s + a.voice_margin_s + voice_ms / 1e3
     points = ctx["points"][point_key(cfg["policy"], cfg["face_model"], cfg["voice_model"],
@@ -186,7 +197,7 @@ def evaluate(cfg, ctx):
             attempt = face_s
         elif cfg["policy"] == "voice":
             attempt = voice_s
-        elif cfg["policy"] == "handoff":
+        elif cfg["policy"] == "cascade":  # the voice is asked for only in the band
             attempt = face_s + pt["p_second"] * (a.voice_prompt_s + voice_s)
         else:  # the camera frame is grabbed while the user speaks; compute runs after
             attempt = max(a.camera_frame_ms / 1e3, win_s + a.voice_margin_s) + \

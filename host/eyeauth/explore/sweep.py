@@ -32,12 +32,20 @@ def _result(r):
     return get() if callable(get) else r
 
 
-def map_on(executor, fn, payloads):
-    """Results of ``fn`` over ``payloads`` on an executor-like object, in order."""
-    if hasattr(executor, "map"):
-        return [_result(r) for r in executor.map(fn, payloads)]
+def map_on(executor, fn, payloads, done=None):
+    """Results of ``fn`` over ``payloads`` on an executor-like object, in order; ``done(result)``
+    is called as each one arrives (progress)."""
+    done = done or (lambda r: None)
+
+    def take(r):
+        r = _result(r)
+        done(r)
+        return r
+
     if hasattr(executor, "submit"):
-        return [_result(f) for f in [executor.submit(fn, p) for p in payloads]]
+        return [take(f) for f in [executor.submit(fn, p) for p in payloads]]
+    if hasattr(executor, "map"):
+        return [take(r) for r in executor.map(fn, payloads)]
     raise UsageError(f"executor {type(executor).__name__} has neither map nor submit; pass a "
                      "concurrent.futures Executor, a dask Client or a Ray Pool")
 
@@ -80,17 +88,25 @@ def close(executor):
 
 
 def run(configs, ctx, executor=None, workers=2, chunk_size=None):
-    """Evaluate every configuration; rows in the order of ``configs``."""
+    """Evaluate every configuration; rows in the order of ``configs`` (progress on stderr)."""
+    from eyeauth.progress import Steps
+
     if not configs:
         return []
     n = max(1, int(workers))
     size = chunk_size or max(16, -(-len(configs) // (4 * n)))
     payloads = [(ctx, c) for c in chunks(list(configs), size)]
-    if executor is None and n == 1:
-        parts = [evaluate_chunk(p) for p in payloads]
-    elif executor is None:
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            parts = map_on(pool, evaluate_chunk, payloads)
-    else:
-        parts = map_on(executor, evaluate_chunk, payloads)
+    with Steps("explore: configurations", len(configs), unit="cfg") as st:
+        def done(part):
+            st.tick(len(part))
+
+        if executor is None and n == 1:
+            parts = [evaluate_chunk(p) for p in payloads]
+            for p in parts:
+                done(p)
+        elif executor is None:
+            with ProcessPoolExecutor(max_workers=n) as pool:
+                parts = map_on(pool, evaluate_chunk, payloads, done)
+        else:
+            parts = map_on(executor, evaluate_chunk, payloads, done)
     return [row for part in parts for row in part]

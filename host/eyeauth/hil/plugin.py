@@ -43,6 +43,9 @@ class Board:
         self.port = port
         self.boot_port = boot_port
         self.sim = sim  # eyeauth.sim.VirtualBoard or None
+        # the serial port with the USB bridge's DTR/RTS (EN, GPIO0): the real port, or the
+        # virtual board's RFC 2217 URL
+        self.lines_port = sim.lines_port if sim is not None else port
         self._transports = []
 
     def client(self, timeout: float = 15.0):

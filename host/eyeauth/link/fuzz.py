@@ -9,11 +9,13 @@ Ctrl-C on, its pseudo-terminal turns them into SIGTSTP/SIGQUIT for the VM, which
 does not do). A paired board's app owns the line and takes all three as data: the bench's
 ``--all-bytes`` runs that way.
 
-Valid `bench_link` commands stay small: the virtual board's relay
-(``eyeauth.sim.board.VirtualBoard._to_vm``) blocks until the VM has read all host input, so
-when the host floods input while the app writes a large burst (bench_link with a 4 KB pad), the
-VM waits on its full output and the relay on the VM: both stop for good. A real UART has no
-such coupling; the fix belongs in the relay (buffer host->VM bytes like VM->host ones).
+Valid `bench_link` commands stay short (a few records, pads up to 4 KB): a long one is
+legitimate work that only slows the run. (The virtual board's relay used to block until the VM
+had read all host input, so a flood of input while the app wrote a burst stopped both for good;
+it buffers both directions now, see ``eyeauth.sim.board``.)
+
+:func:`flood` is the other test: bursts of bad-CRC frames written as fast as the line takes
+them (every one costs the board a `bad_frame` reply), a ping after each burst, its answer time.
 """
 from __future__ import annotations
 
@@ -82,12 +84,11 @@ class Fuzzer:
         if cmd == "reset" and r.random() < 0.9:
             cmd = "status"
         if cmd == "bench_link":
-            # A valid large n is legitimate work (n telemetry frames), and a burst of output while
-            # the host floods input deadlocks the virtual board's relay (see module doc): valid
-            # values stay small, the rest is hostile.
+            # A valid large n is legitimate work (n telemetry frames): valid values stay short,
+            # with pads up to the 4 KB maximum (a burst of output while the host floods input)
             n = r.choice((str(r.randrange(1, 20)), "1e400", "-5", "10000000000", '"many"', "[1]", "true", "1.5"))
             gap = r.choice(("0", "1", "1000000000", "-1", "null"))
-            pad = r.choice(("0", "9999999", "-1", "64", "4097"))
+            pad = r.choice(("0", "9999999", "-1", "64", "4096", "4097"))
             return _frame(seq, '{"cmd": "bench_link", "n": %s, "interval_ms": %s, "pad": %s}' % (n, gap, pad))
         parts = [f'"cmd": {json.dumps(cmd)}']
         if cmd in SIGNED and r.random() < 0.7:
@@ -202,3 +203,62 @@ def run(app, nbytes: int = 10**6, seed: int = 0, chunk: int = 16384, store_path:
             "heap_free": status["heap_free"], "heap_min": status["heap_min"],
             "decoder": {"dropped": app.decoder.stats.dropped, "noise_lines": app.decoder.stats.noise_lines},
             "repl_or_traceback_seen": len(repl), "excluded_bytes": sorted(excluded)}
+
+
+def bad_crc_burst(rng: random.Random, seq0: int, target: int) -> bytes:
+    """About `target` bytes of command frames whose CRC is wrong (valid header, seq and JSON):
+    each one makes the board answer `bad_frame`."""
+    out = bytearray()
+    seq = seq0
+    while len(out) < target:
+        body = f'C1 {seq} {{"cmd": "ping", "data": "{"x" * rng.randrange(0, 40)}"}}'.encode()
+        crc = (zlib.crc32(body) ^ (1 + rng.getrandbits(31))) & 0xFFFFFFFF  # never the right one
+        out += body + b" %08x\n" % crc
+        seq += 1
+    return bytes(out)
+
+
+def flood(app, nbytes: int = 10**6, burst: int = 200_000, seed: int = 0, limit_s: float = 2.0,
+          hang_s: float = 10.0, progress=None) -> dict:
+    """Bursts of bad-CRC frames (`burst` bytes each, written 64 KB at a time as fast as the line
+    takes them, the replies read in between) until `nbytes`; after each burst one ping. A ping answered later than `limit_s` is
+    late; one not answered within `hang_s` is a hang (the run goes on after it)."""
+    rng = random.Random(seed)
+    sent = bursts = late = hangs = 0
+    worst = 0.0
+    codes: Counter = Counter()
+    chained = app.on_frame
+
+    def count(f):
+        if f.kind == "R" and isinstance(f.payload, dict) and f.seq >= 7_000_000:
+            codes[f.payload.get("err", "ok")] += 1
+
+    app.on_frame = count
+    t0 = time.monotonic()
+    try:
+        while sent < nbytes:
+            data = bad_crc_burst(rng, 7_000_000 + sent, min(burst, nbytes - sent))
+            for i in range(0, len(data), 65536):  # as fast as the line takes it, replies read
+                app.t.write(data[i:i + 65536])
+                app.pump(0.0)
+            sent += len(data)
+            bursts += 1
+            tp = time.monotonic()
+            try:
+                app.command("ping", data="after burst", timeout=hang_s)
+            except EyeauthError:
+                hangs += 1
+                continue
+            dt = time.monotonic() - tp
+            worst = max(worst, dt)
+            late += dt > limit_s
+            if progress:
+                progress(sent, nbytes)
+        app.pump(0.5)
+    finally:
+        app.on_frame = chained
+    elapsed = time.monotonic() - t0
+    return {"bytes": sent, "bursts": bursts, "burst_bytes": burst, "seconds": round(elapsed, 1),
+            "bytes_per_s": round(sent / elapsed), "worst_ping_s": round(worst, 3),
+            "pings_over_limit": late, "limit_s": limit_s, "hangs": hangs, "hang_s": hang_s,
+            "replies": dict(codes.most_common())}

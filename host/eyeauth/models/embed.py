@@ -11,17 +11,14 @@ from eyeauth.errors import DataError
 from eyeauth.models import preprocess as P, tflm, zoo
 
 
-def _unit(v):
-    v = np.asarray(v, np.float32).reshape(-1)
-    return v / max(float(np.linalg.norm(v)), 1e-12)
+unit = tflm.unit
 
 
-def _infer(name, q, float_ref=False, path=None):
-    data = zoo.model_bytes(name, path, variant="float" if float_ref else "int8")
-    if float_ref:
-        return tflm.run_float(data, P.to_float(q)[None, ..., None])
-    _, out = tflm.io_details(data)
-    return tflm.dequantize(tflm.run(data, q[None, ..., None]), out)
+def infer(name, q, float_ref=False, path=None):
+    """The dequantized output of model ``name`` (in the models folder ``path``) on one int8
+    input tensor (float reference: ``float_ref``)."""
+    return tflm.infer(zoo.model_bytes(name, path, variant="float" if float_ref else "int8"), q,
+                      float_ref)
 
 
 def detect(frame, detector=zoo.DETECTOR, path=None):
@@ -30,7 +27,7 @@ def detect(frame, detector=zoo.DETECTOR, path=None):
     img = np.asarray(frame)
     if img.ndim not in (2, 3) or min(img.shape[:2]) < 8:
         raise DataError(f"a frame must be a grey or RGB image of at least 8x8, got {img.shape}")
-    probs = np.asarray(_infer(detector, P.detector_input(img), path=path)).reshape(-1)
+    probs = infer(detector, P.detector_input(img), path=path)
     return P.detector_box(probs[:3], img.shape), float(probs[3]) if probs.size > 3 else 1.0
 
 
@@ -56,7 +53,7 @@ def face_tensor(model_name, image, box=None):
 
 def embed_face(model_name, image, box=None, float_ref=False):
     """Unit face embedding of an image of any size (detector box unless ``box`` is given)."""
-    return _unit(_infer(model_name, face_tensor(model_name, image, box), float_ref))
+    return unit(infer(model_name, face_tensor(model_name, image, box), float_ref))
 
 
 def voice_tensor(model_name, wav, rate=8000):
@@ -88,4 +85,4 @@ def embed_voice(model_name, wav, rate=8000, float_ref=False):
     try:
         return voice_phrase.embed(zoo.load_card(model_name), x, flt=float_ref)
     except DataError:
-        return _unit(_infer(model_name, voice_tensor(model_name, x), float_ref))
+        return unit(infer(model_name, voice_tensor(model_name, x), float_ref))

@@ -151,12 +151,12 @@ def voice_window_samples(n_frames, hop=HOP, frame=FRAME):
 def voice_input(wav, n_frames, n_mels, centre=None):
     """int8 (n_frames, n_mels) voice tensor from 8 kHz int16 audio (steps 1-3): the window the
     board's utterance path takes when a clip's speech fits one window."""
-    from eyeauth import fwmod
+    from eyeauth.fw import speech
     from eyeauth.models import frontend, vad
 
     x = np.asarray(wav, np.int16).reshape(-1)
     c = vad.energy_centre(x) if centre is None else int(centre)
-    r0 = fwmod.load("speech").window_rows(c, 0, 0, n_frames, 1, 1)[0]
+    r0 = speech.window_rows(c, 0, 0, n_frames, 1, 1)[0]
     fe = frontend.default()
     return frontend.quantize(fe.mel(fe.rows(x, r0, n_frames), n_mels))
 

@@ -122,6 +122,22 @@ def run_float(model, x_float):
     return dequantize(run(model, q), out)
 
 
+def infer(model, q, float_ref=False):
+    """The dequantized output (1-D) of one zoo model on one int8 input tensor ``q`` (H, W): the
+    int8 model in TFLM, or with ``float_ref`` the float reference on the same input (q / 128)."""
+    if float_ref:  # q / 128: preprocess.to_float (tflm sits below preprocess, which runs the
+        # audio front end through it; tests/models/test_convert.py checks the two agree)
+        return run_float(model, (np.asarray(q, np.float32) / 128.0)[None, ..., None]).reshape(-1)
+    _, out = io_details(model)
+    return dequantize(run(model, np.asarray(q)[None, ..., None]), out).reshape(-1)
+
+
+def unit(v, dtype=np.float32):
+    """An embedding output made a unit vector (L2), as the board does before it scores."""
+    v = np.asarray(v, dtype).reshape(-1)
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
 def arena_bytes(model):
     """Arena bytes TFLM actually allocated for the model on the host (RecordingMicroAllocator)."""
     from tflite_micro.python.tflite_micro import runtime

@@ -33,9 +33,9 @@ PEAK_RANGE_DB = 30.0
 
 
 def _speech():
-    from eyeauth import fwmod
+    from eyeauth.fw import speech
 
-    return fwmod.load("speech")
+    return speech
 
 
 class Clip:

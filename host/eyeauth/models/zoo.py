@@ -90,3 +90,21 @@ def model_bytes(name, path=None, variant="int8"):
         return f.read_bytes()
     except OSError:
         raise ModelError(f"{f} is missing; run `eyeauth models build`") from None
+
+
+def save_card(card, path=None):
+    """Write a card (dict) to models/<name>.json (``path``: the models folder); returns it
+    without the ``path`` key :func:`load_card` adds."""
+    card = {k: v for k, v in card.items() if k != "path"}
+    card_path(card["name"], path).write_text(json.dumps(card, indent=1, default=_jsonable) + "\n")
+    return card
+
+
+def _jsonable(o):
+    import numpy as np
+
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(type(o).__name__)

@@ -2,7 +2,7 @@
 
 Images: 1-3 of brightness, contrast, gamma, Gaussian blur, Gaussian noise (each from mild to
 severe), and on every second augmented version the face placed small or large into a textured
-QVGA scene (``eyeauth.models.synth.scene_frame``), the frame a camera gives. Audio: 1-3 of gain
+QVGA scene (``eyeauth.training.synth.scene_frame``), the frame a camera gives. Audio: 1-3 of gain
 (-30..+12 dB), a muffled microphone (moving-average low-pass), white or pink noise at -5..40 dB
 SNR, noise-only padding of up to 0.6 s on each side. Variant 0 is always the file itself.
 """
@@ -44,7 +44,7 @@ def augment_image(img, rng):
 
 def face_probe(img, variant, rng):
     """The frame the camera gives for variant ``variant`` of a face image (uint8 2-D)."""
-    from eyeauth.models import synth
+    from eyeauth.training import synth
 
     if variant == 0:
         return np.asarray(img, np.uint8)

@@ -1,10 +1,8 @@
 """Modeled ESP-EYE latency: each zoo model's whole path, and the premodel's own overhead.
 
-* A model's path (what the board runs for one input when that model is chosen), as
-  ``eyeauth eval fusion`` models it: face = det_pre + detector + face_pre:S + face model +
-  match:Dx3; voice = vad + logmel:TxM + voice model + match:Dx5. Networks from the cards'
-  timing model for the board's chip (``timing.card_latency_ms``); Python stages from :func:`eyeauth.auth.costs.stage_costs` (the firmware
-  timed in the MicroPython VM x the board's ``python_speed_factor``).
+* A model's path (what the board runs for one input when that model is chosen): the one latency
+  assembly's (:mod:`eyeauth.latency`): face = det_pre + detector + face_pre:S + face model +
+  match:Dx3; voice = the 3-s phrase path (VAD, streamed log-mel, windows x model) + match:Dx5.
 * The premodel's overhead: ``features.face_features`` of the same QVGA frame and face box that
   costs.py times (or ``features.voice_features`` of its 1-s clip) plus ``premodel.choose`` with
   the exported premodel, each timed in the real VM (fastest of ``repeats`` after a warm-up,
@@ -24,16 +22,17 @@ import numpy as np
 from pathlib import Path
 
 from eyeauth import FIRMWARE_DIR
-from eyeauth.auth import costs
+from eyeauth.latency import stages as costs
 from eyeauth.errors import EyeauthError
 from eyeauth.premodel.data import cache_dir
 
 SOURCES = ("eyeauth_fw/features.py", "eyeauth_fw/premodel.py", "eyeauth_fw/pipeline.py")
 
 _SCRIPT = costs.VM_HELPERS + r"""
-from eyeauth_fw import features, premodel
+from eyeauth_fw import features, premodel, release
 premodel.DIR = %(dir)r
 MOD = %(mod)r
+release.use({"routers": {MOD: "premodel_%%s.json" %% MOD}})
 if MOD == "face":
     W = %(w)d
     H = %(h)d
@@ -59,40 +58,6 @@ class CostError(EyeauthError):
     """The MicroPython VM could not time the premodel."""
 
 
-def model_paths(cards, modality, board="esp-eye"):
-    """{model: modeled ms of its whole path} and the stage breakdown, for a modality's cards."""
-    from eyeauth.board.configs import load_board
-    from eyeauth.models import zoo
-
-    cfg = load_board(board)
-
-    if modality == "face":
-        det = zoo.load_card(zoo.DETECTOR)
-        sizes = [c["input"]["shape"][1] for c in cards]
-        match = [(c["output"]["shape"][-1], 3) for c in cards]
-        py = costs.stage_costs(face_sizes=sizes, match=match, board=board)
-    else:
-        shapes = [tuple(c["input"]["shape"][1:3]) for c in cards]
-        match = [(c["output"]["shape"][-1], 5) for c in cards]
-        py = costs.stage_costs(voice_shapes=shapes, match=match, board=board)
-    ms = py["modeled_ms"]
-    out, stages = {}, {}
-    for c in cards:
-        d = c["output"]["shape"][-1]
-        if modality == "face":
-            s = {"det_pre": ms["det_pre"], "nn:" + det["name"]: _nn_ms(det, cfg),
-                 "face_pre": ms[f"face_pre:{c['input']['shape'][1]}"],
-                 "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x3"]}
-        else:
-            t, m = c["input"]["shape"][1:3]
-            s = {"frontend": ms["frontend"], "vad": ms["vad"], "logmel": ms[f"logmel:{t}x{m}"],
-                 "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x5"]}
-        stages[c["name"]] = s
-        out[c["name"]] = round(sum(s.values()), 3)
-    return out, {"board": board, "python_speed_factor": py["python_speed_factor"],
-                 "stages_ms": stages}
-
-
 def _key(modality, doc, heap, repeats, exe):
     h = hashlib.sha1()
     for rel in SOURCES:
@@ -109,7 +74,7 @@ def _run(modality, doc, heap, repeats, timeout=120):
 
     with tempfile.TemporaryDirectory() as d:
         Path(d, f"premodel_{modality}.json").write_text(json.dumps(doc))
-        src = _SCRIPT % {"fw": str(Path(FIRMWARE_DIR).resolve()), "dir": d, "mod": modality,
+        src = mpvm.firmware_prelude() + _SCRIPT % {"dir": d, "mod": modality,
                          "rep": int(repeats), "w": costs.FRAME_W, "h": costs.FRAME_H,
                          "box": list(costs.FACE_BOX), "n": costs.CLIP_SAMPLES}
         return mpvm.run_json(src, "PMCOST", heap_bytes=heap, timeout=timeout,
@@ -147,7 +112,9 @@ def overhead(modality, doc, board="esp-eye", repeats=21, use_cache=True):
                 tmp.replace(path)
             except OSError:
                 pass
-    ms = {k: round(v * factor / 1000.0, 3) for k, v in vm.items()}
+    from eyeauth.latency import python_ms
+
+    ms = {k: round(python_ms(v, factor), 3) for k, v in vm.items()}
     # features are computed when the chooser, an escalate band or a quality rule reads them
     used = bool(doc.get("index")) or bool(doc.get("quality")) or \
         any(r[2] >= 0 for r in doc.get("escalate") or [])
@@ -158,66 +125,36 @@ def overhead(modality, doc, board="esp-eye", repeats=21, use_cache=True):
             "overhead_ms": round(feats + ms["choose"] + rules, 3), "cached": cached}
 
 
-def _nn_ms(card, board_cfg):
-    """A network's modeled ms on the board's chip (the card's timing-model figures)."""
-    from eyeauth.timing import card_latency_ms
-
-    return card_latency_ms(card, board_cfg.get("chip") or "esp32")
-
-
 def routing_costs(zoo_, board="esp-eye"):
     """Modeled ms on ``board`` for routing: per model the whole path when it runs first
     (``first``), the added cost when it runs after another model on the same input (``extra``:
     the shared stages, detector or VAD, are not repeated) and the cost of an input the board
     refuses before any model (``refused``), with ``order`` (cheapest path first) and the stages.
 
-    Faces: det_pre + detector + face_pre:S + net + match, as :func:`model_paths`, the networks at
-    the board chip's figure. Voices: the 3-s phrase path of each card (``latency_phrase_3s_ms``,
-    measured on the firmware's streamed log-mel in the VM: VAD, log-mel rows, windows x net),
-    its Python parts rescaled by the board's python_speed_factor and the net by its chip;
-    + match."""
-    from eyeauth.board.configs import load_board
+    Every path is the one latency assembly's (:mod:`eyeauth.latency`): faces
+    :func:`~eyeauth.latency.face_path` (det_pre + detector + face_pre:S + net + match), voices
+    the 3-s phrase path of each card (:func:`~eyeauth.latency.voice_path` with ``phrase``: VAD,
+    streamed log-mel rows, windows x net, at this board's python_speed_factor) + match."""
+    from eyeauth import latency
 
-    cfg = load_board(board)
+    cfg, chip, factor = latency.board_facts(board)
     cards = [zoo_.cards[n] for n in zoo_.names]
-    factor = float(cfg.get("python_speed_factor") or 1.0)
-    stages = {}
+    match = [(c["output"]["shape"][-1], 3 if zoo_.modality == "face" else 5) for c in cards]
     if zoo_.modality == "face":
-        det = zoo_.det_card
-        sizes = [c["input"]["shape"][1] for c in cards]
-        match = [(c["output"]["shape"][-1], 3) for c in cards]
-        ms = costs.stage_costs(face_sizes=sizes, match=match, board=board)["modeled_ms"]
-        shared = ms["det_pre"] + _nn_ms(det, cfg)
-        for c in cards:
-            d = c["output"]["shape"][-1]
-            stages[c["name"]] = {"det_pre": ms["det_pre"], "nn:" + det["name"]: _nn_ms(det, cfg),
-                                 "face_pre": ms[f"face_pre:{c['input']['shape'][1]}"],
-                                 "nn:" + c["name"]: _nn_ms(c, cfg), "match": ms[f"match:{d}x3"]}
+        ms = costs.stage_costs(face_sizes=[c["input"]["shape"][1] for c in cards], match=match,
+                               board=board)["modeled_ms"]
+        paths = {c["name"]: latency.face_path(c, zoo_.det_card, ms, chip) for c in cards}
+        shared = float(np.mean([p["stages_ms"]["det_pre"] + p["stages_ms"]["nn:" + zoo_.det_card["name"]]
+                                for p in paths.values()]))
     else:
-        match = [(c["output"]["shape"][-1], 5) for c in cards]
         ms = costs.stage_costs(match=match, board=board)["modeled_ms"]
-        vads = []
-        for c in cards:
-            ph = c.get("latency_phrase_3s_ms")
-            if not ph:
-                raise EyeauthError(f"{c['name']}'s card has no latency_phrase_3s_ms; run "
-                                   "`python3 -m eyeauth.models.voice_phrase --update-cards`")
-            scale = factor / float(ph.get("python_speed_factor") or factor)
-            d = c["output"]["shape"][-1]
-            if "window_ms" not in ph:
-                raise EyeauthError(f"{c['name']}'s latency_phrase_3s_ms predates the audio front "
-                                   "end; run `python3 -m eyeauth.models.voice_phrase "
-                                   "--update-latency`")
-            vads.append(ph["vad_ms"] * scale + ph["frontend_ms"])
-            stages[c["name"]] = {"frontend": round(ph["frontend_ms"], 3),
-                                 "vad": round(ph["vad_ms"] * scale, 3),
-                                 "logmel": round(ph["window_ms"] * scale, 3),
-                                 "nn:" + c["name"]: round(_nn_ms(c, cfg) * ph["windows"], 3),
-                                 "match": ms[f"match:{d}x5"]}
-        shared = float(np.mean(vads))
-    first = {n: round(sum(s.values()), 3) for n, s in stages.items()}
+        paths = {c["name"]: latency.voice_path(c, ms, chip, factor, phrase=True) for c in cards}
+        # the front end's rows and the VAD run once, whichever model then reads the windows
+        shared = float(np.mean([p["stages_ms"]["vad"] + p["stages_ms"]["frontend"]
+                                for p in paths.values()]))
+    first = {n: p["total_ms"] for n, p in paths.items()}
     extra = {n: round(first[n] - shared, 3) for n in first}
     order = sorted(first, key=lambda n: (first[n], n))
-    return {"board": board, "chip": cfg.get("chip"), "python_speed_factor": factor,
+    return {"board": board, "chip": chip, "python_speed_factor": factor,
             "order": order, "first": first, "extra": extra, "refused": round(shared, 3),
-            "stages_ms": stages}
+            "stages_ms": {n: p["stages_ms"] for n, p in paths.items()}}

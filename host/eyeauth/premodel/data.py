@@ -16,7 +16,7 @@ Protocol (training and evaluation alike, on disjoint identities):
 * ``correct[p, m]`` = trials of probe p that model m decides right.
 
 Embeddings are cached on disk per model file (sha1 of the .tflite) and input (sha1 of its
-bytes): ``$EYEAUTH_PREMODEL_CACHE`` or ~/.cache/eyeauth/premodel.
+bytes): ``$EYEAUTH_PREMODEL_CACHE``, else premodel/ in ``$EYEAUTH_CACHE`` or ~/.cache/eyeauth.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from eyeauth import datasets
-from eyeauth.auth import thresholds as T
+from eyeauth.evaluation import scoring, thresholds as T
 from eyeauth.errors import DataError, ModelError
 from eyeauth.models import preprocess as P, tflm, zoo
 from eyeauth.models.progress import Steps
@@ -35,9 +35,6 @@ from eyeauth.premodel import features as F
 from eyeauth.premodel.augment import face_probe, voice_ok, voice_probe
 
 ENROL = {"face": 3, "voice": 5}
-DEFAULT_TRAIN = {"face": [f"s{i}" for i in range(1, 29)],
-                 "voice": ["george", "jackson", "lucas", "nicolas"]}
-DATA_REL = {"face": ("faces", "orl"), "voice": ("voices", "fsdd", "recordings")}
 
 
 # ------------------------------------------------------------------ the zoo of a modality
@@ -74,35 +71,13 @@ class Zoo:
         got = {(c.get("spec") or {}).get("split") for c in self.cards.values()}
         return got.pop() if len(got) == 1 else None
 
-    def training_ids(self):
-        sets = [set((c.get("training") or {}).get("identities") or []) for c in
-                self.cards.values()]
-        sets = [s for s in sets if s] or [set(DEFAULT_TRAIN[self.modality])]
-        return sorted(set.intersection(*sets), key=datasets.natural_key)
-
-    def seen_ids(self):
-        """Identities any model of the modality (or the detector) trained on."""
-        seen = set()
-        for c in list(self.cards.values()) + ([self.det_card] if self.det_card else []):
-            seen |= set((c.get("training") or {}).get("identities") or [])
-        return seen or set(DEFAULT_TRAIN[self.modality])
-
-
-def _infer(data, q):
-    _, out = tflm.io_details(data)
-    return tflm.dequantize(tflm.run(data, q[None, ..., None]), out).reshape(-1)
-
-
-def _unit(v):
-    v = np.asarray(v, np.float32).reshape(-1)
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
 # ------------------------------------------------------------------ embedding cache
 
 def cache_dir():
     env = os.environ.get("EYEAUTH_PREMODEL_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "eyeauth" / "premodel"
+    from eyeauth import cache_dir as root
+
+    return Path(env) if env else root() / "premodel"
 
 
 class Cache:
@@ -168,7 +143,7 @@ class Embedder:
         key, item = f"det-{z.det_sha}", _digest(frame)
         got = self.cache.get(key, item)
         if got is None:
-            probs = _infer(z.det_bytes, P.detector_input(frame))
+            probs = tflm.infer(z.det_bytes, P.detector_input(frame))
             pres = float(probs[3]) if probs.size > 3 else 1.0
             got = np.array(list(P.detector_box(probs[:3], frame.shape)) + [pres], np.float32)
             self.cache.put(key, item, got)
@@ -192,134 +167,21 @@ class Embedder:
         if got is None:
             shape = card["input"]["shape"]
             if z.modality == "face":
-                got = _unit(_infer(z.bytes[name], P.face_input(x, box, shape[1])))
+                got = tflm.unit(tflm.infer(z.bytes[name], P.face_input(x, box, shape[1])))
             elif utterance:
-                outs = [_unit(_infer(z.bytes[name], q)) for q in voice_phrase.tensors(card, x)]
-                got = _unit(np.mean(outs, axis=0))
+                outs = [tflm.unit(tflm.infer(z.bytes[name], q)) for q in voice_phrase.tensors(card, x)]
+                got = tflm.unit(np.mean(outs, axis=0))
             else:
-                got = _unit(_infer(z.bytes[name], P.voice_input(x, shape[1], shape[2])))
+                got = tflm.unit(tflm.infer(z.bytes[name], P.voice_input(x, shape[1], shape[2])))
             self.cache.put(key, item, got)
         return got
 
 
 # ------------------------------------------------------------------ a split, end to end
 
-def _files(ds, ids, max_files):
-    missing = [i for i in ids if i not in ds.files]
-    if missing:
-        raise DataError(f"identities missing from {ds.root}: {', '.join(missing)}")
-    return {i: ds.files[i][:max_files] if max_files else ds.files[i] for i in ids}
-
-
 def _load(modality, path):
     return datasets.load_image(path) if modality == "face" else datasets.load_audio(path, 8000)
 
-
-def build_split(zoo_, root, ids, variants=4, seed=0, max_files=None, enrol=None,
-                label="inputs", cache=None, probe_ids=None):
-    """Everything the premodel needs about ``ids`` of the dataset at ``root``: all of them
-    enrolled, the probes from ``probe_ids`` (default: all of ``ids``).
-
-    Returns a dict: ``models`` (names), ``X`` (P, F) int features, ``correct`` (P, M) trials
-    decided right per model, ``trials`` per probe, ``genuine_acc`` / ``impostor_acc`` (P, M)
-    (1/0 genuine accepted; impostor trials rejected), ``n_impostor``, ``groups`` (identity of
-    each probe), ``variant``, ``rejected`` (voice probes the board's check refuses)."""
-    modality = zoo_.modality
-    ds = datasets.scan(root, modality)
-    files = _files(ds, ids, max_files)
-    enrol = enrol or ENROL[modality]
-    short = [i for i, v in files.items() if len(v) <= enrol]
-    files = {i: v for i, v in files.items() if i not in short}  # skipped, counted below
-    if len(files) < 2:
-        raise DataError(f"need at least 2 identities for impostor trials, have {len(files)}")
-    emb = Embedder(zoo_, cache or Cache())
-    names = zoo_.names
-    idents = list(files)
-    probing = set(idents if probe_ids is None else probe_ids)
-    if not probing & set(idents):
-        raise DataError("no probe identities among the enrolled ones")
-    n_probe = sum((len(v) - enrol) * variants for i, v in files.items() if i in probing)
-    templates = {m: [] for m in names}
-    X, probe_emb, groups, var, rejected, fidx = [], {m: [] for m in names}, [], [], 0, []
-    with Steps(f"{label}: {len(idents)} identities, {n_probe} {modality} probes, "
-               f"{len(names)} models", len(idents), every=10) as st:
-        for k, ident in enumerate(idents):
-            paths = files[ident]
-            ins = [_load(modality, p) for p in paths[:enrol]]
-            boxes = [emb.box(x) if modality == "face" else None for x in ins]
-            for m in names:
-                vecs = np.stack([emb.embed(m, x, b) for x, b in zip(ins, boxes)])
-                templates[m].append(T.template(T.quantize_unit(vecs)))
-            for fi, p in enumerate(paths[enrol:] if ident in probing else []):
-                src = _load(modality, p)
-                for v in range(variants):
-                    rng = np.random.default_rng([seed, k, fi, v])
-                    if modality == "face":
-                        x = face_probe(src, v, rng)
-                        box = emb.box(x)
-                        feats = F.face_features(x, box)
-                    else:
-                        x = voice_probe(src, v, rng)
-                        if not voice_ok(x):
-                            rejected += 1
-                            continue
-                        box = None
-                        feats = F.voice_features(x)
-                    X.append(feats)
-                    for m in names:
-                        probe_emb[m].append(emb.embed(m, x, box))
-                    groups.append(k)
-                    var.append(v)
-                    fidx.append(fi)
-            st.tick()
-    emb.cache.save()
-    if not X:
-        raise DataError(f"no usable {modality} probes under {root}")
-    groups = np.asarray(groups)
-    same = groups[:, None] == np.arange(len(idents))[None, :]
-    correct, gacc, iacc = [], [], []
-    for m in names:
-        s = T.score_matrix(np.stack(probe_emb[m]), np.stack(templates[m]))
-        acc = (s - zoo_.threshold[m]) >= 0
-        ok = acc == same
-        correct.append(ok.sum(axis=1))
-        gacc.append(acc[same])
-        iacc.append((ok & ~same).sum(axis=1))
-    return {"modality": modality, "models": list(names), "identities": idents,
-            "probe_identities": [i for i in idents if i in probing],
-            "X": np.asarray(X, np.int64), "correct": np.stack(correct, 1),
-            "genuine_acc": np.stack(gacc, 1).astype(np.int64),
-            "impostor_ok": np.stack(iacc, 1), "trials": len(idents),
-            "n_impostor": len(idents) - 1, "groups": groups, "variant": np.asarray(var),
-            "file": np.asarray(fidx),
-            "rejected": rejected, "enrol": enrol, "variants": variants, "seed": seed,
-            "skipped_identities": len(short)}
-
-
-def default_root(modality, data_dir=None, split=None):
-    """The data the premodel uses by default: the folder of the zoo's split set (its premodel
-    and eval parts), else the older fixed folder."""
-    from eyeauth import SHARED_DATA_DIR, splits
-
-    if split:
-        return splits.folder(split, data_dir)
-    return Path(data_dir or SHARED_DATA_DIR).joinpath(*DATA_REL[modality])
-
-
-def resolve_root(modality, data):
-    """``data`` may be the data root (holding faces/orl, voices/fsdd) or the modality's own
-    <identity>/<files> folder."""
-    d = Path(data)
-    sub = d.joinpath(*DATA_REL[modality])
-    if sub.is_dir():
-        return sub
-    if not d.is_dir():
-        raise DataError(f"{d} is not a folder; give the data root or an <identity>/<files> "
-                        f"folder of {'images' if modality == 'face' else '.wav clips'}")
-    return d
-
-
-# ------------------------------------------------------------------ routing data (issue 12)
 
 def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
     """Everything a router is scored on, for ``files`` ({identity: [paths]}; the first ``enrol``
@@ -366,7 +228,7 @@ def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
             boxes = [emb.detect(x)[0] if modality == "face" else None for x in ins]
             for m in names:
                 vecs = np.stack([emb.embed(m, x, b, utt) for x, b in zip(ins, boxes)])
-                templates[m].append(T.template(T.quantize_unit(vecs)))
+                templates[m].append(scoring.template(scoring.quantize_unit(vecs)))
             for fi, p in enumerate(paths[enrol:]):
                 try:
                     src = _load(modality, p)
@@ -402,7 +264,7 @@ def collect(zoo_, files, variants, seed, label, costs_, cache=None, enrol=None):
     for m in names:
         dim = len(templates[m][0])
         e = np.stack([v if v is not None else np.zeros(dim, np.float32) for v in probe_emb[m]])
-        s = T.score_matrix(e, np.stack(templates[m])) - zoo_.threshold[m]
+        s = scoring.score_matrix(e, np.stack(templates[m])) - zoo_.threshold[m]
         s[refused] = routers.REFUSED
         margins.append(s.astype(np.float32))
     return {"modality": modality, "label": label, "models": list(names), "identities": idents,
@@ -419,13 +281,13 @@ def routing_sets(modality, part, data_dir=None):
     """{set name: {identity: [paths]}} a router trains on (``part="premodel"``: the identities
     data/splits.json reserves for it) or is evaluated on (``part="eval"``: identities no model
     trained on, from the training source and from sets of other sources)."""
-    from eyeauth.models import crosseval as X
+    from eyeauth.evaluation import crosseval as X
 
     if modality == "face":
         if part == "eval":
-            return {"lfw": X._split_files("lfw", "eval", data_dir),
-                    "orl": X._split_files("orl", "eval", data_dir)}
-        return {"lfw_premodel": X._split_files("lfw", "premodel", data_dir)}
+            return {"lfw": X.split_files("lfw", "eval", data_dir),
+                    "orl": X.split_files("orl", "eval", data_dir)}
+        return {"lfw_premodel": X.split_files("lfw", "premodel", data_dir)}
     if part == "eval":
         return {"speech_commands_phrase": X.phrase_files("speech_commands", data_dir),
                 "fsdd_phrase": X.phrase_files("fsdd", data_dir)}

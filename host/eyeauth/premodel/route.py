@@ -1,5 +1,5 @@
-"""Train and evaluate the routers of :mod:`eyeauth.premodel.routers` (issue 12): the default
-`eyeauth premodel train|eval` (without ``--data``).
+"""Train the routers of :mod:`eyeauth.premodel.routers` (issue 12): `eyeauth premodel train`
+(their evaluation: :mod:`eyeauth.evaluation.premodel`).
 
 Training uses only the identities data/splits.json reserves for the premodel (never used to
 train an embedder or fit a threshold): LFW ``premodel`` faces, and 3-word phrases of the Speech
@@ -17,17 +17,17 @@ Commands ``premodel`` speakers. Every candidate is fitted there:
 
 The shipped router is the cheapest candidate within 0.5 point of the most capable model's FAR
 and FRR on the reserved identities (else the best balanced accuracy); it is written with the
-other candidates in its ``meta`` so that :func:`evaluate` scores every one of them on the
-evaluation identities of every set, at the board's arithmetic.
+other candidates in its ``meta`` (:func:`candidate_docs`) so that the evaluation scores every one
+of them on the evaluation identities of every set, at the board's arithmetic.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from eyeauth.errors import DataError, ModelError
 from eyeauth.premodel import classify as C, cost, data as D, export, routers as R, select as S
 from eyeauth.premodel.features import NAMES
 
+MODALITIES = ("face", "voice")
 VARIANTS = {"face": 4, "voice": 3}
 SLACK = 0.005          # fitting: within 0.5 point of the reference on the reserved identities
 TARGET_SLACK = 0.01    # the issue's target: within 1 point on the evaluation sets
@@ -36,7 +36,7 @@ QUALITY_GAP = 0.05     # the modality choice ships when flagged frames lose >= 5
 COMMAND = "eyeauth premodel train"
 
 
-def _limit(files, max_identities, max_files):
+def limit_files(files, max_identities, max_files):
     items = list(files.items())[:max_identities] if max_identities else list(files.items())
     return {i: (v[:max_files] if max_files else v) for i, v in items}
 
@@ -99,7 +99,7 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
     z = D.Zoo(modality)
     sets = D.routing_sets(modality, "premodel", data_dir)
     (set_name, files), = sets.items()
-    files = _limit(files, max_identities, max_files)
+    files = limit_files(files, max_identities, max_files)
     variants = int(variants or VARIANTS[modality])
     split = D.collect(z, files, variants, seed, f"{modality} router training ({set_name})",
                       cost.routing_costs(z, board), D.Cache(cache))
@@ -216,17 +216,6 @@ def train(modality, data_dir=None, variants=None, seed=0, max_files=None, max_id
             "overhead": over, "costs": split["costs"], "document": doc}
 
 
-# ------------------------------------------------------------------ evaluation
-
-def _with_costs(split, zoo_, board):
-    c = cost.routing_costs(zoo_, board)
-    s = dict(split)
-    s["cost_first"] = np.array([c["first"][m] for m in split["models"]])
-    s["cost_extra"] = np.array([c["extra"][m] for m in split["models"]])
-    s["cost_refused"] = c["refused"]
-    return s
-
-
 def candidate_docs(doc):
     """{name: full premodel document} of every router the file carries (its ``meta``
     candidates) and ``shipped`` (the file itself), each as the board would run it."""
@@ -245,119 +234,4 @@ def candidate_docs(doc):
         d["meta"] = {}
         out[name] = export.validate(d, doc["modality"], f"router {name} of the premodel")
     out["shipped"] = doc
-    return out
-
-
-def _bal(split, acc, mask):
-    same = split["same"][mask]
-    a = acc[mask]
-    if not same.any() or same.all():
-        return None
-    return round(1.0 - (float(a[~same].mean()) + float(1.0 - a[same].mean())) / 2, 5)
-
-
-def evaluate(modality, premodel=None, data_dir=None, variants=None, seed=1, max_files=None,
-             max_identities=None, boards=BOARDS, cache=True, sets=None):
-    z = D.Zoo(modality)
-    doc = export.load_for(modality, premodel, z.names)
-    all_sets = D.routing_sets(modality, "eval", data_dir)
-    if sets:
-        unknown = [s for s in sets if s not in all_sets]
-        if unknown:
-            raise DataError(f"unknown set {', '.join(unknown)}; known: {', '.join(all_sets)}")
-        all_sets = {s: all_sets[s] for s in sets}
-    trained = set(((doc.get("meta") or {}).get("trained_on") or {}).get("identities") or [])
-    variants = int(variants or VARIANTS[modality])
-    docs = candidate_docs(doc)
-    over = {name: {b: cost.overhead(modality, d, b) for b in boards} for name, d in docs.items()}
-    out = {"modality": modality, "premodel_file": str(premodel or export.default_path(modality)),
-           "router": (doc.get("meta") or {}).get("router"), "sets": {},
-           "overhead": over["shipped"], "router_overhead": over}
-    for set_name, files in all_sets.items():
-        files = {i: v for i, v in files.items() if i not in trained}
-        files = _limit(files, max_identities, max_files)
-        split = D.collect(z, files, variants, seed, f"{modality} routers on {set_name}",
-                          cost.routing_costs(z, boards[0]), D.Cache(cache))
-        models = split["models"]
-        if list(doc["models"]) != models:
-            order = [doc["models"].index(m) for m in models]
-            if sorted(order) != list(range(len(models))):
-                raise ModelError(f"the premodel's models differ from the zoo's; {export.TRAIN_HINT}")
-        remap = np.array([models.index(m) for m in doc["models"]])
-        per_board = {b: (split if b == boards[0] else _with_costs(split, z, b)) for b in boards}
-        res = {"identities": len(split["identities"]), "probes": int(len(split["X"])),
-               "refused_probes": int(split["refused"].sum()),
-               "genuine_trials": int(split["same"].sum()),
-               "impostor_trials": int((~split["same"]).sum()),
-               "skipped_identities": split["skipped_identities"], "variants": variants,
-               "single": {}, "routers": {}}
-
-        def measure(first, esc, name_over=None):
-            r = {}
-            for b, s in per_board.items():
-                marg, lat, cur = R.run(s, first, esc)
-                m = R.score(s, marg, lat, cur)
-                oh = over[name_over][b]["overhead_ms"] if name_over else 0.0
-                r[b] = {**m, "mean_latency_ms": round(m["mean_latency_ms"] + oh, 2),
-                        "overhead_ms": oh}
-            top = dict(r[boards[0]])
-            top["boards"] = {b: {k: r[b][k] for k in ("mean_latency_ms", "genuine_latency_ms",
-                                                       "impostor_latency_ms", "overhead_ms")}
-                             for b in boards}
-            return top
-
-        P = len(split["X"])
-        for k, m in enumerate(models):
-            res["single"][m] = measure(np.full(P, k), None)
-        for name, d in docs.items():
-            first = remap[export.choose(d, split["X"])]
-            esc = {int(remap[a]): (int(remap[b]), c, at, bands)
-                   for a, (b, c, at, bands) in esc_map(d.get("escalate")).items()}
-            quality = d.get("quality") or []
-            row = measure(first, esc, name_over=name)
-            if quality:
-                flag = R.quality_flags(split, quality)
-                marg, _, _ = R.run(split, first, esc)
-                row["modality_choice"] = {
-                    "to_voice": round(float(flag.mean()), 4),
-                    "no_face": round(float(np.mean(split["refused"])), 4),
-                    "face_balanced_accuracy_sent_to_voice": _bal(split, marg >= 0, flag),
-                    "face_balanced_accuracy_kept": _bal(split, marg >= 0, ~flag)}
-            res["routers"][name] = row
-        cor = balanced_correct(split)
-        oracle = S.oracle_labels(cor)
-        res["oracle"] = measure(oracle, None)
-        res["premodel"] = res["routers"].get("premodel")
-        res["cascade"] = res["routers"].get("cascade")
-        ref = reference(res["single"], models)
-        refm = res["single"][models[ref]]
-        mod_cost = 0.0
-        if doc.get("quality") and "cascade" in over:
-            mod_cost = max(0.0, over["shipped"][boards[0]]["overhead_ms"] -
-                           over["cascade"][boards[0]]["overhead_ms"])
-        sh = res["routers"]["shipped"]
-        cas = res["cascade"] or sh
-        res["targets"] = {
-            "most_capable": models[ref],
-            "speedup": round(refm["mean_latency_ms"] / max(sh["mean_latency_ms"], 1e-9), 3),
-            "met_2x_faster": sh["mean_latency_ms"] <= 0.5 * refm["mean_latency_ms"],
-            "far_delta": round(sh["far"] - refm["far"], 5),
-            "frr_delta": round(sh["frr"] - refm["frr"], 5),
-            "met_far_frr_within_1pt": bool(sh["far"] <= refm["far"] + TARGET_SLACK and
-                                           sh["frr"] <= refm["frr"] + TARGET_SLACK),
-            # the modality choice's own features are allowed for: it is a second router in
-            # the same file, not part of which face model runs
-            "cascade_latency_delta_ms": round(sh["mean_latency_ms"] - cas["mean_latency_ms"], 2),
-            "modality_choice_cost_ms": round(mod_cost, 3),
-            "met_not_worse_than_cascade": bool(
-                sh["mean_latency_ms"] <= cas["mean_latency_ms"] + mod_cost + 0.01 and
-                sh["frr"] <= cas["frr"] + 1e-9 and sh["far"] <= cas["far"] + 0.002),
-            "overhead_fraction": {b: round(over["shipped"][b]["overhead_ms"] /
-                                           max(sh["boards"][b]["mean_latency_ms"], 1e-9), 5)
-                                  for b in boards},
-            "met_overhead_le_2pct": all(over["shipped"][b]["overhead_ms"] <=
-                                        0.02 * sh["boards"][b]["mean_latency_ms"] for b in boards)}
-        if modality == "face" and split["refused"].any():
-            res["no_face_share"] = round(float(split["refused"].mean()), 4)
-        out["sets"][set_name] = res
     return out

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from eyeauth.models import metrics
+from eyeauth.evaluation import scoring as metrics
 
 REFUSED = -9.0  # the margin of a probe the board refuses before any model (no face / speech)
 

@@ -3,7 +3,8 @@
 A board lives in a state folder (default ``~/.cache/eyeauth/sim/<board>``, or ``EYEAUTH_SIM_DIR``)
 holding its filesystem, flash image, ports and log. Its serial port is ``<state>/ttyEYE`` and its
 ROM bootloader port ``<state>/ttyBOOT``: both open like /dev/ttyUSB0 in mpremote, esptool,
-pyserial and eyeauth.
+pyserial and eyeauth. The same serial port with the USB bridge's DTR/RTS lines (EN and GPIO0,
+esptool's auto-reset) is ``status()["rfc2217"]``, an ``rfc2217://127.0.0.1:PORT`` URL.
 """
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ class SimError(EyeauthError):
 
 
 def default_state_dir(board: str = "esp-eye") -> Path:
+    from eyeauth import cache_dir
+
     base = os.environ.get("EYEAUTH_SIM_DIR")
     if base:
         return Path(base)
-    return Path.home() / ".cache" / "eyeauth" / "sim" / board
+    return cache_dir() / "sim" / board
 
 
 def _alive(pid: int) -> bool:
@@ -148,6 +151,24 @@ def stop(state_dir: str | Path | None = None, board: str = "esp-eye", timeout: f
     return True
 
 
+def running() -> list[dict]:
+    """The status of every virtual board `eyeauth sim start` would find without --state-dir:
+    the one in $EYEAUTH_SIM_DIR when it is set, else each board folder under
+    ~/.cache/eyeauth/sim/. Boards started elsewhere (--state-dir) are reached by their port."""
+    base = os.environ.get("EYEAUTH_SIM_DIR")
+    states = [Path(base)] if base else sorted(p for p in default_state_dir().parent.glob("*")
+                                              if p.is_dir())
+    out = []
+    for state in states:
+        if _daemon_pid(state) is None:
+            continue
+        try:
+            out.append(status(state))
+        except (SimError, OSError, ValueError):
+            continue  # starting or stopping: not a board to talk to yet
+    return out
+
+
 def reset(state_dir, hard: bool = True) -> None:
     control(Path(state_dir), "reset")
 
@@ -158,8 +179,23 @@ def power_cut(state_dir) -> None:
 
 
 def button(state_dir, held: bool) -> None:
-    """Hold (or release) the board's button; a paired board's app reads it as it starts."""
+    """Hold (or release) the board's function button (the maintenance button of its board
+    config, never BOOT/GPIO0); a paired board's app reads it as it starts."""
     control(Path(state_dir), "button", held=held)
+
+
+def sensor_source(state_dir, sensor: str, path) -> dict | None:
+    """Put a folder of photos (camera) or WAV recordings (mic) in front of the board: each live
+    capture takes the next file (:mod:`eyeauth.sim.sensors`); path None takes it away."""
+    if path is not None:
+        from eyeauth.sim.sensors import Source
+
+        Source(sensor, path)  # refuse a bad folder here, in one line, before the board sees it
+        path = str(Path(path).expanduser().resolve())
+    try:
+        return control(Path(state_dir), "sensor_source", sensor=sensor, path=path).get("source")
+    except SimError as exc:
+        raise SimError(str(exc).replace("virtual board refused sensor_source: ", "")) from None
 
 
 def unplug(state_dir) -> None:
@@ -193,6 +229,11 @@ class VirtualBoard:
     @property
     def boot_port(self) -> str:
         return self.info["boot_port"]
+
+    @property
+    def lines_port(self) -> str:
+        """The serial port as an RFC 2217 URL whose DTR/RTS reach EN and GPIO0 (the bridge)."""
+        return self.info["rfc2217"]
 
     def control(self, op, **args):
         return control(self.state, op, **args)

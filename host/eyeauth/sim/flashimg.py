@@ -19,9 +19,9 @@ HEADER = struct.Struct("<4sHHI32s")
 FLASH_SIZE = 4 * 1024 * 1024
 
 
-def make_bundle(files: dict[str, bytes]) -> bytes:
+def make_bundle(files: dict[str, bytes], keep_order: bool = False) -> bytes:
     body = bytearray()
-    for name in sorted(files):
+    for name in (files if keep_order else sorted(files)):
         raw = name.encode()
         body += struct.pack("<H", len(raw)) + raw + struct.pack("<I", len(files[name])) + files[name]
     return HEADER.pack(MAGIC, 1, len(files), len(body), hashlib.sha256(body).digest()) + bytes(body)

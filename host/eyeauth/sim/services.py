@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import deque
+
+HOLD_S = 10.0  # how long a pushed frame stays in front of the camera (a clip: in the air)
+MAX_HOLD_S = 60.0
 
 
 class ServiceServer:
@@ -19,9 +23,11 @@ class ServiceServer:
         self._sock: socket.socket | None = None
         self._stop = threading.Event()
         self.queues: dict[str, deque] = {"camera": deque(maxlen=64), "mic": deque(maxlen=64)}
-        self.button_held = False  # the board's button (BOOT): a person holding it down
+        self.sources: dict = {"camera": None, "mic": None}  # sim.sensors.Source: a folder
+        self.button_held = False  # the board's function button: a person holding it down
+        self.io0_low = False  # GPIO0 pulled low by the USB bridge's DTR/RTS (eyeauth.sim.bridge)
         self.handlers = {"ping": lambda req: {"ok": True}, "sensor": self._sensor,
-                         "button": lambda req: {"ok": True, "held": self.button_held}}
+                         "pin": self._pin, "adc": self._adc}
         try:
             from eyeauth.sim import nn_service
         except ImportError:
@@ -30,16 +36,48 @@ class ServiceServer:
             nn_service.register(self)
 
     def push(self, req: dict) -> None:
-        """From the control socket: a person in front of the board (a frame or a clip)."""
-        self.queues[req["sensor"]].append(req)
+        """From the control socket: a person in front of the board (a frame or a clip). It is
+        there for ``hold_s`` seconds (default HOLD_S): a camera captures at the moment of the
+        attempt, so what was shown earlier and not captured is gone by then."""
+        hold = min(max(float(req.get("hold_s", HOLD_S)), 0.0), MAX_HOLD_S)
+        self.queues[req["sensor"]].append((time.monotonic() + hold, req))
+
+    def set_source(self, sensor: str, path) -> dict | None:
+        """What the camera or microphone sees from now on: a folder of files (None: nothing)."""
+        from eyeauth.sim.sensors import Source
+
+        if sensor not in self.sources:
+            raise ValueError(f"sensor must be camera or mic, not {sensor!r}")
+        cam = (self.board.get("hal") or {}).get("camera") or {}
+        self.sources[sensor] = None if path is None else Source(
+            sensor, path, int(cam.get("width", 320)), int(cam.get("height", 240)))
+        return self.sources[sensor].describe() if self.sources[sensor] else None
 
     def _sensor(self, req: dict) -> dict:
         q = self.queues.get(req.get("sensor"))
         if q is None:
             return {"ok": False, "err": "no_sensor"}
-        if not q:
+        now = time.monotonic()
+        while q and q[0][0] < now:
+            q.popleft()  # walked away before anyone captured it
+        if q:
+            item = q.popleft()[1]
+            return {"ok": True, **{k: v for k, v in item.items() if k not in ("op", "hold_s")}}
+        src = self.sources.get(req.get("sensor"))
+        if src is None:
             return {"ok": False, "err": "no_input"}
-        return {"ok": True, **{k: v for k, v in q.popleft().items() if k not in ("op",)}}
+        return {"ok": True, **src.take()}
+
+    def _pin(self, req: dict) -> dict:
+        """A GPIO's level: GPIO0 follows the bridge's lines, any other pin the firmware reads
+        as its button is the function button (`eyeauth sim button`); 1 = released (pull-up)."""
+        low = self.io0_low if req.get("pin") == 0 else self.button_held
+        return {"ok": True, "level": 0 if low else 1}
+
+    def _adc(self, req: dict) -> dict:
+        """A button on a resistor ladder (ESP32-S3-EYE): the middle of its range while held."""
+        lo, hi = req.get("range") or (0, 0)
+        return {"ok": True, "value": (int(lo) + int(hi)) // 2 if self.button_held else 4095}
 
     def start(self) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -27,12 +27,12 @@ def serve(models_dir, chip: str = "esp32"):
         server.stop()
 
 
-def vm_prelude(addr: str, board: str = "esp-eye", py_factor: float = 1.0) -> str:
+def vm_prelude(addr: str, board: str = "esp-eye", py_factor: float = 1.0, firmware_dir=None) -> str:
     """VM script lines: the firmware on sys.path and ``SimBoard``, the sim HAL's Board class,
     wired to the nn service at ``addr`` (the virtual board's ``_vboard`` module, stood in)."""
     from eyeauth import mpvm
 
-    return mpvm.firmware_prelude() + (
+    return mpvm.firmware_prelude(firmware_dir) + (
         "class _VBoard:\n    pass\n"
         "_vb = _VBoard()\n"
         f"_vb.board = {board!r}\n_vb.py_factor = {float(py_factor)!r}\n_vb.service = {addr!r}\n"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Callable
 
 from eyeauth.errors import LinkError
@@ -48,10 +49,18 @@ def monitor(port: str, db_path, duration: float | None = None,
     """
     started = time.monotonic()
     deadline = None if duration is None else started + duration
+    new_db = not Path(db_path).exists()
     store = TelemetryStore(db_path, commit_every=commit_every, commit_interval=commit_interval)
     mon = _Monitor(port, store, opener, on_event, hello, started)
     try:
         mon.connect(first=True)
+    except BaseException:  # no port, no session: leave no database this call made
+        store.close()
+        if new_db:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        raise
+    try:
         store.begin_session(port)
         next_status = started + status_interval
         while not _stop_requested(deadline, stop_event):

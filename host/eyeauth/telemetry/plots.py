@@ -8,6 +8,7 @@ from pathlib import Path
 from eyeauth.telemetry import stats
 
 _DPI = 110
+HEAP_FLOOR_KIB = 256  # the free heap every stage must leave (README: >= 256 KB)
 
 
 def _figure(width: float = 8.0, height: float = 4.8):
@@ -16,6 +17,10 @@ def _figure(width: float = 8.0, height: float = 4.8):
 
     fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _where(conn) -> str:
+    return stats.SOURCE_WORDS[stats.source(conn)]
 
 
 def latency_by_stage(conn: sqlite3.Connection, path: Path) -> Path:
@@ -29,7 +34,7 @@ def latency_by_stage(conn: sqlite3.Connection, path: Path) -> Path:
                                 "markeredgecolor": "tab:green"},
                      medianprops={"color": "tab:orange"}, flierprops={"markersize": 3})
     ax.set_xticks(range(1, len(labels) + 1), labels)
-    ax.set_title("Measured latency per pipeline stage (on target)")
+    ax.set_title(f"Measured latency per pipeline stage ({_where(conn)})")
     ax.set_xlabel("stage")
     ax.set_ylabel("latency (ms)")
     lows = [min(v) for _, v in groups]
@@ -44,8 +49,9 @@ def latency_by_stage(conn: sqlite3.Connection, path: Path) -> Path:
 
 
 def latency_by_model(conn: sqlite3.Connection, path: Path) -> Path:
-    """Bars per model: measured mean (whisker to p90) next to the timing model's mean."""
-    groups = stats.group_stats(conn, "model")
+    """Bars per model and stage: measured mean (whisker to p90) next to the timing model's
+    mean (a model's stages apart: its preprocessing is Python, its network is TFLM)."""
+    groups = stats.group_stats(conn, "model_stage")
     fig, ax = _figure(max(7.5, 1.2 * len(groups) + 2), 4.8)
     x = list(range(len(groups)))
     width = 0.38
@@ -63,10 +69,11 @@ def latency_by_model(conn: sqlite3.Connection, path: Path) -> Path:
         elif g["ratio"] is not None:
             top = max(measured[i] + whisker[i], modeled[i])
             ax.annotate(f"x{g['ratio']:.2f}", (i, top), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(x, [f"{g['model']}\n(n={g['count']})" for g in groups])
-    ax.set_title("Latency per model: measured vs modeled\n(x: measured/modeled)",
-                 fontsize="medium")
-    ax.set_xlabel("model")
+    ax.set_xticks(x, [f"{g['model']}\n{g['stage']}\n(n={g['count']})" for g in groups],
+                  fontsize="small")
+    ax.set_title(f"Latency per model and stage: measured vs modeled ({_where(conn)})\n"
+                 "(x: measured/modeled)", fontsize="medium")
+    ax.set_xlabel("model, stage")
     ax.set_ylabel("latency (ms)")
     positive = [v for v in measured + modeled if v > 0]
     if positive and max(positive) / min(positive) > 50:
@@ -80,19 +87,38 @@ def latency_by_model(conn: sqlite3.Connection, path: Path) -> Path:
 
 
 def heap_over_time(conn: sqlite3.Connection, path: Path, max_boots: int = 10) -> Path:
-    """Free heap (KiB) over time since each boot's first record, one line per boot."""
+    """Free heap (KiB) over time since each boot's first record, one line per boot; the
+    256 KiB floor as a line, the y axis from 0 so it shows; records lost on the link (gaps)
+    as shaded spans, idle stretches as breaks in the line."""
     series = stats.heap_series(conn, max_boots)
-    fig, ax = _figure(8.0, 4.8)
+    fig, ax = _figure(9.0, 5.0)
+    gap_label = "records lost (sequence gap)"
+    low = None
     for boot, points in series.items():
         xs, ys = _break_idle(points)
-        ax.plot(xs, [y / 1024.0 for y in ys], marker=".", markersize=3, linewidth=1,
-                label=f"boot {boot}")
+        line, = ax.plot(xs, [y / 1024.0 for y in ys], marker=".", markersize=4, linewidth=1,
+                        label=f"boot {boot}")
+        t0 = conn.execute("SELECT min(host_time) FROM records WHERE boot = ?", (boot,)).fetchone()[0]
+        for before, after, missing in stats.gap_spans(conn, boot):
+            a = (before if before is not None else t0) - t0
+            b = (after if after is not None else (before or t0)) - t0
+            ax.axvspan(a, max(b, a + 1e-3), color=line.get_color(), alpha=0.15, label=gap_label)
+            ax.annotate(f"{missing} lost", ((a + b) / 2, 1.0), xycoords=("data", "axes fraction"),
+                        ha="center", va="top", fontsize=7)
+            gap_label = None
+        m = min(p[1] for p in points) / 1024.0
+        low = m if low is None else min(low, m)
+    ax.axhline(HEAP_FLOOR_KIB, color="tab:red", linestyle="--", linewidth=1.2,
+               label=f"{HEAP_FLOOR_KIB} KiB: the least free heap a stage may leave")
+    ax.set_ylim(bottom=0)
     shown = f" (latest {len(series)} boots)" if len(series) == max_boots else ""
-    ax.set_title(f"Free heap over time per boot{shown}; lines break where the board idled")
+    ax.set_title(f"Free heap over time per boot{shown} ({_where(conn)})\nlowest "
+                 f"{low if low is not None else 0:.0f} KiB; lines break where the board idled",
+                 fontsize="medium")
     ax.set_xlabel("time since the boot's first record (s)")
     ax.set_ylabel("heap free (KiB)")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small")
     fig.savefig(path)
     return path
 

@@ -58,7 +58,9 @@ def _collect(conn: sqlite3.Connection, db_path: Path) -> dict:
         raise DataError(f"{db_path} holds no telemetry records yet; run `eyeauth monitor --port "
                         f"PORT --db {db_path}` while the board works, then report again")
     return {"db": str(db_path), "generated": time.time(), "totals": totals,
-            "stages": stats.group_stats(conn, "stage"), "models": stats.group_stats(conn, "model"),
+            "source": stats.source(conn),
+            "stages": stats.group_stats(conn, "stage"),
+            "models": stats.group_stats(conn, "model_stage"),
             "boots": stats.boot_stats(conn), "sessions": stats.session_stats(conn)}
 
 
@@ -76,7 +78,7 @@ def _prepare(out_dir: Path) -> Path:
 def _write_tables(conn: sqlite3.Connection, data: dict, out_dir: Path) -> dict:
     cols = stats.GROUP_COLUMNS
     export.write_csv(out_dir / "by_stage.csv", ("stage",) + cols, data["stages"])
-    export.write_csv(out_dir / "by_model.csv", ("model",) + cols, data["models"])
+    export.write_csv(out_dir / "by_model.csv", ("model", "stage") + cols, data["models"])
     export.write_csv(out_dir / "boots.csv", _BOOT_COLUMNS, data["boots"])
     export.write_csv(out_dir / "sessions.csv", _SESSION_COLUMNS, data["sessions"])
     export.records_csv(conn, out_dir / "records.csv")
@@ -90,6 +92,7 @@ def render_markdown(data: dict, files: dict) -> str:
     lines = [
         "# eyeauth telemetry report", "",
         f"Database `{data['db']}`, generated {_when(data['generated'])}.", "",
+        f"Source: {_SOURCE_TEXT[data['source']]}", "",
         f"- records: {t['records']} from {t['boots']} boots over {t['sessions']} monitor "
         f"sessions, {_when(t['first_time'])} to {_when(t['last_time'])}",
         f"- sequence gaps: {t['gaps']} ({t['missing']} records missing); duplicates ignored: "
@@ -100,8 +103,8 @@ def render_markdown(data: dict, files: dict) -> str:
     ]
     if "latency_by_stage" in files:
         lines += ["![Measured latency per stage](latency_by_stage.png)", ""]
-    lines += ["## Latency and memory per model", ""]
-    lines += _group_table("model", data["models"]) if data["models"] else \
+    lines += ["## Latency and memory per model, per stage", ""]
+    lines += _group_table(("model", "stage"), data["models"]) if data["models"] else \
         ["No record names a model.", ""]
     if "latency_by_model" in files:
         lines += ["", "![Latency per model, measured vs modeled](latency_by_model.png)", ""]
@@ -111,6 +114,15 @@ def render_markdown(data: dict, files: dict) -> str:
               "## Definitions", "", *_DEFINITIONS]
     return "\n".join(lines) + "\n"
 
+
+_SOURCE_TEXT = {
+    "virtual": "a **virtual board** (`eyeauth sim`: the firmware in the MicroPython VM on the "
+               "host). Measured latencies are the host VM's, not an ESP32's; the modeled column "
+               "is the timing model's figure for the board it stands for.",
+    "board": "a board (every boot's hello said so, or said nothing); measured = on target.",
+    "mixed": "**real and virtual boards together**: the boots table says which is which; "
+             "per-stage figures mix them.",
+}
 
 _DEFINITIONS = [
     "- Latencies are measured on the target (`ticks_us`), in milliseconds.",
@@ -126,11 +138,13 @@ _DEFINITIONS = [
 ]
 
 
-def _group_table(key: str, rows: list[dict]) -> list[str]:
-    head = (key,) + _TABLE_HEAD
+def _group_table(key, rows: list[dict]) -> list[str]:
+    keys = (key,) if isinstance(key, str) else tuple(key)
+    head = keys + _TABLE_HEAD
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [f"`{_md(r[key])}`", str(r["count"]), f"{r['mean_ms']:.3f}", f"{r['p50_ms']:.3f}",
+        cells = [f"`{_md(r[k])}`" for k in keys] + [
+                 str(r["count"]), f"{r['mean_ms']:.3f}", f"{r['p50_ms']:.3f}",
                  f"{r['p90_ms']:.3f}", f"{r['p99_ms']:.3f}", f"{r['max_ms']:.3f}",
                  _opt(r["modeled_ms"], "{:.3f}"), _opt(r["ratio"], "{:.3f}"),
                  f"{r['heap_free_min'] / 1024:.1f}", f"{r['arena_max'] / 1024:.1f}"]
@@ -144,7 +158,8 @@ def _boots_table(rows: list[dict]) -> list[str]:
     for b in rows:
         seqs = f"{b['first_seq']}..{b['last_seq']}" if b["records"] else "-"
         heap = f"{b['heap_free_min'] / 1024:.1f}" if b["heap_free_min"] is not None else "-"
-        out.append(f"| `{_md(b['boot'])}` | {_md(b['board'] or '?')} | {_md(b['fw'] or '?')} | "
+        board = (b["board"] or "?") + (" (virtual board)" if b.get("virtual") else "")
+        out.append(f"| `{_md(b['boot'])}` | {_md(board)} | {_md(b['fw'] or '?')} | "
                    f"{_when(b['first_seen'])} | {b['records']} | {seqs} | {b['gaps']} | "
                    f"{b['missing']} | {heap} |")
     return out

@@ -15,12 +15,13 @@ from urllib.parse import quote
 from eyeauth.errors import DataError
 
 APPLICATION_ID = 0x45594541  # "EYEA"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: boots.virtual
 
 DDL = """
 CREATE TABLE IF NOT EXISTS boots (
     boot TEXT PRIMARY KEY, first_seen REAL NOT NULL, last_seen REAL NOT NULL,
-    board TEXT, fw TEXT, proto INTEGER, port TEXT, hello_seen INTEGER NOT NULL DEFAULT 0);
+    board TEXT, fw TEXT, proto INTEGER, port TEXT, hello_seen INTEGER NOT NULL DEFAULT 0,
+    virtual INTEGER);
 CREATE TABLE IF NOT EXISTS records (
     id INTEGER PRIMARY KEY, boot TEXT NOT NULL, seq INTEGER NOT NULL, stage TEXT NOT NULL,
     model TEXT NOT NULL, latency_us INTEGER NOT NULL, modeled_us INTEGER NOT NULL,
@@ -65,6 +66,7 @@ def open_for_writing(path: str | Path) -> sqlite3.Connection:
         if _is_blank(conn, path):
             _create(conn)
         _check_mark(conn, path, writing=True)
+        _upgrade(conn)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     except BaseException:
@@ -123,6 +125,18 @@ def _create(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     conn.execute("COMMIT")
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Schema 1 -> 2: boots.virtual (NULL: not said, as schema 1's boots)."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+        if "virtual" not in columns(conn, "boots"):
+            conn.execute("ALTER TABLE boots ADD COLUMN virtual INTEGER")
+        conn.execute("PRAGMA user_version = 2")
+
+
+def columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
 
 
 def _check_mark(conn: sqlite3.Connection, path: Path, writing: bool) -> None:

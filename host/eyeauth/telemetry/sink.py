@@ -59,8 +59,10 @@ class FrameSink:
             self.invalid += 1
             return
         board, fw, proto = (_text(info.get(k)) for k in ("board", "fw", "proto"))
+        virtual = info.get("virtual")
         self.store.note_boot(info["boot"], board=board, fw=fw, port=self.port, hello=reset,
-                             proto=int(proto) if proto and proto.isdigit() else None)
+                             proto=int(proto) if proto and proto.isdigit() else None,
+                             virtual=virtual if isinstance(virtual, bool) else None)
         self.boot = info["boot"]
         self._emit({"event": "hello", "boot": self.boot, "board": board, "fw": fw,
                     "reset": reset})

@@ -33,8 +33,9 @@ def nearest_rank(sorted_values: Sequence[float], p: float) -> float:
 def group_stats(conn: sqlite3.Connection, by: str) -> list[dict]:
     """Latency and memory per ``stage``, per ``model`` (records with a model only) or per
     ``stage_model`` (both); one dict per group with the key column(s) and GROUP_COLUMNS."""
-    keys = {"stage": ("stage",), "model": ("model",), "stage_model": ("stage", "model")}[by]
-    where = "WHERE model != ''" if by == "model" else ""
+    keys = {"stage": ("stage",), "model": ("model",), "stage_model": ("stage", "model"),
+            "model_stage": ("model", "stage")}[by]
+    where = "WHERE model != ''" if by in ("model", "model_stage") else ""
     cols = ", ".join(keys)
     rows = conn.execute(
         f"SELECT {cols}, latency_us, modeled_us, heap_free, arena_used FROM records {where}"
@@ -67,14 +68,17 @@ def summarize(rows: list[tuple[int, int, int, int]]) -> dict:
 
 def boot_stats(conn: sqlite3.Connection) -> list[dict]:
     """One dict per boot: board, fw, records, seq range, gaps, missing, heap free min."""
+    from eyeauth.telemetry.schema import columns
+
+    virtual = "b.virtual" if "virtual" in columns(conn, "boots") else "NULL"  # schema 1: unsaid
     rows = conn.execute(
-        "SELECT b.boot, b.board, b.fw, b.hello_seen, b.first_seen, b.last_seen,"
+        f"SELECT b.boot, b.board, b.fw, b.hello_seen, b.first_seen, b.last_seen, {virtual},"
         " count(r.seq), min(r.seq), max(r.seq), min(r.heap_free),"
         " (SELECT count(*) FROM gaps g WHERE g.boot = b.boot),"
         " (SELECT coalesce(sum(missing), 0) FROM gaps g WHERE g.boot = b.boot)"
         " FROM boots b LEFT JOIN records r ON r.boot = b.boot"
         " GROUP BY b.boot ORDER BY b.first_seen, b.boot").fetchall()
-    names = ("boot", "board", "fw", "hello_seen", "first_seen", "last_seen", "records",
+    names = ("boot", "board", "fw", "hello_seen", "first_seen", "last_seen", "virtual", "records",
              "first_seq", "last_seq", "heap_free_min", "gaps", "missing")
     return [dict(zip(names, r)) for r in rows]
 
@@ -98,6 +102,36 @@ def totals(conn: sqlite3.Connection) -> dict:
             "sessions": sessions, "gaps": gaps, "missing": missing, "duplicates": dup,
             "dropped": dropped, "reconnects": reconnects,
             "logs": one("SELECT count(*) FROM logs")[0], "first_time": t0, "last_time": t1}
+
+
+def source(conn: sqlite3.Connection) -> str:
+    """Where the records came from, by the boots' hellos: "virtual" (every board said it is a
+    virtual one), "board" (none did; a board that said nothing counts as real), "mixed"."""
+    from eyeauth.telemetry.schema import columns
+
+    if "virtual" not in columns(conn, "boots"):
+        return "board"
+    kinds = {bool(v) for (v,) in conn.execute(
+        "SELECT virtual FROM boots WHERE boot IN (SELECT DISTINCT boot FROM records)")}
+    return "mixed" if len(kinds) > 1 else ("virtual" if kinds == {True} else "board")
+
+
+SOURCE_WORDS = {"virtual": "virtual board: host VM times; modeled = for the board",
+                "board": "on target", "mixed": "real and virtual boards together"}
+
+
+def gap_spans(conn: sqlite3.Connection, boot: str) -> list[tuple]:
+    """Per gap of ``boot``: (host time of the record before it, of the record after it,
+    records missing); None where that record is not stored."""
+    out = []
+    for lo, hi, missing in conn.execute(
+            "SELECT from_seq, to_seq, missing FROM gaps WHERE boot = ? ORDER BY from_seq", (boot,)):
+        before = conn.execute("SELECT max(host_time) FROM records WHERE boot = ? AND seq < ?",
+                              (boot, lo)).fetchone()[0]
+        after = conn.execute("SELECT min(host_time) FROM records WHERE boot = ? AND seq > ?",
+                             (boot, hi)).fetchone()[0]
+        out.append((before, after, missing))
+    return out
 
 
 def heap_series(conn: sqlite3.Connection, max_boots: int = 10) -> dict[str, list[tuple]]:

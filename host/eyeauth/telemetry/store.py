@@ -1,15 +1,17 @@
 """The telemetry store: a SQLite database (WAL mode) that monitor writes and report reads.
 
-Schema version 1. The file is an ordinary SQLite database marked with
-``PRAGMA application_id = 0x45594541`` ("EYEA") and ``PRAGMA user_version = 1``; a database
-without that mark is refused, never written into. SCHEMA.md next to this file is the same text.
+Schema version 2. The file is an ordinary SQLite database marked with
+``PRAGMA application_id = 0x45594541`` ("EYEA") and ``PRAGMA user_version = 2``; a database
+without that mark is refused, never written into; a schema 1 file is upgraded in place by a
+writer (``boots.virtual`` added). SCHEMA.md next to this file is the same text.
 
 ``boots`` - one row per app start of a board (the ``boot`` id of the hello frame)
     boot TEXT PK (8 hex digits), first_seen / last_seen REAL (host Unix time),
     board, fw TEXT, proto INTEGER (from an ``H`` hello frame or a ``hello`` reply; NULL until
     known), port TEXT (where it was first seen), hello_seen INTEGER (1 once the start-up ``H``
     frame was received: the host was listening from seq 0, so records before the first one
-    received are missing, not merely unobserved).
+    received are missing, not merely unobserved), virtual INTEGER (1: the hello said the board
+    is a virtual one, 0: said it is not, NULL: said nothing).
 
 ``records`` - one row per telemetry frame ``T1 <seq> [boot, stage, model, ...]``
     id INTEGER PK, boot TEXT, seq INTEGER, stage TEXT, model TEXT ("" when none),
@@ -57,10 +59,11 @@ _INSERT_RECORD = (
     "INSERT OR IGNORE INTO records (boot, seq, stage, model, latency_us, modeled_us, heap_free,"
     " arena_used, extra, host_time, session) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _UPSERT_BOOT = (
-    "INSERT INTO boots (boot, first_seen, last_seen, board, fw, proto, port, hello_seen)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (boot) DO UPDATE SET"
+    "INSERT INTO boots (boot, first_seen, last_seen, board, fw, proto, port, hello_seen, virtual)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (boot) DO UPDATE SET"
     " last_seen = max(last_seen, excluded.last_seen), board = coalesce(excluded.board, board),"
     " fw = coalesce(excluded.fw, fw), proto = coalesce(excluded.proto, proto),"
+    " virtual = coalesce(excluded.virtual, virtual),"
     " hello_seen = max(hello_seen, excluded.hello_seen)")
 
 
@@ -114,12 +117,13 @@ class TelemetryStore:
     @_db_errors
     def note_boot(self, boot: str, *, board: str | None = None, fw: str | None = None,
                   proto: int | None = None, port: str | None = None, hello: bool = False,
-                  host_time: float | None = None) -> None:
+                  host_time: float | None = None, virtual: bool | None = None) -> None:
         """Record what is known of a boot; ``hello=True`` for the start-up ``H`` frame."""
         self._begin()
         cover = self._coverage(boot)
         now = self._clock() if host_time is None else host_time
-        self.conn.execute(_UPSERT_BOOT, (boot, now, now, board, fw, proto, port, int(hello)))
+        self.conn.execute(_UPSERT_BOOT, (boot, now, now, board, fw, proto, port, int(hello),
+                                         None if virtual is None else int(virtual)))
         self.boots.add(boot)
         if hello:
             if cover is None:

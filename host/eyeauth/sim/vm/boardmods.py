@@ -120,8 +120,14 @@ def make_micropython():
     real = micropython.kbd_intr
 
     def kbd_intr(c):
-        _set_isig(c)
-        real(c)
+        # the VM's handler goes in before the tty may signal, and the tty stops signalling
+        # before the handler goes (a SIGINT with no handler would kill the VM)
+        if c < 0:
+            _set_isig(c)
+            real(c)
+        else:
+            real(c)
+            _set_isig(c)
 
     m.kbd_intr = kbd_intr
     return m

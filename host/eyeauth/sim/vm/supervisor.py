@@ -107,24 +107,30 @@ _HERE = __file__.rsplit("/", 1)[0] + "/"
 
 
 def run_file(path):
+    # -> True when the file ran to its end or is missing, False when it raised: what pyexec's
+    # parse_compile_execute returns (shared/runtime/pyexec.c). Ctrl-C is on only while the
+    # file's code runs (data while it is read and compiled), whatever an earlier file set; a
+    # paired app turns it off as its first instruction (firmware/main.py).
     try:
         os.stat(path)
     except OSError:
-        return True
+        return True  # "no file is the same as an empty file executing without fail"
     g = {"__name__": "__main__", "__file__": path}
-    # pyexec turns Ctrl-C into an interrupt for every file it runs (whatever an earlier file
-    # set): a paired app switches it off again as its first instruction (firmware/main.py)
-    sys.modules["micropython"].kbd_intr(3)
+    mp = sys.modules["micropython"]
     try:
         with open(path) as f:
-            src = f.read()
-        exec(compile(src, path, "exec"), g)
+            code = compile(f.read(), path, "exec")
+        mp.kbd_intr(3)
+        exec(code, g)
+        mp.kbd_intr(-1)  # pyexec: Ctrl-C off again once the file returns
     except SystemExit as e:
         code = e.args[0] if e.args else 0
         if code in (_SOFT_FRIENDLY, _SOFT_RAW, _HARD):
             raise
     except BaseException as e:
+        mp.kbd_intr(-1)
         print_exc(e)
+        return False
     return True
 
 
@@ -254,12 +260,15 @@ def friendly_repl():
 
 
 def main():
+    # The ESP32 port's order (ports/esp32/main.c, MicroPython 1.22 on): boot.py, then main.py
+    # only in friendly-REPL mode and only when boot.py ended without an exception (a Ctrl-C
+    # that stops boot.py leaves the board in the REPL); then the REPL.
     boardmods.install(_vfs_rename, reset_exit)
-    sys.modules["micropython"].kbd_intr(3)  # the host starts us with Ctrl-C as data
-    run_file("boot.py")
     raw = _mode == "raw"
-    if not raw:
+    ok = run_file("boot.py")
+    if not raw and ok:
         run_file("main.py")
+    sys.modules["micropython"].kbd_intr(3)  # the REPL: Ctrl-C interrupts what it runs
     while True:
         try:
             if raw:
