@@ -175,12 +175,13 @@ def _run_vm(exe, spec, repeats, heap_bytes, firmware_dir, timeout):
                          "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
         return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
                              what="timing the firmware stages", error=CostError)
+    from eyeauth.board.configs import load_board
     from eyeauth.models import zoo
     from eyeauth.release import net_entry
     from eyeauth.sim import vmnn
 
-    fe = _frontend_card()
-    spec["nets"] = {fe["name"]: net_entry(fe, "esp-eye")}
+    fe = _frontend_card()  # VM time is board-independent: any board's manifest entry will do
+    spec["nets"] = {fe["name"]: net_entry(fe, load_board("esp-eye"))}
     src = _SCRIPT % {"w": FRAME_W, "h": FRAME_H, "rep": int(repeats), "n": CLIP_SAMPLES,
                      "spec": json.dumps(spec)}
     with vmnn.serve(zoo.models_dir()) as addr:
