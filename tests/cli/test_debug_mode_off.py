@@ -24,7 +24,7 @@ def _debug_off(port) -> bool:
 
 
 def test_bench_auth_leaves_debug_mode_off(tmp_path, shared_data):
-    from eyeauth.cli.bench_auth import _run_board
+    from eyeauth.benchmarks.auth import run_board as _run_board
 
     with VirtualBoard(tmp_path / "b") as vb:
         per, _ = _run_board(vb.port, secrets.token_bytes(32), 1, str(shared_data))

@@ -135,7 +135,7 @@ def test_release_build_plans_its_commands_onto_the_folder_given(tmp_path):
 
 @pytest.mark.parametrize("args,needle", [
     (("enroll", "--port", "/dev/null", "--user", "ann"), "give --live"),
-    (("auth", "--port", "/dev/null", "--words", "3"), "--words-from and --words go with --challenge"),
+    (("auth", "--port", "/dev/null", "--words", "3"), "--words goes with --challenge"),
     (("models", "eval", "--set", "orl", "--model", "face_xx"), "--model face_xx: no such"),
     (("models", "eval", "--set", "orl", "--modality", "voice"), "different modalities"),
     (("models", "eval", "--enroll", "2"), "only with --data"),

@@ -180,8 +180,12 @@ def _policy_needs(policy):
 def _auth(args):
     if args.challenge:
         return _auth_challenge(args)
-    if args.words_from or args.words:
-        raise UsageError("--words-from and --words go with --challenge")
+    if args.words:
+        raise UsageError("--words goes with --challenge")
+    if args.words_from:  # answers a challenge the board may ask for (no usable face): check it now
+        from eyeauth.evaluation import liveness
+
+        liveness.word_clips(args.words_from)
     if args.live:
         return _auth_live(args)
     if args.face is None and args.voice is None:
@@ -266,7 +270,7 @@ def _auth_challenge(args, c=None, lv=None):
         clip = liveness.phrase_from_folder(args.words_from, ch["words"], args.seed)
     if lv is not None:
         clip = lv.one("voice", ch["words"], seconds=ch["ttl_s"])[0]
-    elif clip is None:  # the board's microphone hears the person when auth runs
+    else:  # the words, whoever says them (a clip made from --words-from, or the board's microphone)
         _tell({"event": "prompt", "modality": "voice", "try": 1,
                "text": f"say: {' '.join(ch['words']).upper()}  (within {ch['ttl_s']} s)"})
     r = c.auth(face, clip, policy=args.policy, user=args.user, spoken=ch["challenge"])
