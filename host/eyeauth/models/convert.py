@@ -21,7 +21,7 @@ from eyeauth.models import tflm
 
 DEFAULT_TOLERANCE = 0.10
 
-#: Builtin ops registered by TFLM's op resolver (tflite-micro, 2025).
+#: Ops registered by TFLM's op resolver (tflite-micro, 2025): builtins and the signal library.
 TFLM_OPS = frozenset("""
 ABS ADD ADD_N ARG_MAX ARG_MIN ASSIGN_VARIABLE AVERAGE_POOL_2D BATCH_MATMUL BATCH_TO_SPACE_ND
 BROADCAST_ARGS BROADCAST_TO CALL_ONCE CAST CEIL CONCATENATION CONV_2D COS CUMSUM DEPTH_TO_SPACE
@@ -34,7 +34,10 @@ RESIZE_NEAREST_NEIGHBOR REVERSE_V2 ROUND RSQRT SELECT_V2 SHAPE SIN SLICE SOFTMAX
 SPACE_TO_BATCH_ND SPACE_TO_DEPTH SPLIT SPLIT_V SQRT SQUARE SQUARED_DIFFERENCE SQUEEZE
 STRIDED_SLICE SUB SUM SVDF TANH TRANSPOSE TRANSPOSE_CONV UNIDIRECTIONAL_SEQUENCE_LSTM UNPACK
 VAR_HANDLE WHILE ZEROS_LIKE
-""".split())
+""".split()) | frozenset(  # TFLM's signal library (signal/micro/kernels: custom ops, plain C)
+    "SignalWindow SignalFftAutoScale SignalRfft SignalIrfft SignalEnergy SignalFilterBank "
+    "SignalFilterBankSquareRoot SignalFilterBankSpectralSubtraction SignalFilterBankLog "
+    "SignalPCAN SignalOverlapAdd SignalFramer SignalDelay SignalStacker".split())
 
 #: Ops ESP-NN accelerates (esp-tflite-micro); the rest run TFLM reference kernels.
 ESP_NN_OPS = frozenset("ADD MUL CONV_2D DEPTHWISE_CONV_2D FULLY_CONNECTED AVERAGE_POOL_2D "
