@@ -27,7 +27,7 @@ def _voice(app, p, cfg, item):
     clip, rate = item[0], item[1]
     if rate != 8000:
         raise AppError("bad_audio", "the microphone gave %d Hz; the voice path needs 8000 (board config hal.mic)" % rate)
-    centre, s, e = p.voice_check(clip)
+    s, e = p.voice_check(clip)[1:3]  # (centre, start, end, the front end's rows)
     return bytes(clip), (rate,), {"rate": rate, "seconds": len(clip) / rate, "speech_s": (e - s) / rate}
 
 

@@ -1,16 +1,14 @@
 # One authentication as data: capture -> detect -> crop -> embed -> match (face) and
-# capture -> VAD -> log-mel -> embed -> match (voice), each stage timed and reported as one
-# telemetry record (measured on the target; modeled for the board: the nn stages by the timing
-# model, Python stages by the host-VM-to-board factor of the HAL).
+# capture -> front end (TFLM signal ops) -> VAD -> windows -> embed -> match (voice), each stage
+# timed and reported as one telemetry record (measured on the target; modeled for the board: the
+# nn stages by the timing model, Python stages by the host-VM-to-board factor of the HAL).
 import gc
 import math
 import time
 from array import array
 
-from eyeauth_fw import audio, imgproc, release
+from eyeauth_fw import audio, imgproc, release, speech
 from hal.common import StageError as PipelineError  # noqa: F401  (the HAL raises it too)
-
-GC_EVERY = 64 * 1024
 
 
 class Pipeline:
@@ -18,9 +16,11 @@ class Pipeline:
         self.board = board
         self.tel = tel
         self.stages = []
+        self._fe = [0, 0, 0, 0]  # front-end chunks since the last flush: us, modeled us, arena, n
 
-    def _py(self, stage, model, t0, extra=None):
-        dt = time.ticks_diff(time.ticks_us(), t0)
+    def _py(self, stage, model, t0, extra=None, exclude=0):
+        # a Python stage from t0 to now, less ``exclude`` us spent in nn calls inside it
+        dt = time.ticks_diff(time.ticks_us(), t0) - exclude
         modeled = int(dt * self.board.py_factor)
         self.tel.record(stage, model, dt, modeled, 0, extra)
         self.stages.append((stage, model, dt, modeled))
@@ -32,6 +32,30 @@ class Pipeline:
         self.tel.record(stage, model, dt, info["modeled_us"], info["arena"])
         self.stages.append((stage, model, dt, info["modeled_us"]))
         return out
+
+    def _fe_run(self, tensor):
+        # one front-end chunk (audio.Features): timed, recorded by _fe_flush as one stage
+        t0 = time.ticks_us()
+        out, info = self.board.nn_run(audio.FE, tensor, release.net(audio.FE))
+        fe = self._fe
+        fe[0] += time.ticks_diff(time.ticks_us(), t0)
+        fe[1] += info["modeled_us"]
+        fe[2] = info["arena"]
+        fe[3] += 1
+        return out
+
+    def _fe_flush(self):
+        # the "frontend" stage of the chunks run since the last flush; -> their measured us
+        fe = self._fe
+        dt = fe[0]
+        if fe[3]:
+            self.tel.record("frontend", audio.FE, dt, fe[1], fe[2], {"chunks": fe[3]})
+            self.stages.append(("frontend", audio.FE, dt, fe[1]))
+        self._fe = [0, 0, 0, 0]
+        return dt
+
+    def features(self, clip):
+        return audio.Features(self._fe_run, clip, release.net(audio.FE)["lay"])
 
     # -- face --------------------------------------------------------------------------------
     def face_box(self, frame, w, h, detector):
@@ -73,49 +97,42 @@ class Pipeline:
 
     # -- voice -------------------------------------------------------------------------------
     def voice_check(self, clip):
-        # -> the speech of the clip (energy centre, span start, span end), for voice_embedding
+        # -> the speech of the clip (energy centre, span start, span end, its front-end rows),
+        # for voice_embedding. Stages: frontend (the rows of the whole clip), vad (Python: the
+        # frame levels' comparisons, the clipping count). One collection first, outside the
+        # stages (as before the front end): the voice path then runs without a pause of the
+        # collector inside a timed stage.
+        gc.collect()
         t0 = time.ticks_us()
-        ok, centre, nsp, peak, s, e = audio.vad_span(clip)
-        clipped = audio.clipped_fraction(clip)
-        self._py("vad", "", t0, {"speech_frames": nsp})
+        f = self.features(clip)
+        ok, centre, nsp, peak, s, e, lv, fl = audio.vad(f)
+        clipped = audio.clipped_count(clip, len(clip)) / max(1, len(clip))
+        self._py("vad", "", t0, {"speech_frames": nsp}, self._fe_flush())
         if clipped > 0.05:
             raise PipelineError("clipped", "%d%% of the clip is clipped: speak further from the mic" % int(clipped * 100))
         if not ok:
-            raise PipelineError("no_speech", "no speech in the clip (%d speech frames, peak %.0f dB): speak up" % (nsp, peak))
-        return (centre, s, e)
+            raise PipelineError("no_speech", "no speech in the clip (%d speech frames, peak %.0f dB): speak up" % (nsp, audio.level_db(peak)))
+        return (centre, s, e, f)
 
-    def voice_embedding(self, clip, speech, model):
-        # Utterance embedding: the model's windows over the speech (audio.utterance_plan), the
-        # log-mel streamed row by row through a ring of one window (rows shared by overlapping
-        # windows are computed once), unit(mean of the windows' unit embeddings). ``speech``:
-        # voice_check's result (a bare energy centre means one centred window).
+    def voice_embedding(self, clip, sp, model):
+        # Utterance embedding: the model's windows over the speech (speech.window_rows), each
+        # read from the front end's rows of the clip (shared with the VAD and any other model;
+        # rows outside them are computed on demand), unit(mean of the windows' unit embeddings).
+        # ``sp``: voice_check's result (a bare energy centre means one centred window).
         c = release.net(model)
         n_frames, n_mels = c["shape"][1], c["shape"][2]
-        if isinstance(speech, int):
-            speech = (speech, 0, 0)
-        start, offs = audio.utterance_plan(speech[0], speech[1], speech[2], n_frames, c["hop"], c["maxw"])
-        # bounded garbage: the band logs allocate floats; collect every GC_EVERY bytes so the
-        # free heap never sinks by more than that during the voice path
-        gc.collect()
-        old = gc.threshold()
-        gc.threshold(GC_EVERY)
-        try:
-            lm = audio.LogMel(n_frames, n_mels)
-            acc = None
-            done = -1
-            for o in offs:
-                t0 = time.ticks_us()
-                r = max(o, done + 1)
-                while r < o + n_frames:
-                    lm.row(clip, start + r * audio.HOP, r)
-                    r += 1
-                done = o + n_frames - 1
-                q = lm.window(o)
-                self._py("logmel", model, t0, {"window": o} if len(offs) > 1 else None)
-                acc = add_to(acc, self._unit(model, self._nn("voice_embed", model, q)))
-            return unit(acc)
-        finally:
-            gc.threshold(old)
+        if isinstance(sp, int):
+            sp = (sp, 0, 0, None)
+        f = sp[3] if len(sp) > 3 and sp[3] is not None else self.features(clip)
+        rows = speech.window_rows(sp[0], sp[1], sp[2], n_frames, c["hop"], c["maxw"])
+        q = bytearray(n_frames * n_mels)
+        acc = None
+        for r0 in rows:
+            t0 = time.ticks_us()
+            f.window(r0, n_frames, n_mels, q)
+            self._py("logmel", model, t0, {"window": r0} if len(rows) > 1 else None, self._fe_flush())
+            acc = add_to(acc, self._unit(model, self._nn("voice_embed", model, q)))
+        return unit(acc)
 
     # -- matching ----------------------------------------------------------------------------
     def _unit(self, model, out):

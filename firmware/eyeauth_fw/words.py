@@ -1,10 +1,12 @@
 # Spoken challenge, the arithmetic: split a clip's VAD frames into words, place each word's
-# keyword-model window on the log-mel row grid, and decide. Pure Python with no board imports:
-# the host's keyword training and `eyeauth eval liveness` import this same file, so the board
-# and the evaluation segment and decide alike.
+# keyword-model window on the front end's row grid, and decide. Pure Python with no board
+# imports: the host's keyword training and `eyeauth eval liveness` import this same file
+# (eyeauth.fw.words), so the board and the evaluation segment and decide alike.
 #
-# Frames are the VAD's (256 samples, 32 ms at 8 kHz); rows are the log-mel rows (256 samples,
+# Frames are the VAD's (256 samples, 32 ms at 8 kHz); rows are the front end's (256 samples,
 # hop 128) on a grid that starts at sample `start`: row r covers start + 128 r .. + 256.
+from . import speech  # relative: the host imports this file as eyeauth.fw.words
+
 VOCAB = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 FRAME = 256
 HOP = 128
@@ -42,24 +44,14 @@ def merge_to(rs, n_words):
     return rs
 
 
-def centre(db, first, end):
-    # energy-weighted centre sample of frames [first, end) (dB per frame from the VAD)
-    num = 0.0
-    den = 0.0
-    for t in range(first, end):
-        e = 10 ** (db[t] / 10.0)
-        num += e * (t * FRAME + FRAME // 2)
-        den += e
-    return int(round(num / max(den, 1e-9)))
-
-
-def segment(flags, db, n_words, n_samples):
+def segment(flags, lv, n_words, n_samples):
     # -> [(start sample, end sample, centre sample)] of the words, or the number of words
-    # heard (an int < n_words) when the clip has fewer separable words than asked for
+    # heard (an int < n_words) when the clip has fewer separable words than asked for. ``lv``:
+    # the VAD's frame levels (speech.py), for each word's energy centre.
     rs = merge_to(runs(flags), n_words)
     if len(rs) < n_words:
         return len(rs)
-    return [(a * FRAME, min(b * FRAME, n_samples), centre(db, a, b)) for a, b in rs]
+    return [(a * FRAME, min(b * FRAME, n_samples), speech.centre(lv, a, b)) for a, b in rs]
 
 
 def window(seg, start, n_frames):

@@ -1,7 +1,7 @@
 # Virtual ESP-EYE backend (MicroPython unix port). The serial line is the VM's stdin/stdout (a
 # pseudo-terminal on the host); sensors and nn come from the host service on a loopback socket
 # whose address the virtual board's `_vboard` module gives (the physical sensor stand-in).
-from binascii import a2b_base64, b2a_base64
+from binascii import a2b_base64
 
 import _vboard
 from hal import common
@@ -39,13 +39,13 @@ class Board(common.SerialBoard):
             lambda pin: svc.call({"op": "adc", "pin": pin, "range": spec["adc"]}).get("value", 4095))
 
     def nn_run(self, model, tensor, net=None):
-        # -> (int8 output bytes, {"modeled_us", "arena"}): the host runs the model in TFLM
-        # (and models its time itself; net, the manifest's entry, is the real board's).
-        r = self.service().call({"op": "nn", "model": model,
-                                 "input": b2a_base64(tensor).decode().strip()})
+        # -> (output tensor bytes, {"modeled_us", "arena"}): the host runs the model in TFLM
+        # (and models its time itself; net, the manifest's entry, is the real board's); the
+        # tensors cross the loopback raw (simlink), as a board's HAL copies them in place
+        r = self.service().call({"op": "nn", "model": model}, tensor)
         if not r.get("ok"):
             raise common.StageError(r.get("err", "nn"), r.get("msg", "inference failed"))
-        return a2b_base64(r["output"]), r
+        return r.pop("payload"), r
 
     def capture(self, sensor):
         # What the (virtual) camera sees or the microphone hears: the host's sensor feed.

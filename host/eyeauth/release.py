@@ -283,6 +283,8 @@ def net_entry(card, board) -> dict:
     u = (card["input"].get("preprocess") or {}).get("utterance")
     if card.get("modality") == "voice":
         out.update({"hop": int(u["hop_frames"]), "maxw": int(u["max_windows"])})
+    if card.get("modality") == "frontend":  # its rows' columns (firmware audio.Features)
+        out["lay"] = card["output"]["layout"]
     return out
 
 
@@ -395,6 +397,9 @@ def _card_problems(name, c):
     if c.get("modality") == "keyword" and out.get("margin_threshold") is None:
         return [f"{name}: its card has no margin_threshold (the spoken challenge's words "
                 "decision); run `eyeauth eval liveness --update-card`"]
+    if c.get("modality") == "frontend" and not out.get("layout"):
+        return [f"{name}: its card has no output layout (the board reads its rows by it); "
+                f"rebuild it (`eyeauth models build {name} --force`)"]
     u = ((c.get("input") or {}).get("preprocess") or {}).get("utterance") or {}
     if c.get("modality") == "voice" and not {"hop_frames", "max_windows"} <= set(u):
         return [f"{name}: its card has no utterance windows (hop_frames, max_windows); run "

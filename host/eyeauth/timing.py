@@ -126,6 +126,54 @@ _KIND_BY_OP = {
 }
 
 
+# ---------------------------------------------------------------- the signal library's ops
+#
+# The audio front end (models/frontend.py) is TFLM's signal library: plain C kernels (no ESP-NN
+# variant), charged here in absolute cycles (OP_OVERHEAD included, no per-configuration scale:
+# that scale fits the NN kernel tables to person detection). Cycle figures, per chip:
+#
+# * published: esp-dsp's benchmark table (espressif/esp-dsp docs/esp_bm_results.csv, the
+#   numbers of docs.espressif.com/projects/esp-dsp "Benchmarks", -O2, the "ANSI" C column):
+#   int16 radix-2 complex FFT of 128 points dsps_fft2r_sc16 33,121 cycles on the ESP32, 19,822
+#   on the ESP32-S3; int16 dot product of 256 points dsps_dotprod_s16 3,647 / 3,397 cycles, i.e.
+#   14.2 / 13.3 cycles per int16 multiply-accumulate in plain C.
+# * derived from those and the kernels' sources (tflite-micro signal/src): SignalRfft of 256
+#   real points = kiss_fftr = a 128-point complex FFT + 64 split butterflies (one more radix-2
+#   stage's worth: the FFT figure x 8 / 7); SignalWindow, SignalFftAutoScale (max-abs pass +
+#   scaling pass) and SignalEnergy (two products per bin) cost one, one and two MACs per
+#   element; SignalFilterBank two 16x32->64-bit MACs per weight (weight and unweight), each two
+#   32-bit MACs on these 32-bit cores; SignalFilterBankSquareRoot a bit-serial 64-bit square
+#   root (Sqrt64: up to 32 iterations of ~12 instructions, Sqrt32 when the value fits 32 bits:
+#   300 cycles per channel as a mix); SignalFilterBankLog a normalise + table + two multiplies
+#   (40 cycles per channel).
+_SIGNAL_MAC = {"esp32": 3647 / 256, "esp32s3": 3397 / 256}
+_SIGNAL_FFT128 = {"esp32": 33121, "esp32s3": 19822}
+SIGNAL_SOURCES = ("esp-dsp docs/esp_bm_results.csv (dsps_fft2r_sc16 128 points, dsps_dotprod_s16 "
+                  "256 points, ANSI C, -O2) and tflite-micro signal/src kernel operation counts")
+
+
+def signal_cycles(op, chip):
+    """Cycles of one signal-library operator descriptor on ``chip`` (OP_OVERHEAD not included)."""
+    mac = _SIGNAL_MAC[chip]
+    name, ins, outs = op["op"], op["inputs"], op["outputs"]
+    n_in = _prod(ins[0]) if ins and ins[0] is not None else 0
+    n_out = _prod(outs[0]) if outs else 0
+    if name == "SignalRfft":
+        frames = n_in // max(int(ins[0][-1]), 1)
+        return frames * _SIGNAL_FFT128[chip] * 8 / 7 * (int(ins[0][-1]) / 256)
+    if name in ("SignalWindow", "SignalFftAutoScale"):
+        return n_in * mac
+    if name == "SignalEnergy":
+        return n_out * 2 * mac
+    if name == "SignalFilterBank":
+        return op.get("fb_weights", _prod(ins[1]) if len(ins) > 1 else 0) * 4 * mac
+    if name == "SignalFilterBankSquareRoot":
+        return n_out * 300
+    if name == "SignalFilterBankLog":
+        return n_out * 40
+    return n_in * mac  # another signal op: one MAC per input element (a floor, not a figure)
+
+
 def _schema():
     from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
 
@@ -160,21 +208,34 @@ def read_ops(tflite):
         codes = []
         for i in range(model.OperatorCodesLength()):
             oc = model.OperatorCodes(i)
-            codes.append(max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode()))
+            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+            custom = oc.CustomCode()
+            codes.append(custom.decode() if code == schema.BuiltinOperator.CUSTOM and custom
+                         else _op_names().get(code, "CUSTOM"))
         sg = model.Subgraphs(0)
         shapes = [tuple(int(d) for d in sg.Tensors(t).ShapeAsNumpy()) if sg.Tensors(t).ShapeLength()
                   else () for t in range(sg.TensorsLength())]
         ops = []
         for i in range(sg.OperatorsLength()):
             o = sg.Operators(i)
-            name = _op_names().get(codes[o.OpcodeIndex()], "CUSTOM")
+            name = codes[o.OpcodeIndex()]
             ins = [shapes[t] if t >= 0 else None for t in o.InputsAsNumpy()] if o.InputsLength() else []
             outs = [shapes[t] for t in o.OutputsAsNumpy()] if o.OutputsLength() else []
             window = _pool_window(schema, o) if name in ("AVERAGE_POOL_2D", "MAX_POOL_2D") else 1
-            ops.append(describe_op(i, name, ins, outs, window))
+            d = describe_op(i, name, ins, outs, window)
+            if name == "SignalFilterBank" and o.InputsLength() == 6:  # weights read per invoke
+                d["fb_weights"] = _int16_sum(model, sg, int(o.Inputs(5)))
+            ops.append(d)
     except (IndexError, TypeError, AttributeError, ValueError, struct.error) as exc:
         raise ValueError(f"malformed TFLite flatbuffer: {exc}") from None
     return ops
+
+
+def _int16_sum(model, sg, tensor):
+    import numpy as np
+
+    buf = model.Buffers(sg.Tensors(tensor).Buffer())
+    return int(np.frombuffer(buf.DataAsNumpy().tobytes(), np.int16).sum()) if buf.DataLength() else 0
 
 
 def _pool_window(schema, op):
@@ -197,6 +258,8 @@ def describe_op(index, name, ins, outs, window=1):
     """Work of one operator from its name and tensor shapes (NHWC, TFLite filter layouts)."""
     out = outs[0] if outs else ()
     macs, elems, kind = 0, _prod(out), _KIND_BY_OP.get(name, "act")
+    if name.startswith("Signal"):
+        kind = "signal"
     if name == "CONV_2D":
         oc, kh, kw, ic = ins[1]
         macs = _prod(out[:-1]) * oc * kh * kw * ic
@@ -239,6 +302,8 @@ def _check(chip, esp_nn):
 def op_cycles(op, chip="esp32", esp_nn=True, table=None):
     """Modeled cycles of one operator descriptor (scale included)."""
     chip, esp_nn = _check(chip, esp_nn)
+    if op["kind"] == "signal":  # plain C with or without ESP-NN: absolute cycles, no scale
+        return OP_OVERHEAD[esp_nn] + signal_cycles(op, chip)
     costs = table or _TABLES[(chip, esp_nn)]
     unit = costs.get(op["kind"], costs["act"])
     raw = OP_OVERHEAD[esp_nn] + op["macs"] * unit + op["elems"] * (0 if op["macs"] else unit)

@@ -13,7 +13,7 @@ from eyeauth.errors import DeviceError
 from eyeauth.premodel import classify as C, export
 from eyeauth.premodel.features import NAMES
 
-KEEP = {"face_s48", "face_m64", "face_det", "voice_m"}
+FACE_KEEP = {"face_s48", "face_m64", "face_det", "face_lmk"}  # and the release's default voice model
 
 
 def _router(quality):
@@ -30,12 +30,13 @@ def _bundle(quality):
     from eyeauth.board.deploy import build_bundle
     from eyeauth.release import load
 
-    if not all((MODELS_DIR / f"{m}.tflite").exists() for m in KEEP):
-        pytest.skip("needs face_s48, face_m64, face_det and voice_m built")
+    if not all((MODELS_DIR / f"{m}.tflite").exists() for m in FACE_KEEP):
+        pytest.skip("needs face_s48, face_m64, face_det and face_lmk built")
     rel = load(MODELS_DIR)
+    keep = FACE_KEEP | {rel.defaults["voice"]}
 
     def build(arch):
-        files = build_bundle(arch=arch, only=KEEP)  # the manifest lists just these models
+        files = build_bundle(arch=arch, only=keep)  # the manifest lists just these models
         files["/models/premodel_face.json"] = json.dumps(_router(quality)).encode()
         return files
     return build, {"thresholds": {m.name: m.threshold for m in rel.models}}

@@ -22,7 +22,8 @@ def _cheapest(cards, modality):
 
 @pytest.fixture(scope="session")
 def mini_models(tmp_path_factory):
-    """A models folder with the detector and the cheapest built face and voice models."""
+    """A models folder with the detector, the audio front end and the cheapest built face and
+    voice models."""
     from eyeauth.models import zoo
 
     cards = zoo.list_models(MODELS_DIR)
@@ -32,7 +33,7 @@ def mini_models(tmp_path_factory):
     d = tmp_path_factory.mktemp("models")
     shutil.copy(MODELS_DIR / "zoo.json", d / "zoo.json")
     (d / "float").mkdir()
-    for name in (zoo.DETECTOR, face, voice):
+    for name in (zoo.DETECTOR, zoo.FRONTEND, face, voice):
         for rel in (f"{name}.json", f"{name}.tflite", f"float/{name}.tflite"):
             if (MODELS_DIR / rel).exists():
                 (d / rel).symlink_to(MODELS_DIR / rel)

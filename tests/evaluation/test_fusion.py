@@ -72,8 +72,12 @@ def test_python_stage_costs_are_vm_times_the_board_factor():
                                "fusion"}
     for k, us in c["vm_us"].items():
         assert c["modeled_ms"][k] == pytest.approx(us * f / 1000, abs=1e-3)
-    assert c["vm_us"]["logmel:32x20"] > c["vm_us"]["face_pre:48"] > 0
+    # logmel:TxM is the window read from the front end's rows (the front end itself is a
+    # network, costed by the timing model: modeled_ms["frontend"])
+    assert min(v for k, v in c["vm_us"].items() if k != "fusion") > 0  # fusion: a few comparisons
+    assert c["modeled_ms"]["frontend"] > 0
     assert costs.stage_costs([48], [(32, 20)], [(64, 3)])["cached"]
+
 
 
 def test_empty_folder_is_one_line_data_error(use_models, mini_thresholds, four_persons,

@@ -72,3 +72,30 @@ def test_model_table_matches_the_cards(bench_out):
         assert r.arena_used == card["arena_bytes_target"] + margin
         assert r.modeled_us == round(card["latency_ms"]["esp32_espnn"] * 1000)
         assert sizes[tfl.stem] == (tfl.stat().st_size, 0)  # whole model, 16-byte aligned
+
+
+def _registered(path):
+    import re
+    return set(re.findall(r"r\.Add(\w+)\(\)", path.read_text()))
+
+
+def test_board_image_registers_every_operator_of_the_release():
+    """The `tflm` module of the board image (and the benchmark app) registers every operator the
+    committed models use, the audio front end's signal ops included: MicroMutableOpResolver's
+    Add<Name>() for builtin OP_NAME and for custom SignalName."""
+    from eyeauth import timing
+    eng = _registered(FIRMWARE_DIR / "image" / "tflm" / "eyeauth_ops.h")
+    for user in (FIRMWARE_DIR / "image" / "tflm" / "tflm_engine.cpp", BENCH / "main" / "bench_main.cc"):
+        assert "eyeauth_add_ops(r)" in user.read_text(), user
+    special = {"CONV_2D": "Conv2D", "DEPTHWISE_CONV_2D": "DepthwiseConv2D",
+               "AVERAGE_POOL_2D": "AveragePool2D", "MAX_POOL_2D": "MaxPool2D"}
+    used = set()
+    for f in sorted(MODELS_DIR.glob("*.tflite")):
+        for op in timing.read_ops(f):
+            name = op["op"]
+            if name.startswith("Signal"):
+                used.add(name[len("Signal"):])
+            else:
+                used.add(special.get(name, "".join(w.capitalize() for w in name.split("_"))))
+    assert "Rfft" in used and "FilterBankLog" in used
+    assert used <= eng, sorted(used - eng)

@@ -76,7 +76,7 @@ def test_editing_training_code_changes_the_keys_of_the_recipes_that_use_it(tmp_p
 
     edit("face.py", None, "\n# face training changed\n")
     assert changed() == {"face"}
-    edit("voice.py", 'RECIPE = "voice/1"', 'RECIPE = "voice/2"')
+    edit("voice.py", 'RECIPE = "voice/2"', 'RECIPE = "voice/3"')
     assert changed() == {"face", "voice"}
     edit("face_frames.py", None, "\n# the face path's camera framings\n")
     assert changed() == {"face", "voice", "detector", "landmark"}

@@ -84,3 +84,13 @@ def test_repr_shape_mismatch(tiny, tmp_path):
     np.save(rep / "a.npy", np.zeros((5, 5), np.float32))
     with pytest.raises(DataError, match="shape"):
         convert.convert_file(tiny[0], rep, tmp_path / "o.tflite")
+
+
+def test_float_reference_input_is_preprocess_to_float(monkeypatch):
+    # tflm.infer(float_ref=True) feeds q / 128 itself (it sits below preprocess)
+    from eyeauth.models import preprocess as P
+    seen = []
+    monkeypatch.setattr(tflm, "run_float", lambda model, x: seen.append(x) or np.zeros(1))
+    q = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
+    tflm.infer(b"", q, float_ref=True)
+    assert np.array_equal(seen[0][0, ..., 0], P.to_float(q))

@@ -7,7 +7,8 @@
 //        arena_size: bytes of tensor arena; arena: ARENA_INTERNAL (SRAM, fast) | ARENA_SPIRAM.
 //        One arena, one memory: TFLM cannot split an arena across SRAM and PSRAM.
 //        Raises MemoryError (no room) or ValueError (bad model, unknown op, arena too small).
-//   it.input(i=0), it.output(i=0) -> memoryview 'b' over the tensor's bytes (valid until deinit)
+//   it.input(i=0), it.output(i=0) -> memoryview over the tensor (valid until deinit), typecode by
+//        tensor type: 'b' int8, 'B' uint8, 'h' int16, 'i' int32, 'I' uint32, 'f' float32
 //   it.input_details(i=0), it.output_details(i=0) -> (shape tuple, scale, zero_point, tflite type)
 //   it.invoke() -> microseconds Invoke() took (esp_timer); RuntimeError if it fails
 //   it.arena_used_bytes() -> MicroInterpreter::arena_used_bytes(); it.arena_size() -> arena_size
@@ -68,6 +69,21 @@ static mp_obj_t interp_make_new(const mp_obj_type_t *type, size_t n_args, size_t
     return MP_OBJ_FROM_PTR(self);
 }
 
+// The memoryview's typecode follows the tensor's type (TfLiteType values of
+// tensorflow/lite/core/c/tflite_types.h: kTfLiteFloat32 1, kTfLiteInt32 2, kTfLiteUInt8 3,
+// kTfLiteInt16 7, kTfLiteInt8 9, kTfLiteUInt32 16), so `it.input(0)[:] = array("h", ...)` fills an
+// int16 input (the audio front end's samples) and bytes(it.output(0)) is the raw tensor either way.
+static char typecode(int type, size_t *item) {
+    switch (type) {
+        case 1: *item = 4; return 'f';
+        case 2: *item = 4; return 'i';
+        case 3: *item = 1; return 'B';
+        case 7: *item = 2; return 'h';
+        case 16: *item = 4; return 'I';
+        default: *item = 1; return 'b';
+    }
+}
+
 static mp_obj_t tensor_view(mp_obj_t self_in, size_t n_args, const mp_obj_t *args, bool out) {
     int i = n_args > 1 ? mp_obj_get_int(args[1]) : 0;
     tflm_tensor_info_t t;
@@ -75,7 +91,9 @@ static mp_obj_t tensor_view(mp_obj_t self_in, size_t n_args, const mp_obj_t *arg
     if (r != 0) {
         mp_raise_msg(&mp_type_IndexError, MP_ERROR_TEXT("tflm: no such tensor"));
     }
-    return mp_obj_new_memoryview('b', t.bytes, t.data);
+    size_t item;
+    char tc = typecode(t.type, &item);
+    return mp_obj_new_memoryview(tc, t.bytes / item, t.data);
 }
 
 static mp_obj_t interp_input(size_t n_args, const mp_obj_t *args) {

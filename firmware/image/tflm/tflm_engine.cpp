@@ -12,7 +12,9 @@
 //   TfLiteTensor* input(size_t); TfLiteTensor* output(size_t);
 //   size_t inputs_size() const; size_t outputs_size() const; size_t arena_used_bytes() const;
 // tflite::GetModel (schema_generated.h), MicroMutableOpResolver<N>::Add*() (micro_mutable_op_
-// resolver.h), heap_caps_aligned_alloc/heap_caps_free (esp_heap_caps.h), esp_timer_get_time.
+// resolver.h; the signal ops' Add*() are declared there too, with the kernels in esp-tflite-
+// micro's signal/ tree), heap_caps_aligned_alloc/heap_caps_free (esp_heap_caps.h),
+// esp_timer_get_time.
 #include <new>
 #include <stdio.h>
 #include <string.h>
@@ -23,35 +25,19 @@
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 #include "tensorflow/lite/schema/schema_generated.h"
 
+#include "eyeauth_ops.h"
 #include "tflm_engine.h"
 
 namespace {
 
-// The operators of the eyeauth zoo (model cards' "ops": CONV_2D, DEPTHWISE_CONV_2D,
-// FULLY_CONNECTED, LOGISTIC, MEAN, RESHAPE) and the few a retrained model commonly adds.
-constexpr int kOps = 16;
-using Resolver = tflite::MicroMutableOpResolver<kOps>;
+// The operators: eyeauth_ops.h (shared with the benchmark app).
+using Resolver = tflite::MicroMutableOpResolver<kEyeauthOps>;
 
 Resolver &resolver() {
     static Resolver r;
     static bool ready = false;
     if (!ready) {
-        r.AddConv2D();
-        r.AddDepthwiseConv2D();
-        r.AddFullyConnected();
-        r.AddLogistic();
-        r.AddMean();
-        r.AddReshape();
-        r.AddAdd();
-        r.AddMul();
-        r.AddAveragePool2D();
-        r.AddMaxPool2D();
-        r.AddSoftmax();
-        r.AddQuantize();
-        r.AddDequantize();
-        r.AddPad();
-        r.AddConcatenation();
-        r.AddHardSwish();
+        eyeauth_add_ops(r);
         ready = true;
     }
     return r;

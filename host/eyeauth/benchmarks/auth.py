@@ -13,6 +13,8 @@ BOARDS = ("esp-eye", "esp32-s3-eye")
 
 
 ROUTER_STAGES = ("premodel", "escalate")  # the router's own work (features, choice, bands)
+#: stages the board runs in TFLM (pipeline._nn, the audio front end); every other stage is Python
+NN_STAGES = ("detect", "face_embed", "voice_embed", "keyword", "frontend")
 
 
 def run_board(port, key, rounds, data, every_model=False):
@@ -60,7 +62,8 @@ def policies(c, faces, voices, fid, vid, rounds) -> dict:
             nan = float("nan")
             out[policy] = {"need_challenge": challenged, "stages": {}, **{k: nan for k in (
                 "measured_ms", "modeled_ms", "router_median_modeled_ms", "router_measured_ms",
-                "router_modeled_ms", "router_fraction_measured", "router_fraction_modeled")}}
+                "router_modeled_ms", "router_fraction_measured", "router_fraction_modeled",
+                "python_fraction_modeled")}}
             continue
         stages: dict = {}
         for r in runs:
@@ -68,8 +71,10 @@ def policies(c, faces, voices, fid, vid, rounds) -> dict:
                 stages.setdefault(stage, []).append((us, mod))
         router = [sum(st[2] for st in r["stages"] if st[0] in ROUTER_STAGES) for r in runs]
         router_mod = [sum(st[3] for st in r["stages"] if st[0] in ROUTER_STAGES) for r in runs]
+        py_mod = [sum(st[3] for st in r["stages"] if st[0] not in NN_STAGES) for r in runs]
         out[policy] = {
             "need_challenge": challenged,
+            "python_fraction_modeled": round(sum(py_mod) / max(sum(r["modeled_us"] for r in runs), 1), 4),
             # the median too: one attempt's stage time includes whatever the host (not the
             # board) did meanwhile, and a mean of a few attempts keeps such outliers
             "router_median_modeled_ms": round(statistics.median(router_mod) / 1000, 2),
@@ -111,6 +116,7 @@ def run(port=None, rounds=5, data=None, every_model=False):
                                                        "router_measured_ms": v["router_measured_ms"],
                                                        "router_fraction_measured": v["router_fraction_measured"]})
             p[f"modeled_ms_{name}"] = v["modeled_ms"]
+            p[f"python_fraction_modeled_{name}"] = v["python_fraction_modeled"]
             p[f"router_modeled_ms_{name}"] = v["router_modeled_ms"]
             p[f"router_fraction_modeled_{name}"] = v["router_fraction_modeled"]
             p[f"router_median_modeled_ms_{name}"] = v["router_median_modeled_ms"]

@@ -115,7 +115,8 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
     HAL data (/hal/board.json) for `board` and a release (``release``, an
     :class:`eyeauth.release.Release` already loaded and checked, else the one in
     `models_dir`): its models, router documents and the manifest /models/release.json, the
-    board's only configuration (eyeauth.release). ``only``: just these models."""
+    board's only configuration (eyeauth.release). ``only``: just these models (and the audio
+    front end with any voice or keyword model: the voice features come from it)."""
     files: dict[str, bytes] = {}
     if board:
         files["/hal/board.json"] = board_data(board)
@@ -132,6 +133,9 @@ def build_bundle(firmware_dir: Path = FIRMWARE_DIR, models_dir: Path | None = MO
     if release is not None:
         from eyeauth.release import BOARD_MANIFEST
 
+        if only is not None and any(m.name in only and m.modality in ("voice", "keyword")
+                                    for m in release.models):  # what the voice models read
+            only = set(only) | {m.name for m in release.models if m.modality == "frontend"}
         for m in release.models:
             if (only is None or m.name in only) and m.sha256:
                 files["/models/" + m.file] = (release.dir / m.file).read_bytes()

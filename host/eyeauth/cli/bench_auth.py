@@ -30,6 +30,10 @@ def bench_auth(args, parser):
                     f"{v['router_median_modeled_ms_' + b]:.1f} ms)" for b, _ in boards
                     if 'router_modeled_ms_' + b in v)
         for policy, v in result["policies"].items()))
+    lines.append("Python share of the modeled attempt (stages outside TFLM): " + "; ".join(
+        f"{policy} " + ", ".join(f"{100 * v['python_fraction_modeled_' + b]:.0f} % on {b}"
+                                 for b, _ in boards if 'python_fraction_modeled_' + b in v)
+        for policy, v in result["policies"].items()))
     for b, v in result["boards"].items():
         lines.append(f"{b}: app peak heap {v['peak_heap_used']} bytes used (low-water mark {v['heap_min_free']} bytes free)")
     return Result(result, "\n".join(lines))

@@ -132,7 +132,7 @@ def _list(args):
            f"{'flash KB':>8s} {'arena KB':>8s} {'ESP32 ms':>8s} {'S3 ms':>6s} {'EER':>6s}"
     lines = [head]
     for r in rows:
-        shape = "x".join(str(v) for v in r["input_shape"][1:3])
+        shape = "x".join(str(v) for v in r["input_shape"][1:3] or r["input_shape"])
         eer = f"{100 * r['eer']:.1f}%" if r["eer"] is not None else "-"
         lines.append(f"{r['name']:10s} {r['modality']:8s} {shape:>10s} {r['params']:8d} "
                      f"{r['macs'] / 1e6:6.2f} {r['flash_bytes'] / 1024:8.1f} "

@@ -239,66 +239,67 @@ import time, gc
 from array import array
 from eyeauth_fw import pipeline, release, spoken
 release.use({"nets": %(nets)r})
-class B:
-    py_factor = 1
-    def nn_run(self, model, tensor, net=None):
-        return bytes(%(outs)r[model]), {"modeled_us": 0, "arena": 0}
 class T:
     def record(self, *a):
         pass
-best = None
 for path in %(clips)r:
     x = array("h", open(path, "rb").read())
+    best = None
     for _ in range(%(rep)d):
         gc.collect()
-        p = pipeline.Pipeline(B(), T())
+        p = pipeline.Pipeline(SimBoard(), T())
         spoken.listen(p, x, %(expected)r, %(kw)r, %(vm)r)
-        py = sum(s[2] for s in p.stages if s[0] not in ("keyword", "voice_embed"))
-        nk = sum(1 for s in p.stages if s[0] == "keyword")
-        nv = sum(1 for s in p.stages if s[0] == "voice_embed")
-        seg = sum(s[2] for s in p.stages if s[0] == "segment")
-        r = (py, nk, nv, seg)
+        st = p.stages
+        py = sum(s[2] for s in st if s[0] not in ("keyword", "voice_embed", "frontend"))
+        nk = sum(1 for s in st if s[0] == "keyword")
+        nv = sum(1 for s in st if s[0] == "voice_embed")
+        seg = sum(s[2] for s in st if s[0] == "segment")
+        fe = sum(s[3] for s in st if s[0] == "frontend")
+        r = (py, nk, nv, seg, fe)
         best = r if best is None or r[0] < best[0] else best
     print(*best)
-    best = None
 """
 
 
 def modeled_ms(kcard, vcard, phrases, expected, board="esp-eye", repeats=3):
-    """Modeled ESP32 ms of the whole challenge check (segment + log-mel + words + speaker) per
-    phrase: the firmware's ``spoken.listen`` timed in the MicroPython VM (fastest of
-    ``repeats``) x the board's python_speed_factor, plus each inference's modeled latency (the
-    timing model on the card), as the voice latency figures are made."""
+    """Modeled ms of the whole challenge check (front end + segment + words + speaker) per
+    phrase on a board: the firmware's ``spoken.listen`` run in the MicroPython VM with the sim
+    HAL and its models in the real TFLM interpreter (``sim.vmnn``), the Python stages at VM time
+    (fastest of ``repeats``) x the board's python_speed_factor, the front end and each inference
+    at the timing model's latency, as the voice latency figures are made."""
     from eyeauth import latency, mpvm
+    from eyeauth.models import zoo
+    from eyeauth.release import net_entry
+    from eyeauth.sim import vmnn
 
     cfg, chip, factor = latency.board_facts(board)
     vocab = K.VOCAB
-    with tempfile.TemporaryDirectory() as d:
+    mdir = Path(kcard["path"]).parent
+    fe = zoo.load_card(zoo.FRONTEND, mdir)
+    with tempfile.TemporaryDirectory() as d, vmnn.serve(mdir, chip) as addr:
         paths = []
         for i, x in enumerate(phrases):
             p = Path(d) / f"p{i}.bin"
             np.asarray(x, np.int16).tofile(p)
             paths.append(str(p))
-        n_out = {kcard["name"]: int(np.prod(kcard["output"]["shape"])),
-                 vcard["name"]: int(np.prod(vcard["output"]["shape"]))}
-        from eyeauth.release import net_entry
-
-        script = mpvm.firmware_prelude() + _VM % {
-                        "nets": {c["name"]: net_entry(c, cfg) for c in (kcard, vcard)},
-                        "outs": n_out, "clips": paths, "rep": repeats,
-                        "expected": tuple(vocab[k] for k in expected), "kw": kcard["name"], "vm": vcard["name"]}
+        script = vmnn.vm_prelude(addr, cfg["name"]) + _VM % {
+            "nets": {c["name"]: net_entry(c, cfg) for c in (kcard, vcard, fe)},
+            "clips": paths, "rep": repeats,
+            "expected": tuple(vocab[k] for k in expected), "kw": kcard["name"], "vm": vcard["name"]}
         heap = int(cfg.get("micropython_heap_bytes") or 2097152)
         r = mpvm.run(script, heap_bytes=heap, timeout=600, what="timing the challenge path",
                      error=DataError)
     rows = []
     for line in r.stdout.split("\n"):
         if line.strip():
-            py, nk, nv, seg = (int(v) for v in line.split())
+            py, nk, nv, seg, fe_us = (int(v) for v in line.split())
             path = latency.assemble(nets=[("keyword", kcard, nk), ("voice_embed", vcard, nv)],
-                                    python=[("python", latency.python_ms(py, factor))], chip=chip)
+                                    python=[("python", latency.python_ms(py, factor)),
+                                            ("frontend", fe_us / 1000.0)], chip=chip)
             nn = path["stages_ms"]["keyword"] + path["stages_ms"]["voice_embed"]
             rows.append({"python_ms": path["stages_ms"]["python"],
-                         "segment_ms": latency.python_ms(seg, factor), "nn_ms": nn,
+                         "segment_ms": latency.python_ms(seg, factor),
+                         "frontend_ms": path["stages_ms"]["frontend"], "nn_ms": nn,
                          "keyword_runs": nk, "voice_runs": nv, "total_ms": path["total_ms"]})
     tot = [x["total_ms"] for x in rows]
     med = rows[int(np.argsort(tot)[len(tot) // 2])]

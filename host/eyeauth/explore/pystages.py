@@ -73,10 +73,11 @@ def voice_model_ms(py, card, chip, assumptions):
 
 
 def voice_ms(py, card, chip, assumptions):
-    """Python ms of a voice attempt: VAD + log-mel + matching."""
+    """Python ms of a voice attempt: VAD + windows + matching (+ the front end's network time,
+    which the cost table carries with the Python stages)."""
     frames, mels = card["input_shape"][1:3]
     if py:
-        return py["vad"] + py[f"logmel:{frames}x{mels}"] + \
+        return py.get("frontend", 0.0) + py["vad"] + py[f"logmel:{frames}x{mels}"] + \
             py[f"match:{card['emb_dim']}x{VOICE_ENROL}"]
     return frames * assumptions.chip("logmel_ms_per_frame", chip)
 

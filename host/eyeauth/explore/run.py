@@ -27,8 +27,8 @@ def _models(scores_path, warnings):
     det = S.detector_hash()
     cards, face, voice, table = {}, [], [], []
     for card in zoo.list_models():
-        if card["modality"] == "keyword":  # the spoken challenge's word model: no speaker scores
-            continue
+        if card["modality"] in ("keyword", "frontend"):  # no speaker scores: the challenge's
+            continue  # word model, the voice front end
         if card["modality"] in ("detector", "landmark"):  # the face path's own networks
             if card["name"] in (zoo.DETECTOR, zoo.LANDMARK):
                 cards[card["name"]] = space.slim_card(card)

@@ -13,9 +13,11 @@ stages:
 
 :func:`face_path` and :func:`voice_path` are the attempt paths the board runs for one model:
 face = detector + lmk_pre + landmark net + face_pre:S (the aligned crop) + model + match:Dx3
-(the camera frame is the detector's input as it is: its pooling runs in the graph); voice = vad + logmel:TxM + model +
-match:Dx5 (one window) or, with ``phrase`` (a card's ``latency_phrase_3s_ms``), the 3 s phrase:
-VAD + streamed log-mel + windows x model + match.
+(the camera frame is the detector's input as it is: its pooling runs in the graph); voice =
+frontend + vad + logmel:TxM + model + match:Dx5 (one window of a 1 s clip: the audio front end's
+chunks at the timing model's figure, the VAD's comparisons and one window read in Python) or,
+with ``phrase`` (a card's ``latency_phrase_3s_ms``), the 3 s phrase: front end + VAD + window
+reads + windows x model + match.
 """
 from __future__ import annotations
 
@@ -67,23 +69,28 @@ def face_path(card, det, py_ms, chip, enrol=FACE_ENROL, lmk=None):
 
 
 def voice_path(card, py_ms, chip, factor, enrol=VOICE_ENROL, phrase=False):
-    """Stages of a voice attempt with ``card``: one window (vad + logmel:TxM), or with
-    ``phrase`` the card's timed 3 s phrase (VAD and streamed log-mel of every window, rescaled
-    to this board's factor, x the windows)."""
+    """Stages of a voice attempt with ``card``: one window (frontend + vad + logmel:TxM), or
+    with ``phrase`` the card's timed 3 s phrase (the front end's chunks; the VAD and the window
+    reads rescaled to this board's factor; x the windows)."""
     d = card["output"]["shape"][-1]
     match = ("match", py_ms[f"match:{d}x{enrol}"])
     if not phrase:
         t, m = card["input"]["shape"][1:3]
         return assemble(nets=[("nn:" + card["name"], card, 1)],
-                        python=[("vad", py_ms["vad"]), ("logmel", py_ms[f"logmel:{t}x{m}"]), match],
-                        chip=chip)
+                        python=[("frontend", py_ms["frontend"]), ("vad", py_ms["vad"]),
+                                ("logmel", py_ms[f"logmel:{t}x{m}"]), match], chip=chip)
     ph = card.get("latency_phrase_3s_ms")
     if not ph:
         from eyeauth.errors import EyeauthError
 
         raise EyeauthError(f"{card['name']}'s card has no latency_phrase_3s_ms; run "
                            "`python3 -m eyeauth.latency.phrase --update-latency`")
+    if "window_ms" not in ph:
+        from eyeauth.errors import EyeauthError
+
+        raise EyeauthError(f"{card['name']}'s latency_phrase_3s_ms predates the audio front end; "
+                           "run `python3 -m eyeauth.latency.phrase --update-latency`")
     scale = factor / float(ph.get("python_speed_factor") or factor)
     return assemble(nets=[("nn:" + card["name"], card, ph["windows"])],
-                    python=[("vad", ph["vad_ms"] * scale), ("logmel", ph["logmel_ms"] * scale),
-                            match], chip=chip)
+                    python=[("frontend", ph["frontend_ms"]), ("vad", ph["vad_ms"] * scale),
+                            ("logmel", ph["window_ms"] * scale), match], chip=chip)

@@ -8,8 +8,13 @@ The stages are those ``firmware/eyeauth_fw/pipeline.py`` times, with the same ca
 * ``face_pre:S``: ``imgproc.aligned_input`` of that face to S x S (the template's points placed
   in the box: ``imgproc.box_points``; the sampling rate k follows from the scale as on a real
   face of that size);
-* ``vad``: ``audio.vad`` + ``audio.clipped_fraction`` of a 1-s 8 kHz clip (pipeline.voice_check);
-* ``logmel:TxM``: ``audio.voice_input`` (T frames x M mel bands) of that clip;
+* ``vad``: the Python of ``pipeline.voice_check`` on a 1-s 8 kHz clip (frame levels, VAD
+  comparisons, clipping count), its front-end chunks run by the real TFLM interpreter through
+  the sim HAL (``sim.vmnn``) and left out of the Python time;
+* ``frontend``: those front-end chunks (2 for 1 s) at the timing model's latency of
+  models/audio_fe.tflite on the board's chip (no VM time: a network stage);
+* ``logmel:TxM``: the Python of one T x M window of ``pipeline.voice_embedding`` (reading and
+  quantising the front end's rows) of that clip;
 * ``match:DxE``: ``pipeline.score`` of a D-dim probe against one user's E int8 samples (the board
   runs it inside auth, outside the timed stages; it is counted here because it is board time);
 * ``fusion``: ``fusion.decide`` (the board's "fusion" stage).
@@ -38,7 +43,7 @@ FRAME_W, FRAME_H = 320, 240
 FACE_BOX = (100, 60, 120, 120)
 CLIP_SAMPLES = 8000
 SOURCES = ("eyeauth_fw/imgproc.py", "eyeauth_fw/audio.py", "eyeauth_fw/pipeline.py",
-           "eyeauth_fw/fusion.py")
+           "eyeauth_fw/fusion.py", "eyeauth_fw/speech.py")
 
 _memo: dict = {}
 
@@ -89,16 +94,33 @@ if spec["face"] is not None:
     for s in spec["face"]:
         out["face_pre:%%d" %% s] = timed(lambda: imgproc.aligned_input(frame, W, H, pts, s))
 if spec["voice"] is not None:
-    from eyeauth_fw import audio
-    clip = synth_clip(%(n)d)
-    def voice_check():
-        r = audio.vad(clip)
-        audio.clipped_fraction(clip)
-        return r
-    out["vad"] = timed(voice_check)
-    centre = audio.vad(clip)[1]
+    from eyeauth_fw import pipeline, release
+    nets = spec["nets"]
     for t, m in spec["voice"]:
-        out["logmel:%%dx%%d" %% (t, m)] = timed(lambda: audio.voice_input(clip, t, m, centre))
+        nets["v%%dx%%d" %% (t, m)] = {"shape": [1, t, m, 1], "scale": 1.0, "zp": 0, "hop": t, "maxw": 1, "us": 0}
+    release.use({"nets": nets})
+    clip = synth_clip(%(n)d)
+    class Board(SimBoard):  # the front end in TFLM (the service); a network's output: zeros
+        def nn_run(self, model, tensor, net=None):
+            if model == "audio_fe":
+                return SimBoard.nn_run(self, model, tensor, net)
+            return bytes(64), {"modeled_us": 0, "arena": 0}
+    class Tel:
+        def record(self, *a):
+            pass
+    def stage(name, fn):
+        best = None
+        for _ in range(REP + 1):
+            gc.collect()
+            p = pipeline.Pipeline(Board(), Tel())
+            fn(p)
+            t = sum(s[2] for s in p.stages if s[0] == name)
+            best = t if best is None else min(best, t)
+        return best
+    out["vad"] = stage("vad", lambda p: p.voice_check(clip))
+    for t, m in spec["voice"]:
+        name = "v%%dx%%d" %% (t, m)
+        out["logmel:%%dx%%d" %% (t, m)] = stage("logmel", lambda p: p.voice_embedding(clip, p.voice_check(clip), name))
 if spec["match"] is not None:
     from eyeauth_fw import pipeline, fusion
     for d, e in spec["match"]:
@@ -136,6 +158,10 @@ def _fingerprint(firmware_dir, exe, heap, repeats):
     for rel in SOURCES:
         h.update((Path(firmware_dir) / rel).read_bytes())
     h.update(json.dumps([heap, repeats, FRAME_W, FRAME_H, FACE_BOX, CLIP_SAMPLES]).encode())
+    from eyeauth.models import zoo
+
+    fe = zoo.tflite_path(zoo.FRONTEND)  # the voice stages read its rows
+    h.update(fe.read_bytes() if fe.exists() else b"")
     h.update(str(Path(exe).resolve()).encode())
     try:
         h.update(str(Path(exe).resolve().stat().st_size).encode())
@@ -147,10 +173,46 @@ def _fingerprint(firmware_dir, exe, heap, repeats):
 def _run_vm(exe, spec, repeats, heap_bytes, firmware_dir, timeout):
     from eyeauth import mpvm
 
-    src = mpvm.firmware_prelude(firmware_dir) + _SCRIPT % {"w": FRAME_W, "h": FRAME_H,
-                     "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
-    return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
-                         what="timing the firmware stages", error=CostError)
+    if spec["voice"] is None:
+        src = mpvm.firmware_prelude(firmware_dir) + _SCRIPT % {"w": FRAME_W, "h": FRAME_H,
+                         "rep": int(repeats), "n": CLIP_SAMPLES, "spec": json.dumps(spec)}
+        return mpvm.run_json(src, "COSTS", heap_bytes=heap_bytes, timeout=timeout,
+                             what="timing the firmware stages", error=CostError)
+    from eyeauth.board.configs import load_board
+    from eyeauth.models import zoo
+    from eyeauth.release import net_entry
+    from eyeauth.sim import vmnn
+
+    fe = _frontend_card()  # VM time is board-independent: any board's manifest entry will do
+    spec["nets"] = {fe["name"]: net_entry(fe, load_board("esp-eye"))}
+    src = _SCRIPT % {"w": FRAME_W, "h": FRAME_H, "rep": int(repeats), "n": CLIP_SAMPLES,
+                     "spec": json.dumps(spec)}
+    with vmnn.serve(zoo.models_dir()) as addr:
+        return mpvm.run_json(vmnn.vm_prelude(addr, firmware_dir=firmware_dir) + src, "COSTS",
+                             heap_bytes=heap_bytes, timeout=timeout,
+                             what="timing the firmware stages", error=CostError)
+
+
+def _frontend_card():
+    from eyeauth.models import zoo
+
+    try:
+        return zoo.load_card(zoo.FRONTEND)
+    except EyeauthError:
+        raise CostError("the voice stages need the audio front end (models/audio_fe.tflite); "
+                        "run `eyeauth models build audio_fe`") from None
+
+
+def frontend_ms(n_samples, chip):
+    """Modeled ms of the front end over a clip of ``n_samples``: the chunks the VAD reads (rows
+    0 .. 2 frames - 2, ``speech.vad_rows``) at the card's latency on ``chip``."""
+    from eyeauth.fw import speech
+    from eyeauth.timing import card_latency_ms
+
+    fe = _frontend_card()
+    rows = speech.vad_rows(int(n_samples))
+    k = int(fe["output"]["layout"]["rows"])
+    return -(-rows // k) * card_latency_ms(fe, chip)
 
 
 def measure_vm(face_sizes=(), voice_shapes=(), match=(), repeats=5, heap_bytes=2097152,
@@ -197,7 +259,8 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
     """Modeled board milliseconds of the Python stages.
 
     Returns {"board", "python_speed_factor", "vm_us": {stage: us}, "modeled_ms": {stage: ms},
-    "cached": bool}. Stage names: lmk_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion.
+    "cached": bool}. Stage names: lmk_pre, face_pre:S, vad, logmel:TxM, match:DxE, fusion; with
+    voice shapes also ``frontend`` (modeled_ms only: the front end's network time for 1 s).
     Each stage is measured once per firmware version (then cached per stage), so every command
     that needs it reports the same figure."""
     from eyeauth.latency import board_facts, python_ms
@@ -235,6 +298,8 @@ def stage_costs(face_sizes=(), voice_shapes=(), match=(), board="esp-eye", repea
                 pass  # a read-only home only costs a re-measure next time
     _memo.setdefault(key, {}).update(known)
     vm = {n: known[n] for n in wanted}
-    return {"board": board, "python_speed_factor": factor, "vm_us": vm,
-            "modeled_ms": {k: round(python_ms(v, factor), 3) for k, v in vm.items()},
+    ms = {k: round(python_ms(v, factor), 3) for k, v in vm.items()}
+    if voice_shapes:  # the front end: a network stage, the timing model's
+        ms["frontend"] = round(frontend_ms(CLIP_SAMPLES, cfg["chip"]), 3)
+    return {"board": board, "python_speed_factor": factor, "vm_us": vm, "modeled_ms": ms,
             "cached": cached}

@@ -3,9 +3,10 @@
 
 Cached: each card records ``build_hash`` = sha256(spec entry, the recipe's declared identity and
 training code (:func:`eyeauth.training.code_key`), the training-data listing and the identities
-of every part of its split [, the detector's key for face models]); a model whose card, .tflite
-and hash match is skipped, so a build after a checkout only retrains what changed. Order:
-detector, then embedders (face training uses the detector's boxes).
+of every part of its split [, the detector's key for face models, the audio front end's for voice
+and keyword models]); a model whose card, .tflite and hash match is skipped, so a build after a
+checkout only retrains what changed. Order: detector and front end, then the models that read
+them (face training uses the detector's boxes, voice and keyword training the front end's rows).
 
 Evaluation figures on the cards are not the build's: the caller passes ``finish`` (the
 evaluation layer's ``eyeauth.evaluation.cards.finish``; ``eyeauth models build`` and ``eyeauth
@@ -30,6 +31,8 @@ def entry_data(entry, data_dir):
     entries, a folder and a hold-out count."""
     from eyeauth import SHARED_DATA_DIR, splits
 
+    if entry["modality"] == "frontend":  # computed from its spec, trained on nothing
+        return datasets.Dataset(Path("."), "voice"), [], []
     modality = "voice" if entry["modality"] in ("voice", "keyword") else "face"
     if entry.get("split"):  # train on `train`, card figures on `eval`; the listing (build
         # hash) covers exactly those identities
@@ -78,13 +81,15 @@ def is_current(entry, key, out_dir=None):
 
 def plan(data_dir=None, out_dir=None, names=None):
     """[(entry, dataset, train_ids, test_ids, key, current)] in build order."""
-    rows, keys = [], {"detector": "", "landmark": ""}
-    for entry in zoo.load_spec(out_dir):
+    rows, keys = [], {"detector": "", "landmark": "", "frontend": ""}
+    for entry in zoo.load_spec(out_dir):  # the detector, landmark net and audio front end first
         ds, tr, te = entry_data(entry, data_dir)
         # the face path is a chain: landmarks train on the detector's boxes, embedders on the
-        # crops both cut, so each key covers the keys before it
+        # crops both cut, so each key covers the keys before it; the voice and keyword models
+        # read the audio front end's rows
         extra = {"landmark": keys["detector"],
-                 "face": keys["detector"] + keys["landmark"]}.get(entry["modality"], "")
+                 "face": keys["detector"] + keys["landmark"],
+                 "voice": keys["frontend"], "keyword": keys["frontend"]}.get(entry["modality"], "")
         key = build_hash(entry, ds, extra)
         if entry["modality"] in keys:
             keys[entry["modality"]] = key
@@ -122,7 +127,8 @@ def build_one(entry, data, key, out_dir=None):
     """Train with the entry's recipe, convert, check, write the files and the card."""
     recipe = training.load(entry)
     got = recipe.train(entry, data, out_dir)
-    int8, flt, check = got.files or _convert(entry["name"], got.model, got.rep)
+    int8, flt, check = got.files or _convert(entry["name"], got.model, got.rep,
+                                             getattr(recipe, "INT8_CHECK", None))
     write(entry["name"], int8, flt, out_dir)
     card = _merge(card_of(entry, int8, flt, check, key), got.card)
     card["training"] = got.training
@@ -132,10 +138,10 @@ def build_one(entry, data, key, out_dir=None):
     return card
 
 
-def _convert(name, model, rep):
+def _convert(name, model, rep, limits=None):
     from eyeauth.models import convert
 
-    return convert.checked(name, model, rep)
+    return convert.checked(name, model, rep, **(limits or {}))
 
 
 def _merge(base, extra):
@@ -246,8 +252,8 @@ def _layout(entry):
 
 UTTERANCE_STEPS = ("VAD speech span; one window on the energy centre when the span fits one "
                    "window, else up to max_windows windows spread over the span every "
-                   "hop_frames frames (log-mel rows shared); each window relative to its own max; "
-                   "embedding = unit(mean of the windows' unit embeddings)")
+                   "hop_frames frames (front-end rows shared); each window relative to its own "
+                   "max; embedding = unit(mean of the windows' unit embeddings)")
 
 
 def _preprocess_doc(entry):
@@ -276,9 +282,10 @@ def _preprocess_doc(entry):
     frames, mels = entry["input"]
     return {"function": "eyeauth.models.preprocess.voice_input", "rate": P.RATE,
             "frames": frames, "mels": mels, "frame_len": P.FRAME, "hop": P.HOP,
-            "window_samples": P.voice_window_samples(frames),
-            "steps": "VAD energy-centred window -> pre-emphasis 0.97 -> Hann 256 -> |rfft|^2 -> "
-                     "HTK mel 20-4000 Hz -> dB rel. max, clip -80 -> q = round(dB*255/80)+127",
+            "window_samples": P.voice_window_samples(frames), "frontend": zoo.FRONTEND,
+            "steps": "audio_fe rows (Hann 256 -> FFT -> power -> HTK mel 20-4000 Hz with "
+                     "pre-emphasis 0.97 in the weights -> log) -> window at the row nearest the "
+                     "VAD energy centre -> rel. max, clip 80 dB -> q = 127 - rel*255/80",
             "utterance": {"hop_frames": int(entry.get("hop_frames", 16)),
                           "max_windows": int(entry.get("max_windows", 1)),
                           "function": "eyeauth.models.voice_phrase.embed",

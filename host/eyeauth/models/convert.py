@@ -21,7 +21,7 @@ from eyeauth.models import tflm
 
 DEFAULT_TOLERANCE = 0.10
 
-#: Builtin ops registered by TFLM's op resolver (tflite-micro, 2025).
+#: Ops registered by TFLM's op resolver (tflite-micro, 2025): builtins and the signal library.
 TFLM_OPS = frozenset("""
 ABS ADD ADD_N ARG_MAX ARG_MIN ASSIGN_VARIABLE AVERAGE_POOL_2D BATCH_MATMUL BATCH_TO_SPACE_ND
 BROADCAST_ARGS BROADCAST_TO CALL_ONCE CAST CEIL CONCATENATION CONV_2D COS CUMSUM DEPTH_TO_SPACE
@@ -34,7 +34,10 @@ RESIZE_NEAREST_NEIGHBOR REVERSE_V2 ROUND RSQRT SELECT_V2 SHAPE SIN SLICE SOFTMAX
 SPACE_TO_BATCH_ND SPACE_TO_DEPTH SPLIT SPLIT_V SQRT SQUARE SQUARED_DIFFERENCE SQUEEZE
 STRIDED_SLICE SUB SUM SVDF TANH TRANSPOSE TRANSPOSE_CONV UNIDIRECTIONAL_SEQUENCE_LSTM UNPACK
 VAR_HANDLE WHILE ZEROS_LIKE
-""".split())
+""".split()) | frozenset(  # TFLM's signal library (signal/micro/kernels: custom ops, plain C)
+    "SignalWindow SignalFftAutoScale SignalRfft SignalIrfft SignalEnergy SignalFilterBank "
+    "SignalFilterBankSquareRoot SignalFilterBankSpectralSubtraction SignalFilterBankLog "
+    "SignalPCAN SignalOverlapAdd SignalFramer SignalDelay SignalStacker".split())
 
 #: Ops ESP-NN accelerates (esp-tflite-micro); the rest run TFLM reference kernels.
 ESP_NN_OPS = frozenset("ADD MUL CONV_2D DEPTHWISE_CONV_2D FULLY_CONNECTED AVERAGE_POOL_2D "
@@ -121,17 +124,18 @@ def convert_keras(model, samples):
     return int8, flt
 
 
-def checked(name, model, rep):
+def checked(name, model, rep, tolerance=DEFAULT_TOLERANCE, min_cosine=None):
     """(int8 bytes, float bytes, cross-check dict) of a zoo model: the int8 model must match the
-    float one within the tolerance and take the zoo's input quantization (scale 1/128, zero
-    point 0); ModelError otherwise."""
+    float one within the tolerance (a recipe may declare its own: ``INT8_CHECK``) and take the
+    zoo's input quantization (scale 1/128, zero point 0); ModelError otherwise."""
     from eyeauth.models import preprocess as P
 
     int8, flt = convert_keras(model, rep)
-    check = cross_check(int8, lambda x: model(x, training=False).numpy(), rep[:64])
+    check = cross_check(int8, lambda x: model(x, training=False).numpy(), rep[:64], tolerance, min_cosine)
     if not check["ok"]:
         raise ModelError(f"{name}: int8 differs from float by {check['rel_rms']:.3f} "
-                         f"> {check['tolerance']}")
+                         f"(tolerance {check['tolerance']}), cosine down to {check['cosine_min']:.3f}"
+                         + (f" (needs {min_cosine})" if min_cosine is not None else ""))
     inp, _ = tflm.io_details(int8)
     if abs(inp["scale"] - P.INPUT_SCALE) > 1e-9 or inp["zero_point"] != P.INPUT_ZERO_POINT:
         raise ModelError(f"{name}: input quantization {inp} is not scale 1/128, "
@@ -147,19 +151,25 @@ def op_report(model_bytes):
             "reference_kernels": [o for o in uniq if o in TFLM_OPS and o not in ESP_NN_OPS]}
 
 
-def cross_check(int8_bytes, float_fn, samples, tolerance=DEFAULT_TOLERANCE):
+def cross_check(int8_bytes, float_fn, samples, tolerance=DEFAULT_TOLERANCE, min_cosine=None):
     """Compare TFLM int8 outputs against float outputs on samples.
 
-    ``float_fn(x_float_batch) -> y``. Returns dict(rel_rms, max_abs, cosine_min, tolerance, ok).
+    ``float_fn(x_float_batch) -> y``. Returns dict(rel_rms, max_abs, cosine_min, tolerance, ok);
+    with ``min_cosine`` (an embedder whose outputs the board compares by angle) also
+    ``min_cosine``, and ok needs every sample's int8/float cosine at least that.
     """
     x = np.stack([np.asarray(s, np.float32) for s in samples])
     y_f = np.asarray(float_fn(x), np.float64).reshape(len(x), -1)
     y_q = np.stack([tflm.run_float(int8_bytes, s) for s in x]).astype(np.float64).reshape(len(x), -1)
     rel = float(np.linalg.norm(y_q - y_f) / max(np.linalg.norm(y_f), 1e-12))
     cos = (y_q * y_f).sum(1) / np.maximum(np.linalg.norm(y_q, axis=1) * np.linalg.norm(y_f, axis=1), 1e-12)
-    return {"rel_rms": rel, "max_abs": float(np.abs(y_q - y_f).max()),
-            "cosine_min": float(cos.min()), "samples": int(len(x)), "tolerance": tolerance,
-            "ok": bool(rel <= tolerance)}
+    out = {"rel_rms": rel, "max_abs": float(np.abs(y_q - y_f).max()),
+           "cosine_min": float(cos.min()), "samples": int(len(x)), "tolerance": tolerance,
+           "ok": bool(rel <= tolerance)}
+    if min_cosine is not None:
+        out["min_cosine"] = min_cosine
+        out["ok"] = out["ok"] and bool(cos.min() >= min_cosine)
+    return out
 
 
 # ---------------------------------------------------------------- eyeauth convert

@@ -6,13 +6,13 @@ premodel, 31 eval in data/splits.json: about 2,100 training clips, 340-370 per w
 parts); the only other spoken vocabulary, FSDD digits, has 6 speakers, too few both to learn
 words that transfer to unseen voices and to measure that they do.
 
-Input: the voice front end the board already runs for the speaker model (8 kHz, the integer
-log-mel of ``firmware/eyeauth_fw/audio.py``, mirrored by ``voice_phrase.logmel_rows``), 32
-mel bands like voice_m, T rows on the grid that starts at the clip's first speech sample. Per
-word segment (``eyeauth_fw/words.py``: VAD runs merged to the challenge's word count) the window
-is T rows centred on the word's energy centre; the rows whose centre lies in the word are
-quantised relative to their own maximum exactly as a voice window (``quantize_window``), the
-other rows are -128 (the floor), so a neighbouring word never leaks into the window.
+Input: the voice front end the board already runs for the speaker model (8 kHz, the rows of
+models/audio_fe.tflite, the same on the host: ``frontend.py``), 32 mel bands like voice_m, T
+rows on the grid that starts at the clip's first speech sample. Per word segment
+(``eyeauth_fw/words.py``: VAD runs merged to the challenge's word count) the window is T rows
+centred on the word's energy centre; the rows whose centre lies in the word are quantised
+relative to their own maximum exactly as a voice window (``frontend.quantize``), the other rows
+are -128 (the floor), so a neighbouring word never leaks into the window.
 
 Output: 10 logits; the board checks the expected word's logit over the best other word
 (``words.margin``) against the model's margin threshold (fitted on the calib + premodel
@@ -44,35 +44,28 @@ def word_of(path):
 def segments(wav, n_words):
     """The word segments [(start, end, centre)] of a clip as the board finds them, or the number
     of words heard (int) when fewer than ``n_words`` are separable."""
-    x = np.asarray(wav, np.int16).reshape(-1)
-    db = V.frame_db(x)
-    flags = V.speech_frames(x)
-    return fw_words.segment([bool(f) for f in flags], [float(d) for d in db], n_words, x.size)
+    c = V.clip(wav)
+    return fw_words.segment(c.flags, c.levels, n_words, c.x.size)
 
 
-def logmel_rows(wav, start, n, n_mels):
-    """The absolute log-mel rows of the voice front end (``voice_phrase.logmel_rows``)."""
-    from eyeauth.models import voice_phrase
+def window_tensor(wav, r0, n_frames, n_mels, a, b):
+    """int8 (T, M) keyword input of front-end rows r0 .. r0 + T - 1 of a clip: rows a..b-1
+    quantised relative to their own maximum (as a voice window), the others -128."""
+    from eyeauth.models import frontend
 
-    return voice_phrase.logmel_rows(wav, start, n, n_mels)
-
-
-def window_tensor(rows, a, b):
-    """int8 (T, M) keyword input from the window's T absolute rows: rows a..b-1 quantised
-    relative to their own maximum, the others -128."""
-    from eyeauth.models import voice_phrase
-
-    out = np.full(rows.shape, -128, np.int8)
-    out[a:b] = voice_phrase.quantize_window(rows[a:b])
+    c = V.clip(wav)
+    out = np.full((n_frames, n_mels), -128, np.int8)
+    out[a:b] = frontend.quantize(c.fe.mel(c.get_rows(r0 + a, b - a), n_mels))
     return out
 
 
 def word_tensors(wav, segs, start, n_frames, n_mels):
-    """int8 keyword inputs (T, M) of each segment on the grid from ``start``."""
+    """int8 keyword inputs (T, M) of each segment on the row grid from sample ``start`` (the
+    clip's first speech sample, a row edge)."""
     out = []
     for seg in segs:
         o, a, b = fw_words.window(seg, start, n_frames)
-        out.append(window_tensor(logmel_rows(wav, start + o * P.HOP, n_frames, n_mels), a, b))
+        out.append(window_tensor(wav, start // P.HOP + o, n_frames, n_mels, a, b))
     return out
 
 

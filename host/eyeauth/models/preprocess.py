@@ -26,19 +26,17 @@ landmark net's input uses.
 
 Voice embedder input (``voice_input``), T frames x M mel bands:
   0. audio: mono int16 at 8000 Hz (resample first, see eyeauth.datasets.load_audio).
-  1. window of N = (T - 1) * HOP + FRAME samples centred on the energy centroid of the clip
-     (``vad.energy_centre``), zero padded where it runs off the clip.
-  2. x = int16 / 32768; pre-emphasis y[n] = x[n] - 0.97 x[n-1] (y[0] = x[0]).
-  3. frame t = y[t*HOP : t*HOP + FRAME] times a periodic Hann window of FRAME (=256) samples.
-  4. power spectrum |rfft(frame, 256)|^2 -> 129 bins.
-  5. mel energies: M triangular filters (HTK mel scale, 20 Hz .. 4000 Hz, ``mel_matrix``).
-  6. dB = 10 * log10(mel + 1e-10); rel = dB - max(dB over the whole T x M patch);
-     clip rel to [-80, 0].
-  7. q = round(rel * 255 / 80) + 127  (int8 in [-128, 127]).
+  1. rows of the audio front end (``frontend.py``: models/audio_fe.tflite, TFLM's signal ops,
+     the model the board runs): row r covers samples 128 r .. 128 r + 255 of the clip (zero
+     outside it); per row and mel band the log power of the Hann-windowed frame's spectrum in
+     the band (HTK mel triangles 20..4000 Hz; pre-emphasis 0.97 as a weight on the power
+     spectrum).
+  2. the window: T rows from the row nearest to centre - W / 2, W = (T - 1) * 128 + 256, the
+     centre being the clip's energy centre (``vad.energy_centre``) unless given.
+  3. relative to the window's maximum, clipped at 80 dB, q = 127 - round(rel * 255 / 80 dB)
+     (``frontend.quantize``; int8 in [-128, 127]).
 """
 from __future__ import annotations
-
-from functools import lru_cache
 
 import numpy as np
 
@@ -130,68 +128,17 @@ def voice_window_samples(n_frames, hop=HOP, frame=FRAME):
     return (n_frames - 1) * hop + frame
 
 
-@lru_cache(maxsize=8)
-def mel_matrix(n_mels, n_fft=FRAME, rate=RATE, fmin=20.0, fmax=None):
-    """(n_mels, n_fft // 2 + 1) triangular HTK-mel filterbank, float32 (a table on device)."""
-    fmax = fmax or rate / 2
-
-    def hz_to_mel(f):
-        return 2595.0 * np.log10(1.0 + f / 700.0)
-
-    mels = np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2)
-    hz = 700.0 * (10 ** (mels / 2595.0) - 1.0)
-    bins = np.arange(n_fft // 2 + 1) * rate / n_fft
-    fb = np.zeros((n_mels, bins.size), np.float32)
-    for m in range(n_mels):
-        lo, c, hi = hz[m], hz[m + 1], hz[m + 2]
-        up = (bins - lo) / max(c - lo, 1e-9)
-        down = (hi - bins) / max(hi - c, 1e-9)
-        fb[m] = np.clip(np.minimum(up, down), 0, None)
-    return fb
-
-
-@lru_cache(maxsize=2)
-def hann(n=FRAME):
-    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)).astype(np.float32)
-
-
-def voice_window(wav, n_frames, hop=HOP, frame=FRAME, centre=None):
-    """int16 window of (n_frames - 1) * hop + frame samples centred on ``centre`` (step 1)."""
-    from eyeauth.models.vad import energy_centre
-
-    wav = np.asarray(wav, np.int16).reshape(-1)
-    n = voice_window_samples(n_frames, hop, frame)
-    c = energy_centre(wav) if centre is None else int(centre)
-    start = c - n // 2
-    out = np.zeros(n, np.int16)
-    a, b = max(start, 0), min(start + n, wav.size)
-    if b > a:
-        out[a - start:b - start] = wav[a:b]
-    return out
-
-
-def logmel_db(window, n_frames, n_mels, hop=HOP, frame=FRAME):
-    """Relative log-mel patch in dB, (n_frames, n_mels) float32, max 0, clipped at -80."""
-    x = np.asarray(window, np.float32) / 32768.0
-    y = np.empty_like(x)
-    y[0] = x[0]
-    y[1:] = x[1:] - 0.97 * x[:-1]
-    idx = np.arange(n_frames)[:, None] * hop + np.arange(frame)[None, :]
-    frames = np.zeros((n_frames, frame), np.float32)
-    valid = idx < y.size
-    frames[valid] = y[idx[valid]]
-    spec = np.abs(np.fft.rfft(frames * hann(frame), n=frame)) ** 2
-    mel = spec.astype(np.float32) @ mel_matrix(n_mels, frame).T
-    db = 10.0 * np.log10(mel + 1e-10)
-    return np.clip(db - db.max(), -DB_RANGE, 0.0).astype(np.float32)
-
-
 def voice_input(wav, n_frames, n_mels, centre=None):
-    """int8 (n_frames, n_mels) voice tensor from 8 kHz int16 audio (steps 1-7)."""
-    win = voice_window(wav, n_frames, centre=centre)
-    rel = logmel_db(win, n_frames, n_mels)
-    q = np.round(rel * (255.0 / DB_RANGE)) + 127
-    return np.clip(q, -128, 127).astype(np.int8)
+    """int8 (n_frames, n_mels) voice tensor from 8 kHz int16 audio (steps 1-3): the window the
+    board's utterance path takes when a clip's speech fits one window."""
+    from eyeauth.fw import speech
+    from eyeauth.models import frontend, vad
+
+    x = np.asarray(wav, np.int16).reshape(-1)
+    c = vad.energy_centre(x) if centre is None else int(centre)
+    r0 = speech.window_rows(c, 0, 0, n_frames, 1, 1)[0]
+    fe = frontend.default()
+    return frontend.quantize(fe.mel(fe.rows(x, r0, n_frames), n_mels))
 
 
 def to_float(q):

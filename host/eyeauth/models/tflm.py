@@ -125,10 +125,9 @@ def run_float(model, x_float):
 def infer(model, q, float_ref=False):
     """The dequantized output (1-D) of one zoo model on one int8 input tensor ``q`` (H, W): the
     int8 model in TFLM, or with ``float_ref`` the float reference on the same input (q / 128)."""
-    if float_ref:
-        from eyeauth.models.preprocess import to_float
-
-        return run_float(model, to_float(q)[None, ..., None]).reshape(-1)
+    if float_ref:  # q / 128: preprocess.to_float (tflm sits below preprocess, which runs the
+        # audio front end through it; tests/models/test_convert.py checks the two agree)
+        return run_float(model, (np.asarray(q, np.float32) / 128.0)[None, ..., None]).reshape(-1)
     _, out = io_details(model)
     return dequantize(run(model, np.asarray(q)[None, ..., None]), out).reshape(-1)
 

@@ -2,23 +2,23 @@
 
 An utterance (a 1 s word, a 2-3 s phrase) is embedded as the mean of the unit embeddings of the
 embedder's T-frame windows laid over the speech, then L2-normalised. Exactly what the firmware
-(``firmware/eyeauth_fw/audio.py`` ``utterance_plan`` / ``pipeline.voice_embedding``) does:
+(``pipeline.voice_check`` / ``voice_embedding``) does, with the board's own front-end model and
+its own ``eyeauth_fw/speech.py``:
 
-  1. VAD (``vad.speech_frames``, 256-sample frames); fewer than 3 speech frames -> no speech
-     (DataError here, ``no_speech`` on the device). Speech span [s, e): first to last speech
-     frame.
+  1. the audio front end's rows of the whole clip (``frontend.py``, row r = samples 128 r ..
+     128 r + 255, zero outside the clip); VAD on their frame levels (``vad.py``); fewer than 3
+     speech frames -> no speech (DataError here, ``no_speech`` on the device). Speech span
+     [s, e): first to last speech frame.
   2. W = (T - 1) * 128 + 256 samples per window. If e - s <= W, or the model allows one
-     window: one window centred on the energy centre (``vad.energy_centre``) - the single-word
+     window: one window from the row nearest to the energy centre - W / 2 - the single-word
      input the models were trained on, identical to ``preprocess.voice_input``.
-  3. Else the frames run on a grid from s (frame r covers samples s + 128 r .. + 256, zero
-     outside the clip); extra = ceil((e - s - W) / 128) frames beyond one window;
-     n = min(1 + ceil(extra / hop_frames), max_windows) windows at frame offsets
+  3. Else windows on the row grid from row s / 128: extra = ceil((e - s - W) / 128) rows beyond
+     one window; n = min(1 + ceil(extra / hop_frames), max_windows) windows at row offsets
      o_k = round_half_up(k * extra / (n - 1)), k = 0..n-1 (the first starts at s, the last
-     ends at or just past e).
-  4. Each frame: pre-emphasis 0.97, Hann 256, |rfft|^2, HTK mel, 10 log10(mel + 1e-10) (the
-     absolute log-mel row; the device streams these rows through a ring of T rows, so a frame
-     shared by overlapping windows is computed once). Each window: its T rows relative to the
-     window's own maximum, clipped at -80 dB, q = round(rel * 255 / 80) + 127 (int8) -> model.
+     ends at or just past e) (``speech.window_rows``).
+  4. Each window: its T rows' log band power relative to the window's own maximum, clipped at
+     80 dB, int8 (``frontend.quantize``) -> model. Rows are shared by overlapping windows and by
+     every model (the front end computes every band set of the zoo).
   5. embedding = unit(mean_k unit(dequantized output of window k)).
 
 ``hop_frames`` and ``max_windows`` come from the card (``input.preprocess.utterance``), chosen
@@ -66,50 +66,26 @@ def _as_clip(wav):
 
 
 def plan(wav, n_frames, hop_frames=16, max_windows=1):
-    """(first sample of frame row 0, [row offset of each window], rows on the grid).
+    """[first front-end row of each window] of a clip (``speech.window_rows``).
 
     Raises DataError when the clip holds no speech (too short, silent or steady noise)."""
+    from eyeauth.fw import speech
+
     x = _as_clip(wav)
-    flags = V.speech_frames(x)
-    nsp = int(flags.sum())
-    if nsp < V.MIN_SPEECH_FRAMES:
-        raise DataError(f"no speech in the clip ({nsp} speech frames of 32 ms, need "
+    c = V.clip(x)
+    if not c.ok:
+        raise DataError(f"no speech in the clip ({c.n_speech} speech frames of 32 ms, need "
                         f"{V.MIN_SPEECH_FRAMES}; {x.size / P.RATE:.2f} s long): too short, "
                         "silent or steady noise")
-    idx = np.flatnonzero(flags)
-    s, e = int(idx[0]) * V.FRAME, min((int(idx[-1]) + 1) * V.FRAME, x.size)
-    w = P.voice_window_samples(n_frames)
-    if e - s <= w or max_windows <= 1:
-        return V.energy_centre(x) - w // 2, [0], n_frames
-    extra = -(-(e - s - w) // P.HOP)
-    n = min(1 + -(-extra // max(1, hop_frames)), max_windows)
-    offs = [(2 * k * extra + (n - 1)) // (2 * (n - 1)) for k in range(n)]
-    return s, offs, offs[-1] + n_frames
+    return speech.window_rows(c.centre, c.start, c.end, n_frames, hop_frames, max_windows)
 
 
-def logmel_rows(wav, start, n_rows, n_mels):
-    """Absolute log-mel rows (n_rows, n_mels) float32 of frames at start + 128 r (zero padded)."""
-    x = np.asarray(wav, np.int16).reshape(-1)
-    n = P.voice_window_samples(n_rows)
-    seg = np.zeros(n, np.int16)
-    a, b = max(start, 0), min(start + n, x.size)
-    if b > a:
-        seg[a - start:b - start] = x[a:b]
-    f = seg.astype(np.float32) / 32768.0
-    y = np.empty_like(f)
-    y[0] = f[0]  # sample 0 of every frame has Hann weight 0: the grid start never matters
-    y[1:] = f[1:] - 0.97 * f[:-1]
-    idx = np.arange(n_rows)[:, None] * P.HOP + np.arange(P.FRAME)[None, :]
-    spec = np.abs(np.fft.rfft(y[idx] * P.hann(P.FRAME), n=P.FRAME)) ** 2
-    mel = spec.astype(np.float32) @ P.mel_matrix(n_mels, P.FRAME).T
-    return (10.0 * np.log10(mel + 1e-10)).astype(np.float32)
+def window(wav, r0, n_frames, n_mels):
+    """int8 (T, M) model window of front-end rows r0 .. r0 + T - 1 of a clip."""
+    from eyeauth.models import frontend
 
-
-def quantize_window(rows):
-    """int8 (T, M) model input from T absolute log-mel rows (relative to their own maximum)."""
-    rel = np.clip(rows - rows.max(), -P.DB_RANGE, 0.0)
-    q = np.round(rel * (255.0 / P.DB_RANGE)) + 127
-    return np.clip(q, -128, 127).astype(np.int8)
+    c = V.clip(wav)
+    return frontend.quantize(c.fe.mel(c.get_rows(r0, n_frames), n_mels))
 
 
 def _shape(card):
@@ -120,9 +96,7 @@ def tensors(card, wav):
     """The int8 input tensors (T, M) of every window of a clip, in order."""
     t, m = _shape(card)
     u = utterance_settings(card)
-    start, offs, n_rows = plan(wav, t, u["hop_frames"], u["max_windows"])
-    rows = logmel_rows(wav, start, n_rows, m)
-    return [quantize_window(rows[o:o + t]) for o in offs]
+    return [window(wav, r0, t, m) for r0 in plan(wav, t, u["hop_frames"], u["max_windows"])]
 
 
 def _card(card):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from eyeauth.errors import ModelError
 
-MODALITIES = ("face", "voice", "detector", "landmark", "keyword")
+MODALITIES = ("face", "voice", "detector", "landmark", "keyword", "frontend")
+FRONTEND = "audio_fe"
 DETECTOR = "face_det"
 LANDMARK = "face_lmk"  # five landmarks for the aligned crop (models/face_build.py)
 

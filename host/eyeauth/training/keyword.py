@@ -17,7 +17,7 @@ from eyeauth.models import keyword as K, preprocess as P
 from eyeauth.models.progress import note
 from eyeauth.training import Trained
 
-RECIPE = "keyword/1"
+RECIPE = "keyword/2"  # 2: features from the audio front end (models/audio_fe.tflite) instead of the numpy log-mel
 TEACHER = None  # learns the words from their labels
 
 

@@ -30,7 +30,14 @@ TEACHER = ("YuNet face_detection_yunet_2023mar_int8bq (OpenCV model zoo, in the 
 def net(spec):
     """Input (L, L, 1) float = int8/128 (the region around the detector box) -> sigmoid (x, y)
     of five points relative to the region (YuNet's order)."""
-    return nets.landmarker(spec)
+    keras, layers = nets.keras, nets.layers
+    h, w = spec["input"]
+    inp = keras.Input((h, w, 1), name="input")
+    x = nets.backbone(inp, spec)
+    x = layers.Reshape((-1,), name="flatten")(x)
+    x = layers.Dense(spec.get("head", 64), activation="relu", name="head")(x)
+    x = layers.Dense(2 * spec.get("points", 5), activation="sigmoid", name="points")(x)
+    return keras.Model(inp, x, name=spec["name"])
 
 
 def samples(photos, det_bytes, thr, per_photo, seed):

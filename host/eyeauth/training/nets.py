@@ -73,37 +73,3 @@ class MarginHead(keras.layers.Layer):
         cos = tf.matmul(e, w)
         onehot = tf.one_hot(labels, self.n_classes)
         return self.scale * (cos - self.margin * onehot)
-
-
-def face_gdc(spec):
-    """Face embedder with a global depthwise head (MobileFaceNet, Chen et al. 2018): the
-    backbone, a 1x1 expansion to ``gdc`` channels, a depthwise convolution as large as the
-    final map (keeps where each feature is, which global average pooling throws away), then a
-    linear embedding. Input (H, W, 1) float = int8/128; output (emb_dim,), not normalised."""
-    h, w = spec["input"]
-    inp = keras.Input((h, w, 1), name="input")
-    x = backbone(inp, spec)
-    wd = spec.get("width", 1.0)
-    x = layers.Conv2D(_ch(spec["gdc"], wd), 1, use_bias=False, name="expand")(x)
-    x = layers.BatchNormalization(name="expand_bn")(x)
-    x = layers.ReLU(6.0, name="expand_relu")(x)
-    k = (int(x.shape[1]), int(x.shape[2]))
-    x = layers.DepthwiseConv2D(k, padding="valid", use_bias=False, name="gdc")(x)
-    x = layers.BatchNormalization(name="gdc_bn")(x)
-    x = layers.Reshape((-1,), name="flatten")(x)
-    if spec.get("dropout"):
-        x = layers.Dropout(spec["dropout"], name="dropout")(x)
-    x = layers.Dense(spec["emb_dim"], name="embedding")(x)
-    return keras.Model(inp, x, name=spec["name"])
-
-
-def landmarker(spec):
-    """Landmark net: input (L, L, 1) float = int8/128 (the region around the detector box) ->
-    sigmoid (x, y) of five points relative to the region (YuNet's order)."""
-    h, w = spec["input"]
-    inp = keras.Input((h, w, 1), name="input")
-    x = backbone(inp, spec)
-    x = layers.Reshape((-1,), name="flatten")(x)
-    x = layers.Dense(spec.get("head", 64), activation="relu", name="head")(x)
-    x = layers.Dense(2 * spec.get("points", 5), activation="sigmoid", name="points")(x)
-    return keras.Model(inp, x, name=spec["name"])

@@ -10,7 +10,7 @@ from eyeauth import datasets
 from eyeauth.models import preprocess as P
 from eyeauth.training import Trained
 
-RECIPE = "voice/1"
+RECIPE = "voice/2"  # 2: features from the audio front end (models/audio_fe.tflite) instead of the numpy log-mel
 TEACHER = "resemblyzer-0.1.4/v1: Resemblyzer VoiceEncoder 0.1.4 (GE2E), 8 kHz clips resampled to 16 kHz"
 
 VOICE_SPEEDS = (0.80, 0.85, 0.90, 0.95, 1.0, 1.05, 1.10, 1.15, 1.20)  # an entry without "speeds"
