@@ -17,7 +17,8 @@ import json
 import numpy as np
 
 from eyeauth import datasets, splits
-from eyeauth.models import face_teacher, metrics
+from eyeauth.evaluation import scoring as metrics
+from eyeauth.models import face_teacher
 
 
 def files_of(name, part):

@@ -72,7 +72,7 @@ def test_sampling_rate_follows_scale():
 
 
 def test_detector_box_and_box_points_match_host():
-    from eyeauth.models import face_build
+    from eyeauth.models import face_path
     qs = [(0, 0, 0), (-128, -128, -128), (127, 127, 127), (-50, 90, 33), (100, -100, -90)]
     boxes = [(10, 20, 80), (-5, 200, 37), (300, 0, 4)]
     script = ("import sys\nsys.path.insert(0, %r)\nfrom eyeauth_fw import imgproc\n"
@@ -81,5 +81,5 @@ def test_detector_box_and_box_points_match_host():
     r = mpvm.run(script, heap_bytes=None, timeout=60, check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     dev_boxes, dev_pts = r.stdout.strip().splitlines()
-    assert dev_boxes == str([tuple(face_build.box_from_q(np.array(q, np.int8), (240, 320))) for q in qs])
+    assert dev_boxes == str([tuple(face_path.box_from_q(np.array(q, np.int8), (240, 320))) for q in qs])
     assert dev_pts == str([[tuple(int(v) for v in p) for p in align.box_points(b)] for b in boxes])

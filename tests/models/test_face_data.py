@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from eyeauth import splits
-from eyeauth.models import align, face_build, face_data
+from eyeauth.models import align, face_path, face_data
 
 
 def test_training_files_never_hold_an_evaluation_calibration_or_router_person(shared_data):
@@ -68,5 +68,5 @@ def test_points_box_is_the_templates_face_square():
 
 def test_detector_box_from_int8_outputs():
     q = np.array([0, 0, 0], np.int8)  # sigmoid 0.5 each
-    x, y, s, s2 = face_build.box_from_q(q, (240, 320))
+    x, y, s, s2 = face_path.box_from_q(q, (240, 320))
     assert (x + s // 2, y + s // 2, s, s2) == (160, 120, 120, 120)

@@ -25,13 +25,13 @@ def detect(frame, detector=zoo.DETECTOR, path=None):
     """((x, y, s, s) square face box in camera-frame pixels, face presence in [0, 1]) from the
     int8 detector on the camera frame of ``frame`` (``face_data.camera_frame``: a photo of any
     size is what the board's QVGA camera would give for it)."""
-    from eyeauth.models import face_build, face_data
+    from eyeauth.models import face_path, face_data
 
     img = np.asarray(frame)
     if img.ndim not in (2, 3) or min(img.shape[:2]) < 8:
         raise DataError(f"a frame must be a grey or RGB image of at least 8x8, got {img.shape}")
     cam = face_data.camera_frame(img)
-    (x, y, s), pres = face_build.detect(cam, zoo.model_bytes(detector, path))
+    (x, y, s), pres = face_path.detect(cam, zoo.model_bytes(detector, path))
     return (x, y, s, s), pres
 
 
@@ -48,7 +48,7 @@ def presence_threshold(detector=zoo.DETECTOR, path=None):
 def face_points(image, box=None, path=None):
     """Five landmarks (1/16 pixel of the camera frame) the board finds: the landmark net on the
     region around the detector box (``box`` from :func:`detect`; found when not given)."""
-    from eyeauth.models import align, face_build, face_data
+    from eyeauth.models import align, face_path, face_data
 
     cam = face_data.camera_frame(np.asarray(image))
     if box is None:
@@ -57,7 +57,7 @@ def face_points(image, box=None, path=None):
         lmk = zoo.model_bytes(zoo.LANDMARK, path)
     except Exception:  # noqa: BLE001 - a release without a landmark model: template in the box
         return align.box_points(box)
-    return face_build.landmark_points(cam, box, lmk)
+    return face_path.landmark_points(cam, box, lmk)
 
 
 def face_tensor(model_name, image, box=None, path=None):

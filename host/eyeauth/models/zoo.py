@@ -14,7 +14,7 @@ from eyeauth.errors import ModelError
 MODALITIES = ("face", "voice", "detector", "landmark", "keyword", "frontend")
 FRONTEND = "audio_fe"
 DETECTOR = "face_det"
-LANDMARK = "face_lmk"  # five landmarks for the aligned crop (models/face_build.py)
+LANDMARK = "face_lmk"  # five landmarks for the aligned crop (models/face_path.py)
 
 
 def models_dir(path=None):
