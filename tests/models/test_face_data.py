@@ -5,6 +5,7 @@ import pytest
 
 from eyeauth import splits
 from eyeauth.models import align, face_path, face_data
+from eyeauth.training import face_frames
 
 
 def test_training_files_never_hold_an_evaluation_calibration_or_router_person(shared_data):
@@ -51,7 +52,7 @@ def test_framings_keep_the_landmarks_on_the_face(view):
         photo[int(py) - 3:int(py) + 4, int(px) - 3:int(px) + 4] = 250
     rng = np.random.default_rng(3)
     for _ in range(5):
-        fn = face_data.camera_view if view == "camera" else face_data.scene_view
+        fn = face_frames.camera_view if view == "camera" else face_frames.scene_view
         frame, pts = fn(photo, t, rng)
         assert frame.shape == (240, 320)
         for px, py in pts[:2]:

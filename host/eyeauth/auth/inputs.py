@@ -63,9 +63,9 @@ def load_frame(path) -> np.ndarray:
 
 def _fit(img, what):
     """The camera frame the board's QVGA camera would give for a photo (320x240 grey:
-    ``face_data.camera_frame``, letterboxed to 4:3 with grey 128), and a note when the photo
+    ``camera.camera_frame``, letterboxed to 4:3 with grey 128), and a note when the photo
     was not already one."""
-    from eyeauth.models.face_data import QVGA, camera_frame
+    from eyeauth.camera import QVGA, camera_frame
 
     h, w = img.shape
     if w < 32 or h < 32:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from eyeauth import camera
 from eyeauth.models import preprocess as P
 
 #: where OpenCV's alignCrop puts the five points (x, y) in its 112x112 chip (ArcFace template):
@@ -115,7 +116,7 @@ def offsets(a16, b16, k):
 
 def aligned_crop(frame, points16, size):
     """uint8 (size, size) similarity-aligned crop (steps 1-4; no stretch)."""
-    img = P._as_grey(frame).astype(np.int64)
+    img = camera.as_grey(frame).astype(np.int64)
     h, w = img.shape
     a16, b16, tx16, ty16 = fit(points16, size)
     k = samples_per_axis(a16, b16)

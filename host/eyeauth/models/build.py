@@ -51,7 +51,7 @@ def entry_data(entry, data_dir):
 INFERENCE_KEYS = ("about", "hop_frames", "max_windows")
 
 
-def build_hash(entry, ds, extra=""):
+def build_hash(entry, ds, extra="", data_dir=None):
     """The build key of a spec entry: declared inputs only (module doc)."""
     from eyeauth import splits
 
@@ -63,7 +63,7 @@ def build_hash(entry, ds, extra=""):
     if entry.get("sources"):  # face data beyond the split's folder (models/face_data.py)
         from eyeauth.models import face_data
 
-        h.update(json.dumps(face_data.listing(None, tuple(entry["sources"]))).encode())
+        h.update(json.dumps(face_data.listing(data_dir, tuple(entry["sources"]))).encode())
     if entry.get("split"):
         h.update(json.dumps({p: splits.identities(entry["split"], p) for p in splits.PARTS}).encode())
     h.update(extra.encode())
@@ -90,7 +90,7 @@ def plan(data_dir=None, out_dir=None, names=None):
         extra = {"landmark": keys["detector"],
                  "face": keys["detector"] + keys["landmark"],
                  "voice": keys["frontend"], "keyword": keys["frontend"]}.get(entry["modality"], "")
-        key = build_hash(entry, ds, extra)
+        key = build_hash(entry, ds, extra, data_dir)
         if entry["modality"] in keys:
             keys[entry["modality"]] = key
         if names and entry["name"] not in names:

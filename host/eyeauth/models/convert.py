@@ -44,7 +44,7 @@ ESP_NN_OPS = frozenset("ADD MUL CONV_2D DEPTHWISE_CONV_2D FULLY_CONNECTED AVERAG
                        "MAX_POOL_2D SOFTMAX RELU RELU6 QUANTIZE DEQUANTIZE".split())
 
 
-def _tf():
+def tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import tensorflow as tf
@@ -54,7 +54,7 @@ def _tf():
     return tf
 
 
-def _representative(samples):
+def representative(samples):
     def gen():
         for x in samples:
             yield [np.asarray(x, np.float32)[None]]
@@ -93,9 +93,9 @@ def quiet():
 
 def to_int8(converter, samples):
     """Run a configured TFLiteConverter as full int8 (int8 input and output)."""
-    tf = _tf()
+    tf = tensorflow()
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = _representative(samples)
+    converter.representative_dataset = representative(samples)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
@@ -111,7 +111,7 @@ def to_int8(converter, samples):
 def keras_converter(model):
     """A TFLiteConverter for a Keras model with the batch fixed to 1: every shape is static, so
     a Flatten/Reshape becomes one RESHAPE (no SHAPE/STRIDED_SLICE/PACK ops on the device)."""
-    tf = _tf()
+    tf = tensorflow()
     inp = tf.keras.Input(tuple(int(d) for d in model.inputs[0].shape[1:]), batch_size=1)
     return tf.lite.TFLiteConverter.from_keras_model(tf.keras.Model(inp, model(inp)))
 
@@ -176,7 +176,7 @@ def cross_check(int8_bytes, float_fn, samples, tolerance=DEFAULT_TOLERANCE, min_
 
 def load_user_model(path):
     """A Keras model from .keras/.h5 or a SavedModel folder; ModelError otherwise."""
-    tf = _tf()
+    tf = tensorflow()
     p = Path(path)
     if not p.exists():
         raise ModelError(f"{p} does not exist; give a .keras, .h5 or SavedModel folder")
@@ -199,7 +199,7 @@ def load_user_model(path):
 
 
 def _input_shape(kind, model):
-    tf = _tf()
+    tf = tensorflow()
     if kind == "keras":
         shape = model.inputs[0].shape
         if len(model.inputs) != 1:
@@ -271,7 +271,7 @@ def _image_input(path, shape, norm):
 
 def convert_file(model_path, repr_dir, out_path, norm="signed", tolerance=DEFAULT_TOLERANCE):
     """``eyeauth convert``: write a full-int8 .tflite and return its report."""
-    tf = _tf()
+    tf = tensorflow()
     kind, model = load_user_model(model_path)
     shape = _input_shape(kind, model)
     if any(d is None for d in shape):

@@ -28,7 +28,7 @@ import numpy as np
 from eyeauth import SHARED_DATA_DIR, datasets, splits
 
 EVAL_CAP = 10
-QVGA = (240, 320)
+from eyeauth.camera import QVGA, camera_frame, camera_points  # noqa: E402,F401 - the camera model
 
 
 def listing(data_dir=None, sources=("lfw", "lfw_more", "utkface")):
@@ -92,35 +92,6 @@ def part_files(part, data_dir=None, cap=EVAL_CAP, more=True):
         if ps:
             out[i] = ps[:cap] if cap else ps
     return out
-
-
-def camera_frame(image):
-    """uint8 (240, 320): what the board's QVGA camera gives for a photo (letterbox to 4:3 with
-    grey 128, bilinear resize to 320x240; a 320x240 grey frame passes unchanged)."""
-    from PIL import Image
-
-    from eyeauth.models import preprocess as P
-
-    img = P._as_grey(image)
-    if img.shape == QVGA:
-        return img
-    px, py, pw, ph = P.letterbox_geometry(img.shape)
-    if (pw, ph) != (img.shape[1], img.shape[0]):
-        canvas = np.full((ph, pw), 128, np.uint8)
-        canvas[py:py + img.shape[0], px:px + img.shape[1]] = img
-        img = canvas
-    return np.asarray(Image.fromarray(img).resize((QVGA[1], QVGA[0]), Image.BILINEAR), np.uint8)
-
-
-def camera_points(points, shape):
-    """Map points (pixels of an image of ``shape``) into its camera frame's pixels."""
-    from eyeauth.models import preprocess as P
-
-    px, py, pw, ph = P.letterbox_geometry(shape)
-    p = np.asarray(points, np.float64).reshape(-1, 2)
-    # PIL's resize maps pixel centres: x' = (x + 0.5) * W' / W - 0.5
-    sx, sy = QVGA[1] / pw, QVGA[0] / ph
-    return np.stack([(p[:, 0] + px + 0.5) * sx - 0.5, (p[:, 1] + py + 0.5) * sy - 0.5], 1)
 
 
 # ---------------------------------------------------------------- boxes and camera framings

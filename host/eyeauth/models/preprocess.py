@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from eyeauth.camera import as_grey as _as_grey, letterbox_geometry  # noqa: F401 - the camera model
+
 INPUT_SCALE = 1.0 / 128
 INPUT_ZERO_POINT = 0
 
@@ -48,15 +50,6 @@ FRAME = 256
 HOP = 128
 RATE = 8000
 DB_RANGE = 80.0
-
-
-def _as_grey(image):
-    img = np.asarray(image)
-    if img.ndim == 3:
-        img = img[..., :3].astype(np.int32) @ np.array([77, 150, 29]) >> 8  # integer luma
-    if img.ndim != 2 or img.size == 0:
-        raise ValueError(f"expected a 2-D grey image, got shape {np.shape(image)}")
-    return img.astype(np.uint8)
 
 
 def _edges(start, length, n):
@@ -102,16 +95,6 @@ def default_face_box(shape):
 def face_input(image, box, size):
     """int8 (size, size) face tensor from a grey image and a face box (steps 1-4)."""
     return (stretch(area_resize(image, box, size, size)).astype(np.int16) - 128).astype(np.int8)
-
-
-def letterbox_geometry(shape):
-    """(pad_x, pad_y, padded_w, padded_h) making a frame of ``shape`` 4:3."""
-    h, w = shape[:2]
-    if w * 3 >= h * 4:
-        ph = -(-w * 3 // 4)
-        return 0, (ph - h) // 2, w, ph
-    pw = -(-h * 4 // 3)
-    return (pw - w) // 2, 0, pw, h
 
 
 def box_to_target(box, shape):

@@ -105,13 +105,13 @@ def convert_detector(model, rep_frames):
     from eyeauth.errors import ModelError
     from eyeauth.models import convert, tflm
 
-    tf = convert._tf()
+    tf = convert.tensorflow()
     g = graph(model)
     frames = list(rep_frames) + [np.zeros(FD.QVGA, np.uint8), np.full(FD.QVGA, 255, np.uint8)]
     samples = [((f.astype(np.float32) - 128.0) / 128.0)[..., None] for f in frames]
     conv = convert.keras_converter(g)
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = convert._representative(samples)
+    conv.representative_dataset = convert.representative(samples)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.uint8
     conv.inference_output_type = tf.int8

@@ -58,7 +58,8 @@ def net(spec):
     inp = keras.Input((h, w, 1), name="input")
     x = nets.backbone(inp, spec)
     wd = spec.get("width", 1.0)
-    x = layers.Conv2D(nets._ch(spec["gdc"], wd), 1, use_bias=False, name="expand")(x)
+    x = layers.Conv2D(max(8, int(round(spec["gdc"] * wd / 8.0)) * 8), 1, use_bias=False,
+                      name="expand")(x)  # channels times the width, rounded to 8 as nets does
     x = layers.BatchNormalization(name="expand_bn")(x)
     x = layers.ReLU(6.0, name="expand_relu")(x)
     k = (int(x.shape[1]), int(x.shape[2]))
