@@ -89,7 +89,8 @@ def model_scores(card, result, detector_hash=None):
 def compute(names=None, data_dir=None, path=None, on_model=None):
     """(Re)compute the entries of ``names`` (default: every built face/voice model whose entry
     is missing or stale), merge them into the cache at ``path`` (default :func:`cache_path`;
-    a cache that does not exist yet starts from the committed copy). Returns (cache, skipped):
+    a cache that does not exist yet starts from the committed copy; models no longer built
+    leave it). Returns (cache, skipped):
     cards still being built (no held-out evaluation yet) are skipped unless named."""
     from eyeauth.evaluation import crosseval
     from eyeauth.models import zoo
@@ -98,6 +99,8 @@ def compute(names=None, data_dir=None, path=None, on_model=None):
     cache = load(path if path.exists() else COMMITTED_PATH, missing_ok=True)
     det = detector_hash()
     cards = [c for c in zoo.list_models() if c["modality"] in ("face", "voice")]
+    # a model that left the zoo leaves the cache: the explorer must not offer it
+    cache["models"] = {k: v for k, v in cache["models"].items() if k in {c["name"] for c in cards}}
     if names:
         unknown = set(names) - {c["name"] for c in cards}
         if unknown:
