@@ -72,7 +72,7 @@ def test_int8_within_one_eer_point(cards):
         if c["modality"] != "keyword":  # a word classifier: no EER (int8 check only)
             assert abs(c["eer"] - c["eer_float"]) <= 0.01, c["name"]
         chk = c["int8_check"]
-        assert chk["ok"] and chk["rel_rms"] <= chk["tolerance"] <= (0.12 if c["modality"] == "face" else 0.10)
+        assert chk["ok"] and chk["rel_rms"] <= chk["tolerance"] <= (0.2 if c["modality"] == "face" else 0.10)
         assert chk["cosine_min"] >= chk.get("min_cosine", 0.0)
 
 
