@@ -225,16 +225,17 @@ def _routed(app, p, mod, route, embed, fixed, users, claimed, who, res):
     # One factor the router's way: the first model (fixed by a debug command, else the
     # router's choice, else the configured default), then the next model while the margin is
     # in the router's unsure band (premodel.escalate). route: None (fixed or no router) or
-    # (t0, first model, features); the router's cost is its own telemetry stage ("premodel"
-    # from t0: features + choice; "escalate": each step). -> margin
+    # (t0, first model, features, us to leave out: the landmark step between the choice and
+    # the first embedding); the router's cost is its own telemetry stage ("premodel" from t0:
+    # features + choice; "escalate": each step). -> margin
     from eyeauth_fw import premodel
     cfg = _st(app)["cfg"]
     deployed = release.models(mod)
     name, feats = fixed, ()
     if route is not None:
-        t0, first, feats = route
+        t0, first, feats, skip = route
         name = first if first in deployed else None
-        p._py("premodel", name or "", t0, {"choice": name or setting(cfg, mod + "_model")})
+        p._py("premodel", name or "", t0, {"choice": name or setting(cfg, mod + "_model")}, skip)
     name = name or setting(cfg, mod + "_model")
     while True:
         v = embed(name)
@@ -278,7 +279,10 @@ def _face_factor(app, p, item, fixed, policy, users, claimed, who, res):
             p._py("premodel", "", t0, {"modality": "voice", "why": "poor_face"})
             return None
         route = (t0, first, feats)
+    t1 = time.ticks_us()
     pts = p.face_points(frame, w, h, box, setting(cfg, "landmark"))
+    if route is not None:  # the landmark step is its own stages, not the router's
+        route = route + (time.ticks_diff(time.ticks_us(), t1),)
     return _routed(app, p, "face", route, lambda m: p.face_embedding(frame, w, h, pts, m),
                    fixed, users, claimed, who, res)
 
@@ -291,7 +295,7 @@ def _voice_factor(app, p, item, fixed, users, claimed, who, res):
     if _st(app)["cfg"].get("premodel") and not fixed:
         t0 = time.ticks_us()
         first, feats = premodel.route_voice(clip)
-        route = (t0, first, feats)
+        route = (t0, first, feats, 0)
     return _routed(app, p, "voice", route, lambda m: p.voice_embedding(clip, centre, m),
                    fixed, users, claimed, who, res)
 
