@@ -80,7 +80,8 @@ def test_challenge_passes_once_in_order_and_rejects_replays(auth_board, shared_d
     both = b.auth.auth(face=face, voice=_clip(folder, ch1["words"], 4), spoken=ch1["challenge"],
                        user="ann", policy="face+challenge")
     assert both["policy"] == "face+challenge" and both["used"] == ["face", "voice"], both
-    assert both["words_ok"] and both["face_score"] > 0.9 and both["accepted"], both
+    # an enrolled photo against the template of two (the normalised sum of photos 1 and 2)
+    assert both["words_ok"] and both["face_score"] > 0.8 and both["accepted"], both
 
     # the same challenge again, with the very clip that passed: spent, a counted failure
     with pytest.raises(DeviceError) as e:

@@ -68,7 +68,7 @@ def test_python_stage_costs_are_vm_times_the_board_factor():
     c = costs.stage_costs([48], [(32, 20)], [(64, 3)])
     f = load_board("esp-eye")["python_speed_factor"]
     assert c["python_speed_factor"] == f
-    assert set(c["vm_us"]) == {"det_pre", "face_pre:48", "vad", "logmel:32x20", "match:64x3",
+    assert set(c["vm_us"]) == {"lmk_pre", "face_pre:48", "vad", "logmel:32x20", "match:64x3",
                                "fusion"}
     for k, us in c["vm_us"].items():
         assert c["modeled_ms"][k] == pytest.approx(us * f / 1000, abs=1e-3)

@@ -15,7 +15,7 @@ def test_list_json(cards, capsys):
     for r in rows:
         for k in ("name", "modality", "path", "params", "macs", "flash_bytes", "arena_bytes"):
             assert r[k] is not None
-        assert r["modality"] in ("face", "voice", "detector", "keyword", "frontend") and os.path.exists(r["path"])
+        assert r["modality"] in ("face", "voice", "detector", "landmark", "keyword", "frontend") and os.path.exists(r["path"])
 
 
 def test_list_text(cards, capsys):

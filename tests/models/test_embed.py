@@ -8,22 +8,26 @@ from eyeauth.training import synth
 
 
 def test_detector_finds_placed_faces(cards, orl_dir, rng):
-    """ORL (never trained on): the portrait itself and pasted into a QVGA scene; the box is
-    the one dlib's landmarks give (what the detector learned), and the face passes the gate."""
-    from eyeauth.models import face_teacher
+    """ORL (never trained on): the portrait as the camera gives it and pasted into a QVGA scene;
+    the box is the square YuNet's five points give (what the detector learned,
+    face_data.points_box), and the face passes the gate."""
+    from eyeauth.models import face_data as FD, face_teacher
+    from eyeauth.training import face_frames
 
     ds = datasets.scan(orl_dir, "face")
     paths = [ds.files[i][0] for i in ds.identities[:8]]
-    tab = face_teacher.teacher_table(paths, workers=1)
+    tab = face_teacher.sface_table(paths, workers=1)
+    assert tab["found"].all()
     thr = embed.presence_threshold()
     ious, passed = [], []
     for k, p in enumerate(paths):
         face = datasets.load_image(p)
-        bx, by, bs = (float(v) for v in tab["box"][k])
-        frame, box, _ = synth.photo_frame(face, (bx, by, bs), rng, min_frac=0.35)
-        for img, want in ((frame, box), (face, (bx, by, bs, bs))):
+        scene, spts = face_frames.scene_view(face, tab["pts"][k], rng)
+        cam, cpts = FD.camera_frame(face), FD.camera_points(tab["pts"][k], face.shape)
+        for img, pts in ((scene, spts), (cam, cpts)):
+            x, y, s = FD.points_box(pts)
             got, presence = embed.detect(img)
-            ious.append(synth.iou(got, want))
+            ious.append(synth.iou(got, (x, y, s, s)))
             passed.append(presence >= thr)
     assert np.mean(ious) > 0.55 and np.mean(np.array(ious) > 0.4) >= 0.8, ious
     assert np.mean(passed) >= 0.9
