@@ -104,15 +104,9 @@ BOX_SIDE_112 = 92.0
 
 def similarity_fit(src, dst):
     """(A 2x2, t) of the least-squares similarity with dst ~ A @ src + t (float)."""
-    src = np.asarray(src, np.float64).reshape(-1, 2)
-    dst = np.asarray(dst, np.float64).reshape(-1, 2)
-    sm, dm = src.mean(0), dst.mean(0)
-    s0, d0 = src - sm, dst - dm
-    n = (s0 ** 2).sum()
-    a = (s0 * d0).sum() / n
-    b = (s0[:, 0] * d0[:, 1] - s0[:, 1] * d0[:, 0]).sum() / n
-    A = np.array([[a, -b], [b, a]])
-    return A, dm - A @ sm
+    from eyeauth.models.face_teacher import similarity
+
+    return similarity(np.asarray(src, np.float64).reshape(-1, 2), np.asarray(dst, np.float64).reshape(-1, 2))
 
 
 def points_box(points):

@@ -206,19 +206,7 @@ def _table_row(img):
 
 
 def _table_job(path):
-    from eyeauth import datasets
-
-    data = Path(path).read_bytes()
-    key = hashlib.sha256(_TABLE_VERSION + data).hexdigest()
-    f = _cache_dir() / "table" / key[:2] / f"{key}.npy"
-    if f.exists():
-        return np.load(f)
-    row = _table_row(datasets.load_image(path))
-    f.parent.mkdir(parents=True, exist_ok=True)
-    tmp = f.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, row)
-    os.replace(tmp, f)
-    return row
+    return _row_job((path, _TABLE_VERSION, _table_row))
 
 
 def teacher_table(paths, workers=None, label="face teacher"):
