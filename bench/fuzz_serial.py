@@ -60,7 +60,7 @@ def main(argv=None) -> int:
                 return _flood(app, a, Path(vb.state))
             res = fuzz.run(app, a.bytes, a.seed, store_path=Path(vb.state) / "fs" / "tpl",
                            excluded=frozenset() if a.all_bytes else fuzz.EXCLUDED,
-                           progress=lambda s, n: print(f"\r{s}/{n} bytes", end="", file=sys.stderr, flush=True))
+                           progress=_progress)
             print(file=sys.stderr)
             st = json.loads((Path(vb.state) / "status.json").read_text())
             res["vm_starts"], res["sim_dropped_bytes"] = st.get("vm_starts"), st.get("dropped_bytes")
@@ -80,10 +80,14 @@ def main(argv=None) -> int:
     return 0 if ok else 1
 
 
+def _progress(sent, total):
+    print(f"\r{sent}/{total} bytes", end="", file=sys.stderr, flush=True)
+
+
 def _flood(app, a, state: Path) -> int:
     before = app.command("users")["users"]
     res = fuzz.flood(app, a.bytes, burst=a.burst, seed=a.seed,
-                     progress=lambda s, n: print(f"\r{s}/{n} bytes", end="", file=sys.stderr, flush=True))
+                     progress=_progress)
     print(file=sys.stderr)
     res["users_kept"] = app.command("users")["users"] == before
     st = json.loads((state / "status.json").read_text())

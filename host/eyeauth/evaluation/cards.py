@@ -4,10 +4,12 @@ pass it). Re-running them never retrains: the build key does not cover this code
 
 * detector: box quality and face-presence rates on the evaluation identities and on frames
   without a face (``detection``), at the presence threshold the detector's recipe calibrated;
-* face: the evaluation part of its split through the detector (cross-dataset protocol);
-* voice: every voice set of the cross-dataset table with the teacher on the same trials (the
-  headline: Speech Commands evaluation speakers' 3-word phrases), the utterance settings of the
-  spec, and the 3 s phrase latency when the card has none yet;
+* face and voice: every set of the cross-dataset table of its modality (never trained on: ORL
+  and FSDD are evaluation-only sources, LFW and Speech Commands their evaluation people), the
+  teacher on the same trials and FAR / FRR at the threshold in models/thresholds.json
+  (``eval_sets``; the headline ``eer``: faces the LFW evaluation people, voices Speech
+  Commands evaluation speakers' 3-word phrases); voice also the utterance settings of the spec
+  and the 3 s phrase latency when the card has none yet;
 * keyword: the words threshold (fitted on the calib + premodel speakers) and the word figures
   (``eyeauth eval liveness --update-card``).
 """
@@ -115,16 +117,41 @@ def landmark(name, out_dir=None):
     return zoo.save_card(card, out_dir)
 
 
-def face(name, out_dir=None):
-    """EER (int8 and float) and FRR at FAR 1 % on the evaluation part of the model's split,
-    through the detector, scored as the board scores."""
+def eval_sets(card, data_dir=None):
+    """{set: figures} of one model on every cross-dataset set of its modality: EER int8 and
+    float, FRR at FAR 1 %, FAR / FRR at the shipped threshold, the teacher on the same trials."""
     from eyeauth.evaluation import crosseval
 
+    sets = {}
+    for set_name in crosseval.set_names(card["modality"]):
+        res = crosseval.evaluate_set(set_name, [card], data_dir, teacher=True)
+        m = res["models"][0]
+        sets[set_name] = {"what": res["what"], "identities": res["identities"],
+                          "files": res["files"], "refused_probes": res["refused_probes"],
+                          "genuine_trials": res["genuine_trials"],
+                          "impostor_trials": res["impostor_trials"],
+                          **{k: m[k] for k in ("eer", "eer_float", "frr_at_far_1pct",
+                                               "far_at_threshold", "frr_at_threshold")},
+                          "teacher": res["teacher"], "target_eer": res["target_eer"]}
+    return sets
+
+
+def _headline(card, sets, head_set, command):
+    head = sets[head_set]
+    card.update({"eer": head["eer"], "eer_float": head["eer_float"],
+                 "frr_at_far_1pct": head["frr_at_far_1pct"],
+                 "eval_set": f"{head_set}: {head['what']}; int8 in TFLM through the device's "
+                             "path, scored as the board scores",
+                 "eval": {"set": head_set, **head}, "eval_sets": sets, "eval_command": command})
+    return card
+
+
+def face(name, out_dir=None, data_dir=None):
+    """Every face set of the cross-dataset table through the board's face path (detector,
+    landmarks, aligned crop); the headline ``eer`` is the LFW evaluation people's."""
     card = zoo.load_card(name, out_dir)
-    res = crosseval.evaluate_set(card["spec"]["split"], [card], thresholds={})
-    m = res["models"][0]
-    card.update({"eer": m["eer"], "eer_float": m["eer_float"], "frr_at_far_1pct": m["frr_at_far_1pct"],
-                 "eval": {k: v for k, v in res.items() if k not in ("models", "teacher")}})
+    card = _headline(card, eval_sets(card, data_dir), card["spec"]["split"],
+                     "eyeauth models eval --modality face --teacher")
     return zoo.save_card(card, out_dir)
 
 
@@ -135,7 +162,6 @@ def voice(name, out_dir=None, data_dir=None):
     """Score one voice model on every voice set of the cross-dataset table (int8 and float,
     Resemblyzer on the same trials) and write the figures on its card: ``eer``, ``eer_float``,
     ``frr_at_far_1pct`` are those of the headline set; ``eval_sets`` every set."""
-    from eyeauth.evaluation import crosseval
     from eyeauth.latency import phrase
 
     card = zoo.load_card(name, out_dir)
@@ -145,23 +171,8 @@ def voice(name, out_dir=None, data_dir=None):
     card["spec"].update({k: entry[k] for k in ("hop_frames", "max_windows") if k in entry})
     zoo.save_card(card, out_dir)
     card = zoo.load_card(name, out_dir)
-    sets = {}
-    for set_name in crosseval.set_names("voice"):
-        res = crosseval.evaluate_set(set_name, [card], data_dir, teacher=True, thresholds={})
-        m = res["models"][0]
-        sets[set_name] = {"what": res["what"], "identities": res["identities"],
-                          "files": res["files"], "refused_probes": res["refused_probes"],
-                          "genuine_trials": res["genuine_trials"],
-                          "impostor_trials": res["impostor_trials"],
-                          **{k: m[k] for k in ("eer", "eer_float", "frr_at_far_1pct")},
-                          "teacher": res["teacher"], "target_eer": res["target_eer"]}
-    head = sets[VOICE_HEADLINE]
-    card.update({"eer": head["eer"], "eer_float": head["eer_float"],
-                 "frr_at_far_1pct": head["frr_at_far_1pct"],
-                 "eval_set": f"{VOICE_HEADLINE}: {head['what']}; int8 in TFLM through the "
-                             "device's utterance path, scored as the board scores",
-                 "eval": {"set": VOICE_HEADLINE, **head}, "eval_sets": sets,
-                 "eval_command": "eyeauth models eval --modality voice --teacher"})
+    card = _headline(card, eval_sets(card, data_dir), VOICE_HEADLINE,
+                     "eyeauth models eval --modality voice --teacher")
     if "latency_phrase_3s_ms" not in card:  # a fresh build (`python3 -m eyeauth.latency.phrase
         # --update-latency` re-times it)
         card["latency_phrase_3s_ms"] = phrase.phrase_latency(card)
